@@ -1,0 +1,206 @@
+//! Encoded rows in the two shapes backends consume.
+//!
+//! Physical backends take KV pairs (record and index entries in TiDB's key
+//! format) that they sort themselves; logical backends take SQL value tuples
+//! they batch into statements. An encoder yields one [`EncodedRow`] per source
+//! row; the pipeline splits it into the data and index streams with
+//! [`EncodedRow::classify_and_append`] and hands batches to writers as
+//! [`Rows`].
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::checksum::KvChecksum;
+
+/// Where a row came from, for error messages and duplicate reports.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct RowOrigin {
+    /// The data file's path (relative to the data source), shared by every
+    /// row of a chunk.
+    pub file: Arc<str>,
+    /// Byte offset of the row's start in the (decompressed) file.
+    pub offset: u64,
+}
+
+/// One key-value pair.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct KvPair {
+    /// The key, in TiDB's encoding for table data.
+    pub key: Vec<u8>,
+    /// The value.
+    pub value: Vec<u8>,
+    /// The row id the pair was encoded from (the handle or `_tidb_rowid`);
+    /// 0 when unknown. Used to name both rows of a duplicate.
+    pub row_id: i64,
+}
+
+impl KvPair {
+    /// A pair without row id.
+    pub fn new(key: Vec<u8>, value: Vec<u8>) -> Self {
+        KvPair {
+            key,
+            value,
+            row_id: 0,
+        }
+    }
+
+    /// Bytes of key and value.
+    pub fn size(&self) -> usize {
+        self.key.len() + self.value.len()
+    }
+}
+
+/// One row as a SQL value tuple, e.g. `(1,'a',NULL)`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SqlRow {
+    /// The tuple's text including parentheses; always valid UTF-8 (binary
+    /// values are hex literals).
+    pub tuple: String,
+    /// Where the row came from.
+    pub origin: RowOrigin,
+}
+
+/// A batch of encoded rows for one writer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rows {
+    /// KV pairs for a physical backend, in any order unless the writer was
+    /// opened with `is_kv_sorted`.
+    Kv(Vec<KvPair>),
+    /// SQL tuples for a logical backend.
+    Sql(Vec<SqlRow>),
+}
+
+impl Rows {
+    /// Number of pairs or tuples.
+    pub fn len(&self) -> usize {
+        match self {
+            Rows::Kv(pairs) => pairs.len(),
+            Rows::Sql(rows) => rows.len(),
+        }
+    }
+
+    /// Whether the batch holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Approximate payload bytes (keys + values, or tuple text).
+    pub fn size(&self) -> usize {
+        match self {
+            Rows::Kv(pairs) => pairs.iter().map(KvPair::size).sum(),
+            Rows::Sql(rows) => rows.iter().map(|row| row.tuple.len()).sum(),
+        }
+    }
+
+    /// An empty batch of the same shape, for reuse after a hand-off.
+    pub fn empty_like(&self) -> Rows {
+        match self {
+            Rows::Kv(_) => Rows::Kv(Vec::new()),
+            Rows::Sql(_) => Rows::Sql(Vec::new()),
+        }
+    }
+
+    /// Takes the contents, leaving an empty batch of the same shape.
+    pub fn take(&mut self) -> Rows {
+        let empty = self.empty_like();
+        std::mem::replace(self, empty)
+    }
+}
+
+/// One encoded source row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EncodedRow {
+    /// The record pair and the row's index pairs.
+    Kv {
+        /// The record pair (`t{id}_r{handle}`).
+        record: KvPair,
+        /// One pair per index entry (`t{id}_i{index}…`).
+        indexes: Vec<KvPair>,
+    },
+    /// A SQL tuple.
+    Sql(SqlRow),
+}
+
+impl EncodedRow {
+    /// Appends the row's record data to `data` and its index entries to
+    /// `index`, updating the matching checksums. A SQL row goes to `data`
+    /// whole and leaves the checksums alone (they are KV checksums).
+    ///
+    /// A row whose shape differs from the batch's is a bug in the pipeline;
+    /// it is dropped into a fresh batch of the row's shape rather than lost.
+    pub fn classify_and_append(
+        self,
+        data: &mut Rows,
+        data_checksum: &mut KvChecksum,
+        index: &mut Rows,
+        index_checksum: &mut KvChecksum,
+    ) {
+        match self {
+            EncodedRow::Kv { record, indexes } => {
+                data_checksum.update_one(&record.key, &record.value);
+                push_kv(data, record);
+                for pair in indexes {
+                    index_checksum.update_one(&pair.key, &pair.value);
+                    push_kv(index, pair);
+                }
+            }
+            EncodedRow::Sql(row) => match data {
+                Rows::Sql(rows) => rows.push(row),
+                Rows::Kv(pairs) if pairs.is_empty() => *data = Rows::Sql(vec![row]),
+                Rows::Kv(_) => {
+                    debug_assert!(false, "SQL row appended to a KV batch");
+                }
+            },
+        }
+    }
+}
+
+fn push_kv(rows: &mut Rows, pair: KvPair) {
+    match rows {
+        Rows::Kv(pairs) => pairs.push(pair),
+        Rows::Sql(sql) if sql.is_empty() => *rows = Rows::Kv(vec![pair]),
+        Rows::Sql(_) => debug_assert!(false, "KV pair appended to a SQL batch"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_splits_record_and_index_with_checksums() {
+        let row = EncodedRow::Kv {
+            record: KvPair::new(b"t1_r1".to_vec(), b"v".to_vec()),
+            indexes: vec![
+                KvPair::new(b"t1_i1a".to_vec(), b"0".to_vec()),
+                KvPair::new(b"t1_i2b".to_vec(), b"0".to_vec()),
+            ],
+        };
+        let (mut data, mut index) = (Rows::Kv(Vec::new()), Rows::Kv(Vec::new()));
+        let (mut dck, mut ick) = (KvChecksum::new(), KvChecksum::new());
+        row.classify_and_append(&mut data, &mut dck, &mut index, &mut ick);
+        assert_eq!(data.len(), 1);
+        assert_eq!(index.len(), 2);
+        assert_eq!(dck.kvs, 1);
+        assert_eq!(ick.kvs, 2);
+        assert_eq!(data.size(), 6);
+        let taken = data.take();
+        assert_eq!(taken.len(), 1);
+        assert!(data.is_empty());
+    }
+
+    #[test]
+    fn sql_rows_go_to_data() {
+        let row = EncodedRow::Sql(SqlRow {
+            tuple: "(1,'a')".into(),
+            origin: RowOrigin::default(),
+        });
+        let (mut data, mut index) = (Rows::Sql(Vec::new()), Rows::Sql(Vec::new()));
+        let (mut dck, mut ick) = (KvChecksum::new(), KvChecksum::new());
+        row.classify_and_append(&mut data, &mut dck, &mut index, &mut ick);
+        assert_eq!(data.len(), 1);
+        assert!(index.is_empty());
+        assert_eq!(dck, KvChecksum::new());
+    }
+}
