@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Throw-away MariaDB for tests: its own datadir, socket and free loopback port,
+# no systemd. Usage:
+#   eval "$(scripts/mariadb.sh start DIR)"   # prints export lines for the DSN
+#   scripts/mariadb.sh stop DIR
+# `start` exports IMPORTER_TEST_MYSQL_URL (mysql://root@127.0.0.1:PORT),
+# IMPORTER_TEST_MYSQL_HOST, IMPORTER_TEST_MYSQL_PORT and IMPORTER_TEST_MYSQL_SOCKET.
+set -euo pipefail
+
+cmd=${1:-}
+dir=${2:-}
+if [[ -z "$cmd" || -z "$dir" ]]; then
+    echo "usage: $0 start|stop DIR" >&2
+    exit 2
+fi
+
+free_port() {
+    python3 - <<'EOF'
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+EOF
+}
+
+case "$cmd" in
+start)
+    if ! command -v mariadbd >/dev/null 2>&1; then
+        echo "mariadbd not found: install mariadb-server (scripts/setup.sh does)" >&2
+        exit 1
+    fi
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    if [[ -f "$dir/pid" ]] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
+        echo "a server is already running in $dir" >&2
+        exit 1
+    fi
+    if [[ ! -d "$dir/data/mysql" ]]; then
+        mariadb-install-db --no-defaults --user=root --datadir="$dir/data" \
+            --auth-root-authentication-method=normal --skip-test-db \
+            --innodb-log-file-size=8M >"$dir/install.log" 2>&1 ||
+            { cat "$dir/install.log" >&2; exit 1; }
+    fi
+    port=$(free_port)
+    # Fast, non-durable settings: the datadir is thrown away after the run.
+    mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$dir/sock" \
+        --port="$port" --bind-address=127.0.0.1 --pid-file="$dir/pid" \
+        --log-error="$dir/err.log" --skip-log-bin --innodb-log-file-size=64M \
+        --innodb-flush-log-at-trx-commit=2 --innodb-doublewrite=0 \
+        --innodb-buffer-pool-size=512M --max-connections=500 \
+        --max-allowed-packet=64M --local-infile=1 --skip-name-resolve \
+        >/dev/null 2>&1 &
+    for _ in $(seq 1 300); do
+        if mariadb-admin --no-defaults --socket="$dir/sock" -uroot ping >/dev/null 2>&1; then
+            echo "$port" >"$dir/port"
+            echo "export IMPORTER_TEST_MYSQL_URL=mysql://root@127.0.0.1:$port"
+            echo "export IMPORTER_TEST_MYSQL_HOST=127.0.0.1"
+            echo "export IMPORTER_TEST_MYSQL_PORT=$port"
+            echo "export IMPORTER_TEST_MYSQL_SOCKET=$dir/sock"
+            exit 0
+        fi
+        sleep 0.1
+    done
+    echo "MariaDB did not start; log follows" >&2
+    tail -n 30 "$dir/err.log" >&2 || true
+    exit 1
+    ;;
+stop)
+    if [[ -S "$dir/sock" ]]; then
+        mariadb-admin --no-defaults --socket="$dir/sock" -uroot shutdown >/dev/null 2>&1 || true
+    fi
+    if [[ -f "$dir/pid" ]]; then
+        pid=$(cat "$dir/pid")
+        for _ in $(seq 1 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$pid" 2>/dev/null || true
+        rm -f "$dir/pid"
+    fi
+    ;;
+*)
+    echo "usage: $0 start|stop DIR" >&2
+    exit 2
+    ;;
+esac

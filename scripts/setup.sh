@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the system packages the build and tests need, idempotently and
+# quietly. Usage: scripts/setup.sh [build|test]
+#   build: libclang-dev (bindgen in the rocksdb crate needs it)
+#   test:  build + mariadb-server/client (the SQL backend's tests run a real one)
+set -euo pipefail
+what=${1:-build}
+
+need=()
+dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
+if [[ "$what" == test ]]; then
+    command -v mariadbd >/dev/null 2>&1 || need+=(mariadb-server)
+    command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
+fi
+((${#need[@]} == 0)) && exit 0
+
+sudo=""
+[[ $(id -u) -eq 0 ]] || sudo="sudo"
+echo "installing: ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >/dev/null
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
