@@ -1,0 +1,164 @@
+//! Opening data files as byte streams: decompression (gzip, zstd, framed
+//! snappy) and conversion of legacy character sets to UTF-8.
+//!
+//! Everything streams; nothing is read into memory whole. Offsets the
+//! parsers report are offsets in the stream these readers produce (the
+//! decompressed, UTF-8 bytes).
+
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use backend_core::Compression;
+use encoding_rs::{Decoder, DecoderResult, Encoding};
+
+use super::SourceError;
+
+/// A data file's stream.
+pub type DataReader = Box<dyn Read + Send>;
+
+/// Opens `path` decompressed, positioned at decompressed byte `offset`.
+/// Plain files seek; compressed ones are decompressed and skipped up to it.
+pub fn open(path: &Path, compression: Compression, offset: u64) -> Result<DataReader, SourceError> {
+    let mut file = File::open(path).map_err(|e| SourceError::io(path, "open", e))?;
+    let mut reader: DataReader = match compression {
+        Compression::None => {
+            file.seek(SeekFrom::Start(offset))
+                .map_err(|e| SourceError::io(path, "seek", e))?;
+            return Ok(Box::new(file));
+        }
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file))),
+        Compression::Zstd => Box::new(
+            zstd::stream::read::Decoder::new(file)
+                .map_err(|e| SourceError::io(path, "open zstd stream", e))?,
+        ),
+        Compression::Snappy => Box::new(snap::read::FrameDecoder::new(BufReader::new(file))),
+    };
+    if offset > 0 {
+        let skipped = io::copy(&mut (&mut reader).take(offset), &mut io::sink())
+            .map_err(|e| SourceError::io(path, "decompress", e))?;
+        if skipped < offset {
+            return Err(SourceError::Layout {
+                path: path.display().to_string(),
+                reason: format!("offset {offset} is past the end of the data ({skipped} bytes)"),
+            });
+        }
+    }
+    Ok(reader)
+}
+
+/// The decompressed size of a file, by reading it through (plain files:
+/// their size).
+pub fn decompressed_size(path: &Path, compression: Compression) -> Result<u64, SourceError> {
+    if compression == Compression::None {
+        let meta = std::fs::metadata(path).map_err(|e| SourceError::io(path, "stat", e))?;
+        return Ok(meta.len());
+    }
+    let mut reader = open(path, compression, 0)?;
+    io::copy(&mut reader, &mut io::sink()).map_err(|e| SourceError::io(path, "decompress", e))
+}
+
+/// Guesses a compression from a file name's last extension.
+pub fn compression_from_ext(ext: &str) -> Option<Compression> {
+    match ext.to_ascii_lowercase().as_str() {
+        "" => Some(Compression::None),
+        "gz" | "gzip" => Some(Compression::Gzip),
+        "zst" | "zstd" => Some(Compression::Zstd),
+        "snappy" => Some(Compression::Snappy),
+        _ => None,
+    }
+}
+
+/// Converts a stream in a legacy encoding (`gb18030`, `gbk`, `latin1`…) to
+/// UTF-8. Malformed input is an `InvalidData` error giving the input offset.
+pub struct DecodingReader<R> {
+    inner: R,
+    decoder: Decoder,
+    encoding: &'static Encoding,
+    in_buf: Vec<u8>,
+    in_start: usize,
+    in_end: usize,
+    in_offset: u64,
+    eof: bool,
+    finished: bool,
+}
+
+impl<R> std::fmt::Debug for DecodingReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecodingReader")
+            .field("encoding", &self.encoding.name())
+            .field("in_offset", &self.in_offset)
+            .finish()
+    }
+}
+
+impl<R: Read> DecodingReader<R> {
+    /// Decodes `inner` from `encoding`.
+    pub fn new(inner: R, encoding: &'static Encoding) -> Self {
+        DecodingReader {
+            inner,
+            decoder: encoding.new_decoder_without_bom_handling(),
+            encoding,
+            in_buf: vec![0; 64 * 1024],
+            in_start: 0,
+            in_end: 0,
+            in_offset: 0,
+            eof: false,
+            finished: false,
+        }
+    }
+}
+
+impl<R: Read> Read for DecodingReader<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        // encoding_rs may need up to 4 bytes of room to make progress.
+        if out.len() < 8 {
+            let mut tmp = [0u8; 8];
+            let n = self.read(&mut tmp)?;
+            let n = n.min(out.len());
+            out[..n].copy_from_slice(&tmp[..n]);
+            return Ok(n);
+        }
+        loop {
+            if self.finished {
+                return Ok(0);
+            }
+            if self.in_start == self.in_end && !self.eof {
+                self.in_start = 0;
+                self.in_end = 0;
+                let n = loop {
+                    match self.inner.read(&mut self.in_buf) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(e),
+                    }
+                };
+                self.in_end = n;
+                self.eof = n == 0;
+            }
+            let input = &self.in_buf[self.in_start..self.in_end];
+            let (result, read, written) =
+                self.decoder
+                    .decode_to_utf8_without_replacement(input, out, self.eof);
+            self.in_start += read;
+            self.in_offset += u64::try_from(read).unwrap_or(u64::MAX);
+            match result {
+                DecoderResult::Malformed(bad, _) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "invalid {} character near input byte {}",
+                            self.encoding.name(),
+                            self.in_offset.saturating_sub(u64::from(bad))
+                        ),
+                    ));
+                }
+                DecoderResult::InputEmpty if self.eof => self.finished = true,
+                _ => {}
+            }
+            if written > 0 {
+                return Ok(written);
+            }
+        }
+    }
+}

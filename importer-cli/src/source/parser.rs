@@ -1,0 +1,237 @@
+//! What both data parsers share: the [`RowParser`] trait, the row type,
+//! character-set options and opening a parser for a data file.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use backend_core::model::TableInfo;
+use backend_core::{Compression, Datum, SourceFormat};
+
+use super::SourceError;
+use super::compress::{self, DataReader, DecodingReader};
+use super::csv::{CsvOptions, CsvParser};
+use super::sql::SqlParser;
+
+/// One parsed row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// The row's pre-allocated id: one more than the previous row's.
+    pub row_id: i64,
+    /// The values, in file order.
+    pub values: Vec<Datum>,
+    /// Stream offset of the row's first byte.
+    pub start_offset: u64,
+    /// Stream offset just after the row; a parser started here reads on
+    /// from the next row.
+    pub end_offset: u64,
+}
+
+/// Reads rows out of one data file (a CSV file or a file of `INSERT`
+/// statements).
+pub trait RowParser: Send + std::fmt::Debug {
+    /// The next row, or `None` at the end of the data. A
+    /// [`SourceError::is_row_error`] error skips one row; any other error
+    /// ends the file.
+    fn read_row(&mut self) -> Result<Option<Row>, SourceError>;
+
+    /// The stream offset after the last row read and that row's id.
+    fn pos(&self) -> (u64, i64);
+
+    /// Moves forward to `offset` (a row boundary the parser reported
+    /// earlier), with `row_id` the id of the row before it. Moving backward
+    /// is an error: open a new parser instead.
+    fn set_pos(&mut self, offset: u64, row_id: i64) -> Result<(), SourceError>;
+
+    /// Column names the data gives (a CSV header, an `INSERT`'s column
+    /// list), if any.
+    fn columns(&self) -> Option<&[String]>;
+
+    /// Sets the column names, e.g. a CSV header read by the first chunk of a
+    /// split file.
+    fn set_columns(&mut self, columns: Vec<String>);
+
+    /// Line number (1-based, counted from where the parser started) of the
+    /// next byte to read.
+    fn line(&self) -> u64;
+}
+
+/// The character set data files are written in (`data-character-set`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DataCharset {
+    /// UTF-8; text fields are validated.
+    #[default]
+    Utf8mb4,
+    /// GB18030, converted to UTF-8.
+    Gb18030,
+    /// GBK, converted to UTF-8 (decoded as GB18030, its superset).
+    Gbk,
+    /// MySQL's `latin1`, which is Windows-1252, converted to UTF-8.
+    Latin1,
+    /// Raw bytes: no validation, no conversion.
+    Binary,
+}
+
+impl DataCharset {
+    /// Parses a `data-character-set` name (case-insensitive; `utf8` is
+    /// `utf8mb4`).
+    pub fn parse(name: &str) -> Result<Self, SourceError> {
+        match name.to_ascii_lowercase().as_str() {
+            "utf8mb4" | "utf8" | "utf-8" | "" => Ok(DataCharset::Utf8mb4),
+            "gb18030" => Ok(DataCharset::Gb18030),
+            "gbk" => Ok(DataCharset::Gbk),
+            "latin1" => Ok(DataCharset::Latin1),
+            "binary" => Ok(DataCharset::Binary),
+            other => Err(SourceError::Config(format!(
+                "unsupported data-character-set {other:?} (expected utf8mb4, gb18030, gbk, latin1 or binary)"
+            ))),
+        }
+    }
+
+    fn encoding(self) -> Option<&'static encoding_rs::Encoding> {
+        match self {
+            DataCharset::Gb18030 | DataCharset::Gbk => Some(encoding_rs::GB18030),
+            DataCharset::Latin1 => Some(encoding_rs::WINDOWS_1252),
+            DataCharset::Utf8mb4 | DataCharset::Binary => None,
+        }
+    }
+}
+
+/// Options both parsers take.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParserOptions {
+    /// The character set of the files.
+    pub charset: DataCharset,
+    /// Field positions exempt from UTF-8 validation (binary columns).
+    pub binary_fields: Vec<usize>,
+    /// Number of values each row must have, when known (the table's
+    /// loadable column count); a CSV header or an `INSERT` column list takes
+    /// precedence.
+    pub expected_columns: Option<usize>,
+    /// The largest row accepted, in bytes (Lightning's limit on a
+    /// transaction entry, 120 MiB).
+    pub max_row_size: usize,
+    /// How many bytes to read at a time.
+    pub read_block_size: usize,
+}
+
+impl Default for ParserOptions {
+    fn default() -> Self {
+        ParserOptions {
+            charset: DataCharset::Utf8mb4,
+            binary_fields: Vec::new(),
+            expected_columns: None,
+            max_row_size: 120 << 20,
+            read_block_size: 64 << 10,
+        }
+    }
+}
+
+impl ParserOptions {
+    /// Whether field `i` must be valid UTF-8.
+    pub(crate) fn validates(&self, i: usize) -> bool {
+        self.charset != DataCharset::Binary && !self.binary_fields.contains(&i)
+    }
+}
+
+/// Wraps `reader` in a charset converter when `charset` needs one.
+pub(crate) fn decode_stream(reader: DataReader, charset: DataCharset) -> DataReader {
+    match charset.encoding() {
+        Some(encoding) => Box::new(DecodingReader::new(reader, encoding)),
+        None => reader,
+    }
+}
+
+/// Opens a parser over the file at `path`, starting at stream `offset`
+/// (a row boundary; 0 for the whole file) with `row_id` the id before the
+/// first row read. `name` is how errors name the file.
+///
+/// For legacy charsets the offsets are in the converted UTF-8 stream, so
+/// such files are only started at offset 0 or at offsets a parser reported.
+#[allow(clippy::too_many_arguments)]
+pub fn open_parser(
+    path: &Path,
+    name: &str,
+    format: SourceFormat,
+    compression: Compression,
+    offset: u64,
+    row_id: i64,
+    csv: &CsvOptions,
+    no_backslash_escapes: bool,
+    options: &ParserOptions,
+) -> Result<Box<dyn RowParser>, SourceError> {
+    let name: Arc<str> = Arc::from(name);
+    let raw_offset = if options.charset.encoding().is_some() { 0 } else { offset };
+    let reader = compress::open(path, compression, raw_offset)?;
+    let reader = decode_stream(reader, options.charset);
+    let mut parser: Box<dyn RowParser> = match format {
+        SourceFormat::Csv => Box::new(CsvParser::new(
+            reader,
+            name.clone(),
+            raw_offset,
+            row_id,
+            csv.clone(),
+            options.clone(),
+        )?),
+        SourceFormat::Sql => Box::new(SqlParser::new(
+            reader,
+            name.clone(),
+            raw_offset,
+            row_id,
+            no_backslash_escapes,
+            options.clone(),
+        )),
+        SourceFormat::Parquet => {
+            return Err(SourceError::Layout {
+                path: name.to_string(),
+                reason: "parquet data files are not supported yet".into(),
+            });
+        }
+    };
+    if raw_offset != offset {
+        parser.set_pos(offset, row_id)?;
+    }
+    Ok(parser)
+}
+
+/// Maps table columns to positions in the parsed rows (see
+/// [`backend_core::ColumnPermutation`]): by name when the data names its
+/// columns, else in table order over the loadable (non-generated) columns.
+/// A data column the table lacks is an error naming it and `file`.
+pub fn column_permutation(
+    table: &TableInfo,
+    columns: Option<&[String]>,
+    file: &str,
+) -> Result<Vec<Option<usize>>, SourceError> {
+    let mut perm = vec![None; table.columns.len()];
+    match columns {
+        Some(names) => {
+            for (pos, name) in names.iter().enumerate() {
+                let Some(col) = table.column(name) else {
+                    return Err(SourceError::Layout {
+                        path: file.to_string(),
+                        reason: format!("unknown column {name:?} in table {:?}", table.name),
+                    });
+                };
+                if col.generated.is_some() {
+                    return Err(SourceError::Layout {
+                        path: file.to_string(),
+                        reason: format!("column {name:?} is generated and cannot be loaded"),
+                    });
+                }
+                if perm[col.offset].is_some() {
+                    return Err(SourceError::Layout {
+                        path: file.to_string(),
+                        reason: format!("column {name:?} appears twice"),
+                    });
+                }
+                perm[col.offset] = Some(pos);
+            }
+        }
+        None => {
+            for (pos, col) in table.loadable_columns().enumerate() {
+                perm[col.offset] = Some(pos);
+            }
+        }
+    }
+    Ok(perm)
+}

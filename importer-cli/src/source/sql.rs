@@ -1,0 +1,825 @@
+//! The SQL data parser: rows out of `INSERT`/`REPLACE` statements, as
+//! dumpling, mydumper and mysqldump write them.
+//!
+//! A hand-written scanner (a general SQL parser is far too slow for data):
+//! the stream is a sequence of statements; `INSERT [IGNORE] [INTO] t
+//! [(cols)] VALUES (…),(…);` yields one row per tuple, session statements
+//! (`SET`, `USE`, `LOCK TABLES`, `/*!40101 … */`…) are skipped, anything
+//! else is an error. Values become [`Datum`]s: strings and hex/bit literals
+//! `Bytes`, integers `Int`/`Uint` (wider ones an exact `Decimal`), numbers
+//! with a point `Decimal`, with an exponent `Float64`.
+//!
+//! Each step parses one item (a statement head, a tuple, a separator) from
+//! the buffer and is repeated from the item's start when the buffer runs
+//! out, so values never straddle reads.
+
+use std::sync::Arc;
+
+use backend_core::{Datum, Decimal};
+use memchr::{memchr, memchr_iter, memchr2, memmem};
+
+use super::compress::DataReader;
+use super::input::Input;
+use super::parser::{DataCharset, ParserOptions, Row, RowParser};
+use super::SourceError;
+
+/// Where in the statement grammar the parser is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Between statements.
+    Top,
+    /// After `VALUES` or `,`: a tuple must follow.
+    ExpectTuple,
+    /// After a tuple: `,`, `;` or the end.
+    AfterTuple,
+    /// Started at a row boundary inside a statement or between statements.
+    Resume,
+}
+
+/// Why a step stopped.
+enum Stop {
+    /// The buffer ends inside the item.
+    NeedMore,
+    /// A syntax error at a buffer position.
+    Syntax(usize, String),
+}
+
+type Step<T> = Result<T, Stop>;
+
+/// What a step produced.
+enum Item {
+    /// Bytes to skip (whitespace, comments, skipped statements, `;`, `,`).
+    Skip,
+    /// A statement head with its column list.
+    Head(Option<Vec<String>>),
+    /// A tuple starting at a buffer position.
+    Tuple(usize),
+    /// End of data.
+    Eof,
+}
+
+/// A cursor over the buffered bytes.
+struct Cur<'a> {
+    data: &'a [u8],
+    pos: usize,
+    eof: bool,
+    backslash: bool,
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+}
+
+impl Cur<'_> {
+    fn syntax<T>(&self, reason: impl Into<String>) -> Step<T> {
+        Err(Stop::Syntax(self.pos, reason.into()))
+    }
+
+    /// `NeedMore` unless at the end of data, then a syntax error.
+    fn short<T>(&self, what: &str) -> Step<T> {
+        if self.eof {
+            self.syntax(format!("unexpected end of data {what}"))
+        } else {
+            Err(Stop::NeedMore)
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.data.get(self.pos).copied()
+    }
+
+    fn peek_at(&self, k: usize) -> Step<Option<u8>> {
+        match self.data.get(self.pos + k) {
+            Some(b) => Ok(Some(*b)),
+            None if self.eof => Ok(None),
+            None => Err(Stop::NeedMore),
+        }
+    }
+
+    fn skip_line(&mut self) -> Step<()> {
+        match memchr(b'\n', &self.data[self.pos..]) {
+            Some(k) => {
+                self.pos += k + 1;
+                Ok(())
+            }
+            None if self.eof => {
+                self.pos = self.data.len();
+                Ok(())
+            }
+            None => Err(Stop::NeedMore),
+        }
+    }
+
+    /// Skips whitespace and comments (`-- `, `#`, `/* */`, `/*! */`).
+    fn skip_ws(&mut self) -> Step<()> {
+        loop {
+            while self.peek().is_some_and(|b| b.is_ascii_whitespace()) {
+                self.pos += 1;
+            }
+            match self.peek() {
+                Some(b'#') => self.skip_line()?,
+                Some(b'-') => match self.peek_at(1)? {
+                    Some(b'-') => match self.peek_at(2)? {
+                        None => self.pos = self.data.len(),
+                        Some(c) if c.is_ascii_whitespace() => self.skip_line()?,
+                        Some(_) => return Ok(()),
+                    },
+                    _ => return Ok(()),
+                },
+                Some(b'/') => match self.peek_at(1)? {
+                    Some(b'*') => {
+                        match memmem::find(&self.data[self.pos + 2..], b"*/") {
+                            Some(k) => self.pos += 2 + k + 2,
+                            None if self.eof => return self.syntax("unterminated comment"),
+                            None => return Err(Stop::NeedMore),
+                        }
+                    }
+                    _ => return Ok(()),
+                },
+                None if !self.eof => return Err(Stop::NeedMore),
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// A bare word (keyword or identifier), ASCII-uppercased is up to the
+    /// caller.
+    fn word(&mut self) -> Step<&[u8]> {
+        let start = self.pos;
+        while self.peek().is_some_and(is_ident_byte) {
+            self.pos += 1;
+        }
+        if self.pos == self.data.len() && !self.eof {
+            return Err(Stop::NeedMore);
+        }
+        Ok(&self.data[start..self.pos])
+    }
+
+    /// Consumes keyword `kw` if it is next.
+    fn keyword(&mut self, kw: &str) -> Step<bool> {
+        let save = self.pos;
+        let w = self.word()?;
+        if w.eq_ignore_ascii_case(kw.as_bytes()) {
+            Ok(true)
+        } else {
+            self.pos = save;
+            Ok(false)
+        }
+    }
+
+    fn ident(&mut self) -> Step<String> {
+        match self.peek() {
+            Some(q @ (b'`' | b'"')) => {
+                let bytes = self.quoted(q, false)?;
+                String::from_utf8(bytes).or_else(|_| self.syntax("identifier is not valid UTF-8"))
+            }
+            Some(_) => {
+                let w = self.word()?;
+                if w.is_empty() {
+                    return self.syntax("expected an identifier");
+                }
+                let w = w.to_vec();
+                String::from_utf8(w).or_else(|_| self.syntax("identifier is not valid UTF-8"))
+            }
+            None => self.short("where an identifier was expected"),
+        }
+    }
+
+    /// A quoted string or identifier starting at the quote `q`; backslash
+    /// escapes apply when `escapes` (and not `NO_BACKSLASH_ESCAPES`).
+    fn quoted(&mut self, q: u8, escapes: bool) -> Step<Vec<u8>> {
+        let open = self.pos;
+        self.pos += 1;
+        let escapes = escapes && self.backslash;
+        let mut out = Vec::new();
+        loop {
+            let rest = &self.data[self.pos..];
+            let found = if escapes {
+                memchr2(q, b'\\', rest)
+            } else {
+                memchr(q, rest)
+            };
+            let Some(k) = found else {
+                if self.eof {
+                    self.pos = open;
+                    return self.syntax("unterminated string");
+                }
+                return Err(Stop::NeedMore);
+            };
+            out.extend_from_slice(&rest[..k]);
+            let i = self.pos + k;
+            if self.data[i] == b'\\' {
+                let Some(&next) = self.data.get(i + 1) else {
+                    if self.eof {
+                        self.pos = open;
+                        return self.syntax("unterminated string");
+                    }
+                    return Err(Stop::NeedMore);
+                };
+                match next {
+                    b'0' => out.push(0),
+                    b'b' => out.push(8),
+                    b'n' => out.push(b'\n'),
+                    b'r' => out.push(b'\r'),
+                    b't' => out.push(b'\t'),
+                    b'Z' => out.push(26),
+                    // MySQL keeps the backslash of \% and \_ (LIKE patterns).
+                    b'%' | b'_' => out.extend_from_slice(&[b'\\', next]),
+                    other => out.push(other),
+                }
+                self.pos = i + 2;
+                continue;
+            }
+            // A quote: doubled means a literal quote.
+            match self.data.get(i + 1) {
+                Some(&b) if b == q => {
+                    out.push(q);
+                    self.pos = i + 2;
+                }
+                None if !self.eof => return Err(Stop::NeedMore),
+                _ => {
+                    self.pos = i + 1;
+                    return Ok(out);
+                }
+            }
+        }
+    }
+
+    /// Skips a statement up to and including its `;` (or the end of data).
+    fn skip_statement(&mut self) -> Step<()> {
+        loop {
+            let Some(b) = self.peek() else {
+                return if self.eof { Ok(()) } else { Err(Stop::NeedMore) };
+            };
+            match b {
+                b';' => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                b'\'' | b'"' | b'`' => {
+                    self.quoted(b, b != b'`')?;
+                }
+                b'#' | b'-' | b'/' => {
+                    let before = self.pos;
+                    self.skip_ws()?;
+                    if self.pos == before {
+                        self.pos += 1;
+                    }
+                }
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    /// `(col, col, …)`.
+    fn column_list(&mut self) -> Step<Vec<String>> {
+        self.pos += 1;
+        let mut cols = Vec::new();
+        loop {
+            self.skip_ws()?;
+            cols.push(self.ident()?);
+            self.skip_ws()?;
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b')') => {
+                    self.pos += 1;
+                    return Ok(cols);
+                }
+                Some(_) => return self.syntax("expected ',' or ')' in the column list"),
+                None => return self.short("in the column list"),
+            }
+        }
+    }
+
+    /// The rest of an `INSERT`/`REPLACE` head after its first keyword.
+    fn insert_head(&mut self) -> Step<Option<Vec<String>>> {
+        loop {
+            self.skip_ws()?;
+            let matched = self.keyword("LOW_PRIORITY")?
+                || self.keyword("DELAYED")?
+                || self.keyword("HIGH_PRIORITY")?
+                || self.keyword("IGNORE")?
+                || self.keyword("INTO")?;
+            if !matched {
+                break;
+            }
+        }
+        self.ident()?;
+        self.skip_ws()?;
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            self.skip_ws()?;
+            self.ident()?;
+            self.skip_ws()?;
+        }
+        let mut cols = None;
+        if self.peek() == Some(b'(') {
+            cols = Some(self.column_list()?);
+            self.skip_ws()?;
+        }
+        if !(self.keyword("VALUES")? || self.keyword("VALUE")?) {
+            return self.syntax("expected VALUES");
+        }
+        Ok(cols)
+    }
+
+    fn hex_digits(&mut self, digits: &[u8]) -> Step<Vec<u8>> {
+        let mut out = Vec::with_capacity(digits.len() / 2 + 1);
+        let odd = digits.len() % 2;
+        let mut acc: u8 = 0;
+        for (i, d) in digits.iter().enumerate() {
+            let v = match (*d as char).to_digit(16) {
+                Some(v) => u8::try_from(v).unwrap_or(0),
+                None => return self.syntax("invalid hexadecimal literal"),
+            };
+            if (i + odd) % 2 == 0 {
+                acc = v;
+                if i + 1 == digits.len() {
+                    out.push(acc);
+                }
+            } else {
+                out.push((acc << 4) | v);
+                acc = 0;
+            }
+        }
+        if odd == 1 && digits.len() == 1 {
+            out.clear();
+            out.push(acc);
+        }
+        Ok(out)
+    }
+
+    fn bit_digits(&mut self, digits: &[u8]) -> Step<Vec<u8>> {
+        if digits.iter().any(|d| *d != b'0' && *d != b'1') {
+            return self.syntax("invalid bit literal");
+        }
+        let nbytes = digits.len().div_ceil(8);
+        let mut out = vec![0u8; nbytes];
+        for (i, d) in digits.iter().rev().enumerate() {
+            if *d == b'1' {
+                out[nbytes - 1 - i / 8] |= 1 << (i % 8);
+            }
+        }
+        Ok(out)
+    }
+
+    /// `x'…'`/`b'…'` after the prefix letter.
+    fn quoted_literal(&mut self, bits: bool) -> Step<Vec<u8>> {
+        self.pos += 1;
+        let raw = self.quoted(b'\'', false)?;
+        if bits { self.bit_digits(&raw) } else { self.hex_digits(&raw) }
+    }
+
+    /// One value; the flag says whether it is text to validate.
+    fn value(&mut self) -> Step<(Datum, bool)> {
+        self.skip_ws()?;
+        let Some(b) = self.peek() else {
+            return self.short("in a row");
+        };
+        match b {
+            b'\'' | b'"' => Ok((Datum::Bytes(self.quoted(b, true)?), true)),
+            b'0' if matches!(self.peek_at(1)?, Some(b'x' | b'X' | b'b' | b'B')) => {
+                let bits = matches!(self.data[self.pos + 1], b'b' | b'B');
+                self.pos += 2;
+                let w = self.word()?.to_vec();
+                let bytes = if bits { self.bit_digits(&w)? } else { self.hex_digits(&w)? };
+                Ok((Datum::Bytes(bytes), false))
+            }
+            b'x' | b'X' | b'b' | b'B' if self.peek_at(1)? == Some(b'\'') => {
+                Ok((Datum::Bytes(self.quoted_literal(matches!(b, b'b' | b'B'))?), false))
+            }
+            b'n' | b'N' if self.peek_at(1)? == Some(b'\'') => {
+                self.pos += 1;
+                Ok((Datum::Bytes(self.quoted(b'\'', true)?), true))
+            }
+            b'_' => {
+                let charset = self.word()?.to_ascii_lowercase();
+                self.skip_ws()?;
+                let (value, text) = self.value()?;
+                Ok((value, text && charset != b"_binary"))
+            }
+            b'-' | b'+' | b'.' | b'0'..=b'9' => self.number(),
+            _ if is_ident_byte(b) => {
+                let w = self.word()?.to_ascii_uppercase();
+                match w.as_slice() {
+                    b"NULL" => Ok((Datum::Null, false)),
+                    b"TRUE" => Ok((Datum::Int(1), false)),
+                    b"FALSE" => Ok((Datum::Int(0), false)),
+                    b"CONVERT" => {
+                        self.skip_ws()?;
+                        if self.peek() != Some(b'(') {
+                            return self.syntax("expected '(' after CONVERT");
+                        }
+                        self.pos += 1;
+                        let (value, text) = self.value()?;
+                        self.skip_ws()?;
+                        if !self.keyword("USING")? {
+                            return self.syntax("expected USING in CONVERT");
+                        }
+                        self.skip_ws()?;
+                        let charset = self.ident()?;
+                        self.skip_ws()?;
+                        if self.peek() != Some(b')') {
+                            return self.short("in CONVERT").and_then(|()| self.syntax("expected ')'"));
+                        }
+                        self.pos += 1;
+                        Ok((value, text && !charset.eq_ignore_ascii_case("binary")))
+                    }
+                    other => self.syntax(format!(
+                        "unexpected {:?} where a value was expected",
+                        String::from_utf8_lossy(other)
+                    )),
+                }
+            }
+            _ => self.syntax(format!("unexpected character {:?} where a value was expected", char::from(b))),
+        }
+    }
+
+    fn number(&mut self) -> Step<(Datum, bool)> {
+        let mut negative = false;
+        loop {
+            match self.peek() {
+                Some(b'-') => negative = !negative,
+                Some(b'+') => {}
+                Some(c) if c.is_ascii_whitespace() => {}
+                Some(_) => break,
+                None => return self.short("in a number"),
+            }
+            self.pos += 1;
+        }
+        let start = self.pos;
+        let mut point = false;
+        let mut exp = false;
+        while let Some(c) = self.peek() {
+            match c {
+                b'0'..=b'9' => {}
+                b'.' if !point && !exp => point = true,
+                b'e' | b'E' if !exp => {
+                    exp = true;
+                    if matches!(self.peek_at(1)?, Some(b'-' | b'+')) {
+                        self.pos += 1;
+                    }
+                }
+                _ => break,
+            }
+            self.pos += 1;
+        }
+        if self.pos == self.data.len() && !self.eof {
+            return Err(Stop::NeedMore);
+        }
+        let digits = &self.data[start..self.pos];
+        if digits.is_empty() || digits == b"." {
+            return self.syntax("invalid number");
+        }
+        let Ok(text) = std::str::from_utf8(digits) else {
+            return self.syntax("invalid number");
+        };
+        let datum = if exp {
+            match text.parse::<f64>() {
+                Ok(v) => Datum::Float64(if negative { -v } else { v }),
+                Err(_) => return self.syntax(format!("invalid number {text:?}")),
+            }
+        } else if point {
+            let signed = if negative { format!("-{text}") } else { text.to_string() };
+            match Decimal::parse(&signed) {
+                Ok(d) => Datum::Decimal(d),
+                Err(_) => return self.syntax(format!("invalid number {text:?}")),
+            }
+        } else if let Ok(v) = text.parse::<u64>() {
+            if !negative {
+                match i64::try_from(v) {
+                    Ok(i) => Datum::Int(i),
+                    Err(_) => Datum::Uint(v),
+                }
+            } else if v <= i64::MAX.unsigned_abs() + 1 {
+                Datum::Int(0i64.wrapping_sub_unsigned(v))
+            } else {
+                self.big_integer(text, negative)?
+            }
+        } else {
+            self.big_integer(text, negative)?
+        };
+        Ok((datum, false))
+    }
+
+    fn big_integer(&self, text: &str, negative: bool) -> Step<Datum> {
+        let signed = if negative { format!("-{text}") } else { text.to_string() };
+        match Decimal::parse(&signed) {
+            Ok(d) => Ok(Datum::Decimal(d)),
+            Err(_) => self.syntax(format!("invalid number {text:?}")),
+        }
+    }
+
+    /// `( value, … )` starting at `(`.
+    fn tuple(&mut self, values: &mut Vec<Datum>, text: &mut Vec<bool>) -> Step<()> {
+        values.clear();
+        text.clear();
+        self.pos += 1;
+        self.skip_ws()?;
+        if self.peek() == Some(b')') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            let (v, t) = self.value()?;
+            values.push(v);
+            text.push(t);
+            self.skip_ws()?;
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b')') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                Some(_) => return self.syntax("expected ',' or ')' after a value"),
+                None => return self.short("in a row"),
+            }
+        }
+    }
+}
+
+/// Reads rows from a stream of SQL statements.
+pub struct SqlParser {
+    input: Input,
+    file: Arc<str>,
+    options: ParserOptions,
+    backslash: bool,
+    state: State,
+    columns: Option<Vec<String>>,
+    row_id: i64,
+    line: u64,
+    values: Vec<Datum>,
+    text: Vec<bool>,
+}
+
+impl std::fmt::Debug for SqlParser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlParser")
+            .field("file", &self.file)
+            .field("offset", &self.input.offset())
+            .field("row_id", &self.row_id)
+            .finish()
+    }
+}
+
+impl SqlParser {
+    /// A parser over `reader`, whose first byte is at stream `offset` (a row
+    /// boundary a parser reported, or 0), `row_id` the id of the row before.
+    /// `no_backslash_escapes` is the `NO_BACKSLASH_ESCAPES` SQL mode.
+    pub fn new(
+        reader: DataReader,
+        file: Arc<str>,
+        offset: u64,
+        row_id: i64,
+        no_backslash_escapes: bool,
+        options: ParserOptions,
+    ) -> Self {
+        SqlParser {
+            input: Input::new(reader, offset, options.read_block_size),
+            file,
+            options,
+            backslash: !no_backslash_escapes,
+            state: if offset == 0 { State::Top } else { State::Resume },
+            columns: None,
+            row_id,
+            line: 1,
+            values: Vec::new(),
+            text: Vec::new(),
+        }
+    }
+
+    /// One step from the buffer's start: the item and bytes consumed.
+    fn step(&mut self) -> Result<(Item, usize), (usize, String, bool)> {
+        let mut cur = Cur {
+            data: self.input.data(),
+            pos: 0,
+            eof: self.input.eof(),
+            backslash: self.backslash,
+        };
+        let result = Self::step_in(&mut cur, &mut self.state, &mut self.values, &mut self.text);
+        match result {
+            Ok(item) => Ok((item, cur.pos)),
+            Err(Stop::NeedMore) => Err((0, String::new(), true)),
+            Err(Stop::Syntax(at, reason)) => Err((at, reason, false)),
+        }
+    }
+
+    fn step_in(
+        cur: &mut Cur<'_>,
+        state: &mut State,
+        values: &mut Vec<Datum>,
+        text: &mut Vec<bool>,
+    ) -> Step<Item> {
+        cur.skip_ws()?;
+        let next = cur.peek();
+        match *state {
+            State::Top | State::Resume => {
+                let Some(b) = next else {
+                    return Ok(Item::Eof);
+                };
+                if b == b';' {
+                    cur.pos += 1;
+                    *state = State::Top;
+                    return Ok(Item::Skip);
+                }
+                if *state == State::Resume && b == b',' {
+                    cur.pos += 1;
+                    *state = State::ExpectTuple;
+                    return Ok(Item::Skip);
+                }
+                let w = cur.word()?.to_ascii_uppercase();
+                match w.as_slice() {
+                    b"INSERT" | b"REPLACE" => {
+                        let cols = cur.insert_head()?;
+                        *state = State::ExpectTuple;
+                        Ok(Item::Head(cols))
+                    }
+                    b"SET" | b"USE" | b"LOCK" | b"UNLOCK" | b"BEGIN" | b"COMMIT" | b"START"
+                    | b"ROLLBACK" | b"ALTER" | b"SAVEPOINT" | b"RELEASE" | b"FLUSH" => {
+                        cur.skip_statement()?;
+                        *state = State::Top;
+                        Ok(Item::Skip)
+                    }
+                    [] => cur.syntax(format!(
+                        "unexpected character {:?} where a statement was expected",
+                        char::from(b)
+                    )),
+                    other => cur.syntax(format!(
+                        "unsupported statement {:?} in a data file",
+                        String::from_utf8_lossy(other)
+                    )),
+                }
+            }
+            State::ExpectTuple => match next {
+                Some(b'(') => {
+                    let start = cur.pos;
+                    cur.tuple(values, text)?;
+                    *state = State::AfterTuple;
+                    Ok(Item::Tuple(start))
+                }
+                Some(_) => cur.syntax("expected '(' starting a row"),
+                None => cur.short("where a row was expected"),
+            },
+            State::AfterTuple => match next {
+                Some(b',') => {
+                    cur.pos += 1;
+                    *state = State::ExpectTuple;
+                    Ok(Item::Skip)
+                }
+                Some(b';') => {
+                    cur.pos += 1;
+                    *state = State::Top;
+                    Ok(Item::Skip)
+                }
+                Some(_) => cur.syntax("expected ',' or ';' after a row"),
+                None => Ok(Item::Eof),
+            },
+        }
+    }
+}
+
+fn count_lines(bytes: &[u8]) -> u64 {
+    u64::try_from(memchr_iter(b'\n', bytes).count()).unwrap_or(u64::MAX)
+}
+
+impl RowParser for SqlParser {
+    fn read_row(&mut self) -> Result<Option<Row>, SourceError> {
+        loop {
+            let offset = self.input.offset();
+            match self.step() {
+                Err((_, _, true)) => {
+                    if self.input.data().len() > self.options.max_row_size {
+                        return Err(SourceError::RowTooLarge {
+                            file: self.file.to_string(),
+                            offset,
+                            line: self.line,
+                            limit: self.options.max_row_size,
+                        });
+                    }
+                    if let Err(e) = self.input.fill() {
+                        return Err(SourceError::Syntax {
+                            file: self.file.to_string(),
+                            offset,
+                            line: self.line,
+                            reason: format!("reading data failed: {e}"),
+                        });
+                    }
+                }
+                Err((at, reason, false)) => {
+                    let data = self.input.data();
+                    let line = self.line + count_lines(&data[..at.min(data.len())]);
+                    return Err(SourceError::Syntax {
+                        file: self.file.to_string(),
+                        offset: offset + u64::try_from(at).unwrap_or(0),
+                        line,
+                        reason,
+                    });
+                }
+                Ok((item, n)) => {
+                    let data = self.input.data();
+                    let tuple_line = match item {
+                        Item::Tuple(at) => self.line + count_lines(&data[..at]),
+                        _ => 0,
+                    };
+                    self.line += count_lines(&data[..n]);
+                    self.input.consume(n);
+                    match item {
+                        Item::Eof => return Ok(None),
+                        Item::Skip => {}
+                        Item::Head(cols) => self.columns = cols,
+                        Item::Tuple(at) => {
+                            self.row_id += 1;
+                            let start = offset + u64::try_from(at).unwrap_or(0);
+                            return self.finish_row(start, tuple_line).map(Some);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn pos(&self) -> (u64, i64) {
+        (self.input.offset(), self.row_id)
+    }
+
+    fn set_pos(&mut self, offset: u64, row_id: i64) -> Result<(), SourceError> {
+        let here = self.input.offset();
+        if offset < here {
+            return Err(SourceError::Syntax {
+                file: self.file.to_string(),
+                offset: here,
+                line: self.line,
+                reason: format!("cannot move back to offset {offset}"),
+            });
+        }
+        if offset > here {
+            let reached = self.input.skip_to(offset).map_err(|e| SourceError::Syntax {
+                file: self.file.to_string(),
+                offset: here,
+                line: self.line,
+                reason: format!("reading data failed: {e}"),
+            })?;
+            if !reached {
+                return Err(SourceError::Syntax {
+                    file: self.file.to_string(),
+                    offset: self.input.offset(),
+                    line: self.line,
+                    reason: format!("offset {offset} is past the end of the data"),
+                });
+            }
+            self.state = State::Resume;
+        }
+        self.row_id = row_id;
+        Ok(())
+    }
+
+    fn columns(&self) -> Option<&[String]> {
+        self.columns.as_deref()
+    }
+
+    fn set_columns(&mut self, columns: Vec<String>) {
+        self.columns = Some(columns);
+    }
+
+    fn line(&self) -> u64 {
+        self.line
+    }
+}
+
+impl SqlParser {
+    fn finish_row(&mut self, start: u64, line: u64) -> Result<Row, SourceError> {
+        let bad = |reason: String| SourceError::BadRow {
+            file: self.file.to_string(),
+            offset: start,
+            line,
+            reason,
+        };
+        let expected = match &self.columns {
+            Some(cols) => Some(cols.len()),
+            None => self.options.expected_columns,
+        };
+        if let Some(n) = expected {
+            if n != self.values.len() {
+                return Err(bad(format!(
+                    "wrong column count: expected {n} values, found {}",
+                    self.values.len()
+                )));
+            }
+        }
+        if self.options.charset == DataCharset::Utf8mb4 {
+            for (i, (v, t)) in self.values.iter().zip(&self.text).enumerate() {
+                if let (Datum::Bytes(b), true) = (v, *t) {
+                    if self.options.validates(i) && std::str::from_utf8(b).is_err() {
+                        return Err(bad(format!("value {} is not valid UTF-8", i + 1)));
+                    }
+                }
+            }
+        }
+        Ok(Row {
+            row_id: self.row_id,
+            values: std::mem::take(&mut self.values),
+            start_offset: start,
+            end_offset: self.input.offset(),
+        })
+    }
+}
