@@ -1,2 +1,6 @@
-//! placeholder
+//! The importer's library: everything the `importer` binary does, so tests
+//! and other programs can drive it.
+
+pub mod checkpoint;
+pub mod import;
 pub mod source;

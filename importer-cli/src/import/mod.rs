@@ -1,0 +1,258 @@
+//! The import pipeline: from a scanned data source to imported, checked
+//! tables.
+//!
+//! [`prepare`] creates databases and tables on the target and plans each
+//! table's chunks; [`run`] imports the tables, `table-concurrency` at a
+//! time, with chunk workers bounded by `region-concurrency` across all of
+//! them (see [`table`] and [`chunk`]). Everything that makes a rerun resume
+//! instead of starting over is in the checkpoint.
+
+mod chunk;
+pub mod report;
+pub mod progress;
+pub mod table;
+pub mod target;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use anyhow::Context as _;
+use backend_core::model::TidbTableInfo;
+use backend_core::{Backend, EngineManager, LocalEngineConfig, SqlMode};
+use tokio::sync::Semaphore;
+
+use crate::checkpoint::CheckpointManager;
+use crate::source::chunk::{Chunk, ChunkOptions, make_table_chunks};
+use crate::source::csv::CsvOptions;
+use crate::source::scan::{ScanResult, TableSource};
+use crate::source::{ParserOptions, schema};
+use progress::Progress;
+pub use table::TableReport;
+use target::ImportTarget;
+
+/// `off`, `optional` or `required`, as `[post-restore]` takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PostOp {
+    /// Skip the step.
+    Off,
+    /// Run it; a failure or mismatch is a warning.
+    #[default]
+    Optional,
+    /// Run it; a failure or mismatch fails the table.
+    Required,
+}
+
+/// Settings the pipeline runs with (resolved from the config).
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// The data source directory.
+    pub source_root: PathBuf,
+    /// Chunk workers across all tables.
+    pub region_concurrency: usize,
+    /// Tables imported at once.
+    pub table_concurrency: usize,
+    /// Bytes of source data per data engine.
+    pub batch_size: u64,
+    /// Region split size for imports.
+    pub region_split_size: u64,
+    /// Region split keys for imports.
+    pub region_split_keys: u64,
+    /// Bytes of encoded rows per hand-off from encoder to writer.
+    pub deliver_bytes: usize,
+    /// CSV dialect.
+    pub csv: CsvOptions,
+    /// Parser options.
+    pub parser: ParserOptions,
+    /// Chunking options.
+    pub chunk: ChunkOptions,
+    /// SQL data files use `NO_BACKSLASH_ESCAPES`.
+    pub no_backslash_escapes: bool,
+    /// How strictly values convert.
+    pub sql_mode: SqlMode,
+    /// Bad rows skipped before the import fails.
+    pub max_error: u64,
+    /// Post-import checksum.
+    pub checksum: PostOp,
+    /// Post-import analyze.
+    pub analyze: PostOp,
+    /// Allow importing into tables that already hold rows.
+    pub incremental: bool,
+    /// Local-backend engine options.
+    pub local_engine: LocalEngineConfig,
+}
+
+/// One table, ready to import.
+#[derive(Debug, Clone)]
+pub struct TablePlan {
+    /// The table on the target.
+    pub table: Arc<TidbTableInfo>,
+    /// Its source files.
+    pub source: TableSource,
+    /// Its chunks, in order.
+    pub chunks: Vec<Chunk>,
+    /// Hash of the schema the table was created from.
+    pub schema_hash: u64,
+}
+
+/// Everything the pipeline's tasks share.
+#[derive(Debug)]
+pub struct ImportContext {
+    /// Settings.
+    pub options: ImportOptions,
+    /// The backend.
+    pub backend: Arc<dyn Backend>,
+    /// Engines of the backend.
+    pub engines: EngineManager,
+    /// Schema and post-process operations.
+    pub target: Arc<dyn ImportTarget>,
+    /// Progress saved for resuming.
+    pub checkpoints: CheckpointManager,
+    /// Live counters.
+    pub progress: Arc<Progress>,
+    /// Permits for chunk workers (`region-concurrency`).
+    pub region_slots: Arc<Semaphore>,
+    /// Bad rows skipped so far, across tables.
+    pub error_count: AtomicU64,
+    /// The session time for `CURRENT_TIMESTAMP` defaults of new chunks.
+    pub session_timestamp: i64,
+}
+
+impl ImportContext {
+    /// Builds the shared context.
+    pub fn new(
+        options: ImportOptions,
+        backend: Arc<dyn Backend>,
+        target: Arc<dyn ImportTarget>,
+        checkpoints: CheckpointManager,
+        plans: &[TablePlan],
+    ) -> Self {
+        let session_timestamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        let progress = Progress::new(plans.iter().map(|p| p.table.unique_name()));
+        for plan in plans {
+            let p = progress.table(&plan.table.unique_name());
+            progress::TableProgress::store(
+                &p.bytes_total,
+                plan.chunks.iter().map(|c| c.end_offset - c.offset).sum(),
+            );
+        }
+        ImportContext {
+            region_slots: Arc::new(Semaphore::new(options.region_concurrency.max(1))),
+            options,
+            engines: EngineManager::new(Arc::clone(&backend)),
+            backend,
+            target,
+            checkpoints,
+            progress: Arc::new(progress),
+            error_count: AtomicU64::new(0),
+            session_timestamp,
+        }
+    }
+}
+
+/// Creates every database and table of the scan on the target and plans
+/// each table's chunks. Tables that hold rows already are refused unless
+/// `incremental` (or their checkpoint shows this task wrote them).
+pub async fn prepare(
+    scan: &ScanResult,
+    target: &dyn ImportTarget,
+    options: &ImportOptions,
+    checkpoints: &CheckpointManager,
+) -> anyhow::Result<Vec<TablePlan>> {
+    let root = &scan.root;
+    let mut plans = Vec::new();
+    for db in &scan.databases {
+        let db_sql = match &db.schema_file {
+            Some(file) => Some(
+                schema::parse_database_file(&root.join(file), &file.display().to_string())?
+                    .create_sql,
+            ),
+            None => None,
+        };
+        target
+            .create_database(&db.name, db_sql.as_deref())
+            .await
+            .with_context(|| format!("creating database `{}` on {}", db.name, target.describe()))?;
+        for source in &db.tables {
+            let table = match &source.schema_file {
+                Some(file) => {
+                    let display = file.display().to_string();
+                    let mut info = schema::parse_table_file(&root.join(file), &display)?;
+                    // Routes may rename the table; the dump's name is not the target's.
+                    info.name = source.name.clone();
+                    target.create_table(&db.name, &info).await.with_context(|| {
+                        format!("creating table `{}`.`{}` from {display}", db.name, source.name)
+                    })?
+                }
+                None => target
+                    .existing_table(&db.name, &source.name)
+                    .await?
+                    .with_context(|| {
+                        format!(
+                            "table `{}`.`{}` has data files but no schema file and does not exist on the target",
+                            db.name, source.name
+                        )
+                    })?,
+            };
+            let name = table.unique_name();
+            let resumed = checkpoints.table(&name).is_some();
+            if !options.incremental && !resumed && !target.is_table_empty(&table).await? {
+                anyhow::bail!(
+                    "table {name} on {} already holds rows; empty it, or set \
+                     [tikv-importer] incremental-import = true to add to it",
+                    target.describe()
+                );
+            }
+            let columns = table.core.loadable_columns().count();
+            let chunks = make_table_chunks(root, source, columns, &options.chunk)?;
+            let schema_hash = schema_hash(&table);
+            plans.push(TablePlan {
+                table: Arc::new(table),
+                source: source.clone(),
+                chunks,
+                schema_hash,
+            });
+        }
+    }
+    Ok(plans)
+}
+
+/// A stable hash of the table definition (FNV-1a over its JSON form), to
+/// notice a schema that changed between runs.
+fn schema_hash(table: &TidbTableInfo) -> u64 {
+    let text = serde_json::to_string(&table.core).unwrap_or_default();
+    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Imports every planned table and returns one report per table.
+pub async fn run(ctx: Arc<ImportContext>, plans: Vec<TablePlan>) -> Vec<TableReport> {
+    let table_slots = Arc::new(Semaphore::new(ctx.options.table_concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for plan in plans {
+        let ctx = Arc::clone(&ctx);
+        let slots = Arc::clone(&table_slots);
+        tasks.spawn(async move {
+            let _permit = slots.acquire_owned().await;
+            table::import_table(ctx, plan).await
+        });
+    }
+    let mut reports = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(report) => reports.push(report),
+            Err(err) => reports.push(TableReport {
+                name: "?".into(),
+                rows: 0,
+                checksum: "-".into(),
+                error: Some(format!("a table task panicked: {err}")),
+            }),
+        }
+    }
+    reports.sort_by(|a, b| a.name.cmp(&b.name));
+    reports
+}

@@ -1,0 +1,175 @@
+//! Progress counters the pipeline bumps and reporters read.
+//!
+//! Counters are atomics so workers never wait on a reporter; per-table
+//! entries are created once, before workers start, so the hot path takes no
+//! lock.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One table's counters.
+#[derive(Debug, Default)]
+pub struct TableProgress {
+    /// Source bytes consumed (parser positions; decompressed bytes for
+    /// compressed files).
+    pub bytes_read: AtomicU64,
+    /// Source bytes in total (file sizes).
+    pub bytes_total: AtomicU64,
+    /// Rows delivered to the backend.
+    pub rows: AtomicU64,
+    /// Chunks finished.
+    pub chunks_done: AtomicU64,
+    /// Chunks in total.
+    pub chunks_total: AtomicU64,
+    /// Rows skipped as errors (within `max-error`).
+    pub errors: AtomicU64,
+    /// The table's phase, for display.
+    pub phase: Mutex<&'static str>,
+    started: Mutex<Option<Instant>>,
+    finished: Mutex<Option<Duration>>,
+}
+
+impl TableProgress {
+    /// Adds to a counter.
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Sets a counter (when resuming from a checkpoint).
+    pub fn store(counter: &AtomicU64, n: u64) {
+        counter.store(n, Ordering::Relaxed);
+    }
+
+    /// Sets the displayed phase.
+    pub fn set_phase(&self, phase: &'static str) {
+        *self.phase.lock().unwrap_or_else(|e| e.into_inner()) = phase;
+        let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
+        started.get_or_insert_with(Instant::now);
+    }
+
+    /// Marks the table finished.
+    pub fn finish(&self) {
+        let started = *self.started.lock().unwrap_or_else(|e| e.into_inner());
+        let elapsed = started.map(|s| s.elapsed()).unwrap_or_default();
+        *self.finished.lock().unwrap_or_else(|e| e.into_inner()) = Some(elapsed);
+    }
+
+    /// Time spent on the table (so far, or in total once finished).
+    pub fn elapsed(&self) -> Duration {
+        if let Some(done) = *self.finished.lock().unwrap_or_else(|e| e.into_inner()) {
+            return done;
+        }
+        self.started
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|s| s.elapsed())
+            .unwrap_or_default()
+    }
+
+    /// The displayed phase.
+    pub fn phase(&self) -> &'static str {
+        *self.phase.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Counters for the whole import.
+#[derive(Debug)]
+pub struct Progress {
+    tables: BTreeMap<String, Arc<TableProgress>>,
+    started: Instant,
+}
+
+impl Progress {
+    /// Counters for `tables` (unique names).
+    pub fn new(tables: impl IntoIterator<Item = String>) -> Self {
+        Progress {
+            tables: tables
+                .into_iter()
+                .map(|name| (name, Arc::new(TableProgress::default())))
+                .collect(),
+            started: Instant::now(),
+        }
+    }
+
+    /// The counters of table `name`.
+    pub fn table(&self, name: &str) -> Arc<TableProgress> {
+        self.tables.get(name).cloned().unwrap_or_default()
+    }
+
+    /// Every table's counters, by name.
+    pub fn tables(&self) -> &BTreeMap<String, Arc<TableProgress>> {
+        &self.tables
+    }
+
+    /// Time since the import started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Sums of bytes read, bytes total, rows, chunks done and chunks total.
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals::default();
+        for p in self.tables.values() {
+            t.bytes_read += p.bytes_read.load(Ordering::Relaxed);
+            t.bytes_total += p.bytes_total.load(Ordering::Relaxed);
+            t.rows += p.rows.load(Ordering::Relaxed);
+            t.chunks_done += p.chunks_done.load(Ordering::Relaxed);
+            t.chunks_total += p.chunks_total.load(Ordering::Relaxed);
+        }
+        t
+    }
+}
+
+/// Whole-import totals.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    /// Source bytes consumed.
+    pub bytes_read: u64,
+    /// Source bytes in all.
+    pub bytes_total: u64,
+    /// Rows delivered.
+    pub rows: u64,
+    /// Chunks finished.
+    pub chunks_done: u64,
+    /// Chunks in all.
+    pub chunks_total: u64,
+}
+
+/// Formats a byte count with a binary unit (`1.5 MiB`).
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_bytes_picks_units() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(96 << 20), "96.0 MiB");
+    }
+
+    #[test]
+    fn totals_sum_tables() {
+        let p = Progress::new(["a".to_string(), "b".to_string()]);
+        TableProgress::add(&p.table("a").rows, 3);
+        TableProgress::add(&p.table("b").rows, 4);
+        assert_eq!(p.totals().rows, 7);
+    }
+}

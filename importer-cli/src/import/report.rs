@@ -1,0 +1,228 @@
+//! Showing progress while the import runs, and the summary at the end.
+//!
+//! On a terminal, `indicatif` draws an overall bar (bytes, throughput, ETA)
+//! and one line per table in flight; elsewhere (CI, pipes, log files) a
+//! one-line progress log is written every `log-progress` interval.
+
+use std::io::IsTerminal as _;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::watch;
+
+use crate::import::TableReport;
+use crate::import::progress::{Progress, human_bytes};
+
+/// A running reporter; stop it with [`Reporter::finish`].
+#[derive(Debug)]
+pub struct Reporter {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Reporter {
+    /// Starts reporting `progress`: bars when stderr is a terminal and
+    /// `bars` is allowed, else a log line every `interval`.
+    pub fn start(progress: Arc<ProgressSource>, bars: bool, interval: Duration) -> Self {
+        let (stop, mut stopped) = watch::channel(false);
+        let use_bars = bars && std::io::stderr().is_terminal();
+        let task = tokio::spawn(async move {
+            let mut view = if use_bars {
+                Some(BarView::new())
+            } else {
+                None
+            };
+            let tick = if use_bars {
+                Duration::from_millis(200)
+            } else {
+                interval
+            };
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(tick) => {}
+                    _ = stopped.changed() => break,
+                }
+                let p = progress.get();
+                match view.as_mut() {
+                    Some(view) => view.update(&p),
+                    None => log_line(&p),
+                }
+            }
+            if let Some(mut view) = view {
+                view.update(&progress.get());
+                view.finish();
+            }
+        });
+        Reporter { stop, task }
+    }
+
+    /// Stops reporting and clears the bars.
+    pub async fn finish(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Where the reporter reads counters from; set once the pipeline has its
+/// plans.
+#[derive(Debug, Default)]
+pub struct ProgressSource {
+    inner: std::sync::Mutex<Option<Arc<Progress>>>,
+}
+
+impl ProgressSource {
+    /// Points the reporter at `progress`.
+    pub fn set(&self, progress: Arc<Progress>) {
+        *self.inner.lock().unwrap_or_else(|e| e.into_inner()) = Some(progress);
+    }
+
+    fn get(&self) -> Option<Arc<Progress>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+fn log_line(progress: &Option<Arc<Progress>>) {
+    let Some(p) = progress else {
+        tracing::info!("[progress] preparing");
+        return;
+    };
+    let t = p.totals();
+    let secs = p.elapsed().as_secs_f64().max(0.001);
+    let pct = if t.bytes_total == 0 {
+        100.0
+    } else {
+        t.bytes_read as f64 * 100.0 / t.bytes_total as f64
+    };
+    tracing::info!(
+        "[progress] {pct:.1}% {} / {}, {} rows, {}/s, chunks {}/{}",
+        human_bytes(t.bytes_read),
+        human_bytes(t.bytes_total),
+        t.rows,
+        human_bytes((t.bytes_read as f64 / secs) as u64),
+        t.chunks_done,
+        t.chunks_total
+    );
+}
+
+struct BarView {
+    multi: MultiProgress,
+    overall: ProgressBar,
+    tables: Vec<(String, ProgressBar)>,
+}
+
+impl BarView {
+    fn new() -> Self {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let overall = multi.add(ProgressBar::new(0));
+        overall.set_style(
+            ProgressStyle::with_template(
+                "{spinner} total [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        BarView {
+            multi,
+            overall,
+            tables: Vec::new(),
+        }
+    }
+
+    fn update(&mut self, progress: &Option<Arc<Progress>>) {
+        let Some(p) = progress else {
+            self.overall.set_message("preparing");
+            self.overall.tick();
+            return;
+        };
+        let t = p.totals();
+        self.overall.set_length(t.bytes_total);
+        self.overall.set_position(t.bytes_read);
+        self.overall
+            .set_message(format!("{} rows, chunks {}/{}", t.rows, t.chunks_done, t.chunks_total));
+        for (name, table) in p.tables() {
+            let phase = table.phase();
+            let in_flight = !phase.is_empty() && phase != "done";
+            let existing = self.tables.iter().position(|(n, _)| n == name);
+            match (existing, in_flight) {
+                (None, true) => {
+                    let bar = self.multi.add(ProgressBar::new(0));
+                    bar.set_style(
+                        ProgressStyle::with_template("  {prefix:30} [{bar:20}] {bytes}/{total_bytes} {msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar())
+                            .progress_chars("=> "),
+                    );
+                    bar.set_prefix(name.clone());
+                    self.tables.push((name.clone(), bar));
+                }
+                (Some(i), false) => {
+                    let (_, bar) = self.tables.remove(i);
+                    bar.finish_and_clear();
+                    self.multi.remove(&bar);
+                    continue;
+                }
+                _ => {}
+            }
+            if let Some((_, bar)) = self.tables.iter().find(|(n, _)| n == name) {
+                bar.set_length(table.bytes_total.load(Ordering::Relaxed));
+                bar.set_position(table.bytes_read.load(Ordering::Relaxed));
+                bar.set_message(format!("{} rows, {phase}", table.rows.load(Ordering::Relaxed)));
+            }
+        }
+    }
+
+    fn finish(self) {
+        for (_, bar) in self.tables {
+            bar.finish_and_clear();
+        }
+        self.overall.finish_and_clear();
+    }
+}
+
+/// The final summary: one line per table and the totals.
+pub fn summary(reports: &[TableReport], progress: Option<&Progress>) -> String {
+    let mut out = String::new();
+    let width = reports.iter().map(|r| r.name.len()).max().unwrap_or(5).max(5);
+    out.push_str(&format!(
+        "{:<width$}  {:>10}  {:>10}  {:>9}  {:>12}  result\n",
+        "table", "rows", "bytes", "seconds", "throughput"
+    ));
+    for r in reports {
+        let (bytes, secs) = progress
+            .map(|p| {
+                let t = p.table(&r.name);
+                (
+                    t.bytes_read.load(Ordering::Relaxed),
+                    t.elapsed().as_secs_f64(),
+                )
+            })
+            .unwrap_or((0, 0.0));
+        let rate = if secs > 0.0 {
+            format!("{}/s", human_bytes((bytes as f64 / secs) as u64))
+        } else {
+            "-".into()
+        };
+        let result = match &r.error {
+            None => format!("ok, checksum {}", r.checksum),
+            Some(err) => format!("FAILED: {}", err.lines().next().unwrap_or_default()),
+        };
+        out.push_str(&format!(
+            "{:<width$}  {:>10}  {:>10}  {:>9.2}  {:>12}  {result}\n",
+            r.name,
+            r.rows,
+            human_bytes(bytes),
+            secs,
+            rate
+        ));
+    }
+    let failed = reports.iter().filter(|r| r.error.is_some()).count();
+    let rows: u64 = reports.iter().map(|r| r.rows).sum();
+    let elapsed = progress.map(|p| p.elapsed().as_secs_f64()).unwrap_or(0.0);
+    out.push_str(&format!(
+        "{} tables, {} failed, {rows} rows in {elapsed:.2} s\n",
+        reports.len(),
+        failed
+    ));
+    out
+}

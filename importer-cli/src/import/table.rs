@@ -1,0 +1,509 @@
+//! One table from chunks to a checksummed target table.
+//!
+//! Order of work, each step recorded in the checkpoint so a rerun skips what
+//! is done: write every data engine (chunks in parallel), closing and
+//! importing each as it completes; then close and import the index engine;
+//! then post-process (auto-increment rebase, checksum, analyze).
+
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use backend_core::{ClosedEngine, EngineConfig, KvChecksum, OpenedEngine};
+use tokio::task::JoinSet;
+
+use crate::checkpoint::{
+    ChunkCheckpoint, EngineCheckpoint, EngineStatus, INDEX_ENGINE, TableCheckpoint, TableFailure,
+    TableStatus,
+};
+use crate::import::chunk::{ChunkOutcome, ChunkSource, PendingChunk, process_chunk};
+use crate::import::progress::TableProgress;
+use crate::import::target::TargetChecksum;
+use crate::import::{ImportContext, PostOp, TablePlan};
+
+/// What happened to a table, for the summary.
+#[derive(Debug, Clone)]
+pub struct TableReport {
+    /// `` `db`.`tbl` ``.
+    pub name: String,
+    /// Rows delivered.
+    pub rows: u64,
+    /// Checksum outcome, in words.
+    pub checksum: String,
+    /// The error that stopped the table, if any.
+    pub error: Option<String>,
+}
+
+/// Imports one table, recording a failure in the checkpoint.
+pub(crate) async fn import_table(ctx: Arc<ImportContext>, plan: TablePlan) -> TableReport {
+    let name = plan.table.unique_name();
+    let progress = ctx.progress.table(&name);
+    let result = run_table(&ctx, &plan).await;
+    progress.finish();
+    let rows = ctx.checkpoints.table(&name).map(|t| t.rows()).unwrap_or(0);
+    match result {
+        Ok(checksum) => {
+            progress.set_phase("done");
+            TableReport {
+                name,
+                rows,
+                checksum,
+                error: None,
+            }
+        }
+        Err(err) => {
+            progress.set_phase("failed");
+            let message = format!("{err:#}");
+            let saved = ctx.checkpoints.update(|cp| {
+                if let Some(table) = cp.tables.get_mut(&name) {
+                    table.failure = Some(TableFailure {
+                        at: table.status,
+                        message: message.clone(),
+                    });
+                }
+            });
+            if let Err(save_err) = saved {
+                tracing::error!(table = %name, error = %save_err, "could not record the failure in the checkpoint");
+            }
+            TableReport {
+                name,
+                rows,
+                checksum: "-".into(),
+                error: Some(message),
+            }
+        }
+    }
+}
+
+async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result<String> {
+    let name = plan.table.unique_name();
+    let progress = ctx.progress.table(&name);
+    progress.set_phase("preparing");
+    let mut fresh = false;
+    let cp = match ctx.checkpoints.table(&name) {
+        Some(cp) => {
+            if let Some(failure) = &cp.failure {
+                bail!(
+                    "table {name} failed in an earlier run (at status {}): {}\n\
+                     fix the cause, then run `importer checkpoint error-ignore '{name}'` to retry it, \
+                     or `importer checkpoint error-destroy '{name}'` to drop its imported data and start it over",
+                    failure.at.as_str(),
+                    failure.message
+                );
+            }
+            if cp.table_id != plan.table.id {
+                bail!(
+                    "table {name} has id {} on the target but {} in the checkpoint; \
+                     run `importer checkpoint remove '{name}'` to start it over",
+                    plan.table.id,
+                    cp.table_id
+                );
+            }
+            cp
+        }
+        None => {
+            fresh = true;
+            let cp = new_table_checkpoint(ctx, plan)?;
+            ctx.checkpoints
+                .update(|all| all.tables.insert(name.clone(), cp.clone()))?;
+            cp
+        }
+    };
+    let chunks: Vec<&ChunkCheckpoint> = cp.engines.values().flat_map(|e| &e.chunks).collect();
+    TableProgress::store(&progress.chunks_total, chunks.len() as u64);
+    TableProgress::store(
+        &progress.chunks_done,
+        chunks.iter().filter(|c| c.is_finished()).count() as u64,
+    );
+    TableProgress::store(
+        &progress.bytes_read,
+        chunks.iter().map(|c| c.pos.saturating_sub(c.offset).min(c.end_offset)).sum(),
+    );
+    TableProgress::store(&progress.rows, cp.rows());
+
+    let engine_config = EngineConfig {
+        table_info: Some(Arc::clone(&plan.table)),
+        local: ctx.options.local_engine.clone(),
+        // A table that starts now must not pick up what an abandoned run
+        // left in its engines; a resumed one must keep it.
+        keep_sort_dir: !fresh,
+    };
+
+    if cp.status < TableStatus::AllWritten {
+        progress.set_phase("writing");
+        let index_engine = Arc::new(
+            ctx.engines
+                .open_engine(&engine_config, &name, INDEX_ENGINE)
+                .await?,
+        );
+        for (&engine_id, engine) in cp.engines.iter().filter(|(id, _)| **id != INDEX_ENGINE) {
+            match engine.status {
+                EngineStatus::Loaded => {
+                    write_engine(ctx, plan, &engine_config, engine_id, engine, &index_engine)
+                        .await?;
+                }
+                EngineStatus::Closed => {
+                    let closed = ctx
+                        .engines
+                        .unsafe_close_engine(&engine_config, &name, engine_id)
+                        .await?;
+                    import_engine(ctx, &name, engine_id, closed).await?;
+                }
+                EngineStatus::Imported => {}
+            }
+        }
+        set_status(ctx, &name, TableStatus::AllWritten)?;
+        let index_engine = Arc::try_unwrap(index_engine)
+            .map_err(|_| anyhow::anyhow!("the index engine of {name} is still in use"))?;
+        let closed = index_engine.close().await?;
+        set_engine_status(ctx, &name, INDEX_ENGINE, EngineStatus::Closed)?;
+        set_status(ctx, &name, TableStatus::Closed)?;
+        progress.set_phase("importing index");
+        import_engine(ctx, &name, INDEX_ENGINE, closed).await?;
+        set_status(ctx, &name, TableStatus::Imported)?;
+    } else if cp.status < TableStatus::Imported {
+        // Resumed after every data engine was written: finish the engines
+        // the checkpoint says are not imported yet.
+        progress.set_phase("importing");
+        let pending: Vec<(i32, EngineStatus)> = cp
+            .engines
+            .iter()
+            .map(|(id, e)| (*id, e.status))
+            .filter(|(_, s)| *s != EngineStatus::Imported)
+            .collect();
+        for (engine_id, _) in pending {
+            let closed = ctx
+                .engines
+                .unsafe_close_engine(&engine_config, &name, engine_id)
+                .await?;
+            import_engine(ctx, &name, engine_id, closed).await?;
+        }
+        set_status(ctx, &name, TableStatus::Imported)?;
+    }
+    post_process(ctx, plan).await
+}
+
+/// Lists the table's chunks and groups them into data engines of about
+/// `batch-size` bytes each.
+fn new_table_checkpoint(ctx: &ImportContext, plan: &TablePlan) -> anyhow::Result<TableCheckpoint> {
+    let mut engines = std::collections::BTreeMap::new();
+    let mut engine_id = 0i32;
+    let mut engine_bytes = 0u64;
+    let mut current: Vec<ChunkCheckpoint> = Vec::new();
+    for chunk in &plan.chunks {
+        let size = chunk.end_offset.saturating_sub(chunk.offset);
+        if !current.is_empty() && engine_bytes + size > ctx.options.batch_size {
+            engines.insert(
+                engine_id,
+                EngineCheckpoint {
+                    status: EngineStatus::Loaded,
+                    chunks: std::mem::take(&mut current),
+                },
+            );
+            engine_id += 1;
+            engine_bytes = 0;
+        }
+        engine_bytes += size;
+        current.push(ChunkCheckpoint {
+            file: chunk.file.path.clone(),
+            offset: chunk.offset,
+            end_offset: chunk.end_offset,
+            pos: chunk.offset,
+            prev_rowid_max: chunk.prev_rowid_max,
+            rowid_max: chunk.rowid_max,
+            next_row_id: chunk.prev_rowid_max + 1,
+            rows: 0,
+            data_checksum: KvChecksum::new(),
+            index_checksum: KvChecksum::new(),
+            columns: chunk.columns.clone(),
+            timestamp: ctx.session_timestamp,
+        });
+    }
+    engines.insert(
+        engine_id,
+        EngineCheckpoint {
+            status: EngineStatus::Loaded,
+            chunks: current,
+        },
+    );
+    engines.insert(
+        INDEX_ENGINE,
+        EngineCheckpoint {
+            status: EngineStatus::Loaded,
+            chunks: Vec::new(),
+        },
+    );
+    Ok(TableCheckpoint {
+        status: TableStatus::Loaded,
+        failure: None,
+        table_id: plan.table.id,
+        schema_hash: plan.schema_hash,
+        engines,
+        max_auto_id: 0,
+    })
+}
+
+/// Writes every unfinished chunk of one data engine, then closes and imports
+/// it. Chunks run in parallel, bounded by `region-concurrency` across all
+/// tables.
+async fn write_engine(
+    ctx: &Arc<ImportContext>,
+    plan: &TablePlan,
+    config: &EngineConfig,
+    engine_id: i32,
+    engine: &EngineCheckpoint,
+    index_engine: &Arc<OpenedEngine>,
+) -> anyhow::Result<()> {
+    let name = plan.table.unique_name();
+    let data_engine = Arc::new(ctx.engines.open_engine(config, &name, engine_id).await?);
+    let mut tasks = JoinSet::new();
+    for (idx, chunk) in engine.chunks.iter().enumerate() {
+        if chunk.is_finished() {
+            continue;
+        }
+        let file_meta = plan
+            .source
+            .data_files
+            .iter()
+            .find(|f| f.path == chunk.file)
+            .with_context(|| {
+                format!(
+                    "data file {} is in the checkpoint but no longer in the source",
+                    chunk.file.display()
+                )
+            })?;
+        let source = ChunkSource {
+            path: ctx.options.source_root.join(&chunk.file),
+            name: Arc::from(chunk.file.display().to_string()),
+            format: file_meta.format,
+            compression: file_meta.compression,
+        };
+        let ctx = Arc::clone(ctx);
+        let table = Arc::clone(&plan.table);
+        let chunk = chunk.clone();
+        let data_engine = Arc::clone(&data_engine);
+        let index_engine = Arc::clone(index_engine);
+        let name = name.clone();
+        tasks.spawn(async move {
+            let _permit = Arc::clone(&ctx.region_slots)
+                .acquire_owned()
+                .await
+                .context("import cancelled")?;
+            let progress = ctx.progress.table(&name);
+            let publish = |cp: &ChunkCheckpoint, max_auto_id: i64| -> anyhow::Result<()> {
+                publish_chunk(&ctx, &name, engine_id, idx, cp, max_auto_id)
+            };
+            process_chunk(
+                &ctx,
+                &table,
+                source,
+                chunk,
+                &data_engine,
+                &index_engine,
+                &progress,
+                &publish,
+            )
+            .await
+            .map(|outcome| (idx, outcome))
+        });
+    }
+    let mut pending: Vec<(usize, PendingChunk)> = Vec::new();
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Ok((_, ChunkOutcome::Durable))) => {}
+            Ok(Ok((idx, ChunkOutcome::Pending(p)))) => pending.push((idx, p)),
+            Ok(Err(err)) => {
+                first_error.get_or_insert(err);
+                tasks.abort_all();
+            }
+            Err(join) if join.is_cancelled() => {}
+            Err(join) => {
+                first_error.get_or_insert(anyhow::anyhow!("a chunk task panicked: {join}"));
+                tasks.abort_all();
+            }
+        }
+    }
+    if let Some(err) = first_error {
+        // Keep what is durable: flush, then record the chunks that finished.
+        if data_engine.flush().await.is_ok() && index_engine.flush().await.is_ok() {
+            record_pending(ctx, &name, engine_id, pending)?;
+        }
+        return Err(err);
+    }
+    let data_engine = Arc::try_unwrap(data_engine)
+        .map_err(|_| anyhow::anyhow!("data engine {engine_id} of {name} is still in use"))?;
+    let closed = data_engine.close().await?;
+    // The index engine stays open for the next data engine; flushing it makes
+    // this engine's index entries durable before its chunks are recorded.
+    index_engine.flush().await?;
+    record_pending(ctx, &name, engine_id, pending)?;
+    set_engine_status(ctx, &name, engine_id, EngineStatus::Closed)?;
+    import_engine(ctx, &name, engine_id, closed).await
+}
+
+/// Records the progress of chunks whose rows became durable.
+fn record_pending(
+    ctx: &ImportContext,
+    name: &str,
+    engine_id: i32,
+    pending: Vec<(usize, PendingChunk)>,
+) -> anyhow::Result<()> {
+    for (idx, chunk) in pending {
+        if chunk.flushed() {
+            publish_chunk(ctx, name, engine_id, idx, &chunk.progress, chunk.max_auto_id)?;
+        } else {
+            tracing::warn!(table = %name, engine_id, chunk = idx, "chunk not durable after flush; it will be redone on resume");
+        }
+    }
+    Ok(())
+}
+
+/// Saves one chunk's durable progress.
+fn publish_chunk(
+    ctx: &ImportContext,
+    name: &str,
+    engine_id: i32,
+    idx: usize,
+    progress: &ChunkCheckpoint,
+    max_auto_id: i64,
+) -> anyhow::Result<()> {
+    ctx.checkpoints.update(|cp| {
+        if let Some(table) = cp.tables.get_mut(name) {
+            table.max_auto_id = table.max_auto_id.max(max_auto_id);
+            if let Some(slot) = table
+                .engines
+                .get_mut(&engine_id)
+                .and_then(|e| e.chunks.get_mut(idx))
+            {
+                *slot = progress.clone();
+            }
+        }
+    })?;
+    Ok(())
+}
+
+/// Imports a closed engine, records it, and cleans it up.
+async fn import_engine(
+    ctx: &ImportContext,
+    name: &str,
+    engine_id: i32,
+    closed: ClosedEngine,
+) -> anyhow::Result<()> {
+    closed
+        .import(ctx.options.region_split_size, ctx.options.region_split_keys)
+        .await?;
+    set_engine_status(ctx, name, engine_id, EngineStatus::Imported)?;
+    closed.cleanup().await?;
+    Ok(())
+}
+
+fn set_status(ctx: &ImportContext, name: &str, status: TableStatus) -> anyhow::Result<()> {
+    ctx.checkpoints.update(|cp| {
+        if let Some(table) = cp.tables.get_mut(name) {
+            table.status = table.status.max(status);
+        }
+    })?;
+    Ok(())
+}
+
+fn set_engine_status(
+    ctx: &ImportContext,
+    name: &str,
+    engine_id: i32,
+    status: EngineStatus,
+) -> anyhow::Result<()> {
+    ctx.checkpoints.update(|cp| {
+        if let Some(engine) = cp
+            .tables
+            .get_mut(name)
+            .and_then(|t| t.engines.get_mut(&engine_id))
+        {
+            engine.status = engine.status.max(status);
+        }
+    })?;
+    Ok(())
+}
+
+/// Auto-increment rebase, checksum and analyze, each skipped when the
+/// checkpoint says it is done. Returns the checksum outcome in words.
+async fn post_process(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result<String> {
+    let name = plan.table.unique_name();
+    let progress = ctx.progress.table(&name);
+    let cp = ctx
+        .checkpoints
+        .table(&name)
+        .with_context(|| format!("checkpoint of {name} vanished"))?;
+    if cp.status < TableStatus::AlteredAutoInc {
+        progress.set_phase("rebasing auto-increment");
+        let next = cp
+            .max_auto_id
+            .saturating_add(1)
+            .max(plan.table.core.auto_increment_base);
+        if plan.table.core.auto_increment_column().is_some() || plan.table.core.pk_is_handle {
+            ctx.target
+                .rebase_auto_increment(&plan.table, next)
+                .await
+                .with_context(|| format!("rebasing the auto-increment of {name}"))?;
+        }
+        set_status(ctx, &name, TableStatus::AlteredAutoInc)?;
+    }
+    let mut checksum_words = "skipped".to_string();
+    if cp.status < TableStatus::Checksummed {
+        if ctx.options.checksum != PostOp::Off {
+            progress.set_phase("checksum");
+            checksum_words = compare_checksum(ctx, plan, &cp).await?;
+        }
+        set_status(ctx, &name, TableStatus::Checksummed)?;
+    } else {
+        checksum_words = "done earlier".into();
+    }
+    if cp.status < TableStatus::Analyzed {
+        if ctx.options.analyze != PostOp::Off {
+            progress.set_phase("analyze");
+            let analyzed = ctx.target.analyze(&plan.table).await;
+            match (analyzed, ctx.options.analyze) {
+                (Ok(()), _) => {}
+                (Err(err), PostOp::Required) => return Err(err.context(format!("analyzing {name}"))),
+                (Err(err), _) => tracing::warn!(table = %name, error = %format!("{err:#}"), "analyze failed (optional)"),
+            }
+        }
+        set_status(ctx, &name, TableStatus::Analyzed)?;
+    }
+    Ok(checksum_words)
+}
+
+async fn compare_checksum(
+    ctx: &ImportContext,
+    plan: &TablePlan,
+    cp: &TableCheckpoint,
+) -> anyhow::Result<String> {
+    let name = plan.table.unique_name();
+    let local = cp.local_checksum();
+    let remote = ctx
+        .target
+        .checksum(&plan.table)
+        .await
+        .with_context(|| format!("checksumming {name} on the target"))?;
+    let (matched, words) = match remote {
+        TargetChecksum::Kv(remote) => (
+            remote == local,
+            format!(
+                "kv checksum {:#018x}, {} pairs, {} bytes (local {:#018x}, {} pairs, {} bytes)",
+                remote.checksum, remote.kvs, remote.bytes, local.checksum, local.kvs, local.bytes
+            ),
+        ),
+        TargetChecksum::Rows(rows) => (
+            rows == cp.rows(),
+            format!("{rows} rows on the target, {} rows sent", cp.rows()),
+        ),
+    };
+    if matched {
+        return Ok(format!("ok ({words})"));
+    }
+    let message = format!("checksum mismatch for {name}: {words}");
+    if ctx.options.checksum == PostOp::Required {
+        bail!("{message}");
+    }
+    tracing::warn!("{message}");
+    Ok(format!("MISMATCH ({words})"))
+}
