@@ -54,12 +54,18 @@ impl ImportTarget for MemTarget {
         Ok(())
     }
     async fn create_table(&self, db: &str, table: &TableInfo) -> anyhow::Result<TidbTableInfo> {
-        let mut tables = self.tables.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        let mut tables = self
+            .tables
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))?;
         let key = format!("{db}.{}", table.name);
         if let Some(existing) = tables.get(&key) {
             return Ok(existing.clone());
         }
-        let mut next = self.next_id.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        let mut next = self
+            .next_id
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))?;
         *next += 1;
         let mut core = table.clone();
         core.id = *next;
@@ -73,7 +79,10 @@ impl ImportTarget for MemTarget {
         Ok(info)
     }
     async fn existing_table(&self, db: &str, name: &str) -> anyhow::Result<Option<TidbTableInfo>> {
-        let tables = self.tables.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        let tables = self
+            .tables
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))?;
         Ok(tables.get(&format!("{db}.{name}")).cloned())
     }
     async fn is_table_empty(&self, table: &TidbTableInfo) -> anyhow::Result<bool> {
@@ -170,7 +179,12 @@ async fn imports_the_sample_and_records_every_table_done() -> anyhow::Result<()>
     let saved = FileCheckpointStore::new(&cp_path)
         .load()?
         .ok_or_else(|| anyhow::anyhow!("no checkpoint"))?;
-    assert!(saved.tables.values().all(|t| t.status == TableStatus::Analyzed));
+    assert!(
+        saved
+            .tables
+            .values()
+            .all(|t| t.status == TableStatus::Analyzed)
+    );
     // Orders has three files of ~2 KiB and batch-size 1500: several engines.
     assert!(saved.tables["`shop`.`orders`"].engines.len() > 2);
     Ok(())
@@ -201,7 +215,9 @@ async fn failed_import_blocks_until_cleared_then_resumes() -> anyhow::Result<()>
 
     // `importer checkpoint error-ignore`: clear the failure and rerun.
     let store = FileCheckpointStore::new(&cp_path);
-    let mut saved = store.load()?.ok_or_else(|| anyhow::anyhow!("no checkpoint"))?;
+    let mut saved = store
+        .load()?
+        .ok_or_else(|| anyhow::anyhow!("no checkpoint"))?;
     if let Some(t) = saved.tables.get_mut(&failed_name) {
         t.failure = None;
     }
@@ -210,8 +226,15 @@ async fn failed_import_blocks_until_cleared_then_resumes() -> anyhow::Result<()>
     let reports = run_once(&backend, &target, &cp_path).await?;
     for r in &reports {
         assert!(r.error.is_none(), "{r:?}");
-        assert!(r.checksum.starts_with("ok") || r.checksum == "done earlier", "{r:?}");
+        assert!(
+            r.checksum.starts_with("ok") || r.checksum == "done earlier",
+            "{r:?}"
+        );
     }
-    assert_eq!(backend.target_pairs().len(), 140, "nothing lost, nothing duplicated");
+    assert_eq!(
+        backend.target_pairs().len(),
+        140,
+        "nothing lost, nothing duplicated"
+    );
     Ok(())
 }

@@ -78,7 +78,9 @@ impl FileCheckpointStore {
             file.sync_all().map_err(io)?;
         }
         fs::rename(&tmp, &self.path).map_err(io)?;
-        fs::File::open(&dir).and_then(|d| d.sync_all()).map_err(io)?;
+        fs::File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
         Ok(())
     }
 
@@ -178,7 +180,11 @@ mod tests {
         let path = dir.path().join("cp.json");
         fs::write(&path, b"{not json")?;
         let store = FileCheckpointStore::new(&path);
-        let err = store.load().err().map(|e| e.to_string()).unwrap_or_default();
+        let err = store
+            .load()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("cp.json"), "{err}");
         let mut cp = Checkpoints::new(task());
         cp.version = 99;

@@ -7,6 +7,7 @@
 //! its rows flushed, an engine's status once the engine is closed or
 //! imported. Saving replaces the whole file atomically (see [`file`]).
 
+pub mod commands;
 pub mod file;
 pub mod model;
 
@@ -15,8 +16,8 @@ use std::sync::{Mutex, MutexGuard};
 
 pub use file::FileCheckpointStore;
 pub use model::{
-    CHECKPOINT_VERSION, Checkpoints, ChunkCheckpoint, EngineCheckpoint, EngineStatus,
-    INDEX_ENGINE, TableCheckpoint, TableFailure, TableStatus, TaskCheckpoint,
+    CHECKPOINT_VERSION, Checkpoints, ChunkCheckpoint, EngineCheckpoint, EngineStatus, INDEX_ENGINE,
+    TableCheckpoint, TableFailure, TableStatus, TaskCheckpoint,
 };
 
 /// Errors reading or writing checkpoints.
@@ -124,7 +125,10 @@ impl CheckpointManager {
     }
 
     /// Applies `change` and saves at once.
-    pub fn update<T>(&self, change: impl FnOnce(&mut Checkpoints) -> T) -> Result<T, CheckpointError> {
+    pub fn update<T>(
+        &self,
+        change: impl FnOnce(&mut Checkpoints) -> T,
+    ) -> Result<T, CheckpointError> {
         let mut state = self.lock();
         let out = change(&mut state);
         if let Some(store) = &self.store {

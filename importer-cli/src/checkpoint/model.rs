@@ -40,7 +40,9 @@ impl TaskCheckpoint {
         ];
         for (name, saved, now) in fields {
             if saved != now {
-                out.push(format!("{name}: checkpoint has {saved:?}, config has {now:?}"));
+                out.push(format!(
+                    "{name}: checkpoint has {saved:?}, config has {now:?}"
+                ));
             }
         }
         out

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use backend_core::model::TidbTableInfo;
 use backend_core::{
-    ChunkFlushStatus, EncodingBuilder, EncodingConfig, KvChecksum, LocalWriterConfig,
-    OpenedEngine, RowOrigin, Rows,
+    ChunkFlushStatus, EncodingBuilder, EncodingConfig, KvChecksum, LocalWriterConfig, OpenedEngine,
+    RowOrigin, Rows,
 };
 use tokio::sync::mpsc;
 
@@ -107,7 +107,9 @@ pub(crate) async fn process_chunk(
         let source = source.clone();
         let start = start.clone();
         let builder = ctx.backend.encoding_builder();
-        tokio::task::spawn_blocking(move || encode_chunk(&ctx, &table, &source, &start, builder, tx))
+        tokio::task::spawn_blocking(move || {
+            encode_chunk(&ctx, &table, &source, &start, builder, tx)
+        })
     };
 
     let mut current = start;
@@ -322,7 +324,10 @@ fn new_batch(builder: &dyn EncodingBuilder, column_names: &Arc<Vec<String>>) -> 
 /// Counts a skipped row against `max-error`, failing once it is exceeded.
 fn record_error(ctx: &ImportContext, errors: &mut u64, message: &str) -> anyhow::Result<()> {
     *errors += 1;
-    let total = ctx.error_count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+    let total = ctx
+        .error_count
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        + 1;
     if total > ctx.options.max_error {
         anyhow::bail!(
             "{message}\n(more than max-error = {} bad rows; raise [lightning] max-error to skip them)",

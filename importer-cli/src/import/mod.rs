@@ -8,8 +8,8 @@
 //! instead of starting over is in the checkpoint.
 
 mod chunk;
-pub mod report;
 pub mod progress;
+pub mod report;
 pub mod table;
 pub mod target;
 

@@ -29,11 +29,7 @@ impl Reporter {
         let (stop, mut stopped) = watch::channel(false);
         let use_bars = bars && std::io::stderr().is_terminal();
         let task = tokio::spawn(async move {
-            let mut view = if use_bars {
-                Some(BarView::new())
-            } else {
-                None
-            };
+            let mut view = if use_bars { Some(BarView::new()) } else { None };
             let tick = if use_bars {
                 Duration::from_millis(200)
             } else {
@@ -139,8 +135,10 @@ impl BarView {
         let t = p.totals();
         self.overall.set_length(t.bytes_total);
         self.overall.set_position(t.bytes_read);
-        self.overall
-            .set_message(format!("{} rows, chunks {}/{}", t.rows, t.chunks_done, t.chunks_total));
+        self.overall.set_message(format!(
+            "{} rows, chunks {}/{}",
+            t.rows, t.chunks_done, t.chunks_total
+        ));
         for (name, table) in p.tables() {
             let phase = table.phase();
             let in_flight = !phase.is_empty() && phase != "done";
@@ -149,9 +147,11 @@ impl BarView {
                 (None, true) => {
                     let bar = self.multi.add(ProgressBar::new(0));
                     bar.set_style(
-                        ProgressStyle::with_template("  {prefix:30} [{bar:20}] {bytes}/{total_bytes} {msg}")
-                            .unwrap_or_else(|_| ProgressStyle::default_bar())
-                            .progress_chars("=> "),
+                        ProgressStyle::with_template(
+                            "  {prefix:30} [{bar:20}] {bytes}/{total_bytes} {msg}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
                     );
                     bar.set_prefix(name.clone());
                     self.tables.push((name.clone(), bar));
@@ -167,7 +167,10 @@ impl BarView {
             if let Some((_, bar)) = self.tables.iter().find(|(n, _)| n == name) {
                 bar.set_length(table.bytes_total.load(Ordering::Relaxed));
                 bar.set_position(table.bytes_read.load(Ordering::Relaxed));
-                bar.set_message(format!("{} rows, {phase}", table.rows.load(Ordering::Relaxed)));
+                bar.set_message(format!(
+                    "{} rows, {phase}",
+                    table.rows.load(Ordering::Relaxed)
+                ));
             }
         }
     }
@@ -183,7 +186,12 @@ impl BarView {
 /// The final summary: one line per table and the totals.
 pub fn summary(reports: &[TableReport], progress: Option<&Progress>) -> String {
     let mut out = String::new();
-    let width = reports.iter().map(|r| r.name.len()).max().unwrap_or(5).max(5);
+    let width = reports
+        .iter()
+        .map(|r| r.name.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     out.push_str(&format!(
         "{:<width$}  {:>10}  {:>10}  {:>9}  {:>12}  result\n",
         "table", "rows", "bytes", "seconds", "throughput"

@@ -116,7 +116,10 @@ async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result
     );
     TableProgress::store(
         &progress.bytes_read,
-        chunks.iter().map(|c| c.pos.saturating_sub(c.offset).min(c.end_offset)).sum(),
+        chunks
+            .iter()
+            .map(|c| c.pos.saturating_sub(c.offset).min(c.end_offset))
+            .sum(),
     );
     TableProgress::store(&progress.rows, cp.rows());
 
@@ -350,7 +353,14 @@ fn record_pending(
 ) -> anyhow::Result<()> {
     for (idx, chunk) in pending {
         if chunk.flushed() {
-            publish_chunk(ctx, name, engine_id, idx, &chunk.progress, chunk.max_auto_id)?;
+            publish_chunk(
+                ctx,
+                name,
+                engine_id,
+                idx,
+                &chunk.progress,
+                chunk.max_auto_id,
+            )?;
         } else {
             tracing::warn!(table = %name, engine_id, chunk = idx, "chunk not durable after flush; it will be redone on resume");
         }
@@ -463,8 +473,12 @@ async fn post_process(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Res
             let analyzed = ctx.target.analyze(&plan.table).await;
             match (analyzed, ctx.options.analyze) {
                 (Ok(()), _) => {}
-                (Err(err), PostOp::Required) => return Err(err.context(format!("analyzing {name}"))),
-                (Err(err), _) => tracing::warn!(table = %name, error = %format!("{err:#}"), "analyze failed (optional)"),
+                (Err(err), PostOp::Required) => {
+                    return Err(err.context(format!("analyzing {name}")));
+                }
+                (Err(err), _) => {
+                    tracing::warn!(table = %name, error = %format!("{err:#}"), "analyze failed (optional)")
+                }
             }
         }
         set_status(ctx, &name, TableStatus::Analyzed)?;

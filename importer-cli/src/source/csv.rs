@@ -13,10 +13,10 @@ use std::sync::Arc;
 use backend_core::Datum;
 use memchr::{memchr, memchr_iter, memchr2, memchr3};
 
+use super::SourceError;
 use super::compress::DataReader;
 use super::input::Input;
 use super::parser::{DataCharset, ParserOptions, Row, RowParser};
-use super::SourceError;
 
 /// `[mydumper.csv]` options, defaulting as Lightning does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +93,9 @@ impl Syntax {
         let delim = o.delimiter.as_bytes().to_vec();
         let term = o.terminator.as_bytes().to_vec();
         if sep.is_empty() {
-            return Err(SourceError::Config("csv separator must not be empty".into()));
+            return Err(SourceError::Config(
+                "csv separator must not be empty".into(),
+            ));
         }
         let esc = if o.backslash_escape && !o.escaped_by.is_empty() {
             match o.escaped_by.as_bytes() {
@@ -218,7 +220,11 @@ enum Match {
 fn match_at(data: &[u8], pos: usize, pat: &[u8], eof: bool) -> Match {
     let rest = &data[pos.min(data.len())..];
     if rest.len() >= pat.len() {
-        if &rest[..pat.len()] == pat { Match::Yes } else { Match::No }
+        if &rest[..pat.len()] == pat {
+            Match::Yes
+        } else {
+            Match::No
+        }
     } else if !eof && pat.starts_with(rest) {
         Match::NeedMore
     } else {
@@ -646,7 +652,11 @@ impl CsvParser {
             match std::str::from_utf8(bytes) {
                 Ok(s) if !s.is_empty() => names.push(s.to_string()),
                 Ok(_) => {
-                    return Err(self.syntax_error(start, line, "empty column name in header".into()));
+                    return Err(self.syntax_error(
+                        start,
+                        line,
+                        "empty column name in header".into(),
+                    ));
                 }
                 Err(_) => {
                     return Err(self.syntax_error(start, line, "header is not valid UTF-8".into()));

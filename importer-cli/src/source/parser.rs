@@ -160,7 +160,11 @@ pub fn open_parser(
     options: &ParserOptions,
 ) -> Result<Box<dyn RowParser>, SourceError> {
     let name: Arc<str> = Arc::from(name);
-    let raw_offset = if options.charset.encoding().is_some() { 0 } else { offset };
+    let raw_offset = if options.charset.encoding().is_some() {
+        0
+    } else {
+        offset
+    };
     let reader = compress::open(path, compression, raw_offset)?;
     let reader = decode_stream(reader, options.charset);
     let mut parser: Box<dyn RowParser> = match format {

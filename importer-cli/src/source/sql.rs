@@ -18,10 +18,10 @@ use std::sync::Arc;
 use backend_core::{Datum, Decimal};
 use memchr::{memchr, memchr_iter, memchr2, memmem};
 
+use super::SourceError;
 use super::compress::DataReader;
 use super::input::Input;
 use super::parser::{DataCharset, ParserOptions, Row, RowParser};
-use super::SourceError;
 
 /// Where in the statement grammar the parser is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,13 +127,11 @@ impl Cur<'_> {
                     _ => return Ok(()),
                 },
                 Some(b'/') => match self.peek_at(1)? {
-                    Some(b'*') => {
-                        match memmem::find(&self.data[self.pos + 2..], b"*/") {
-                            Some(k) => self.pos += 2 + k + 2,
-                            None if self.eof => return self.syntax("unterminated comment"),
-                            None => return Err(Stop::NeedMore),
-                        }
-                    }
+                    Some(b'*') => match memmem::find(&self.data[self.pos + 2..], b"*/") {
+                        Some(k) => self.pos += 2 + k + 2,
+                        None if self.eof => return self.syntax("unterminated comment"),
+                        None => return Err(Stop::NeedMore),
+                    },
                     _ => return Ok(()),
                 },
                 None if !self.eof => return Err(Stop::NeedMore),
@@ -249,7 +247,11 @@ impl Cur<'_> {
     fn skip_statement(&mut self) -> Step<()> {
         loop {
             let Some(b) = self.peek() else {
-                return if self.eof { Ok(()) } else { Err(Stop::NeedMore) };
+                return if self.eof {
+                    Ok(())
+                } else {
+                    Err(Stop::NeedMore)
+                };
             };
             match b {
                 b';' => {
@@ -367,7 +369,11 @@ impl Cur<'_> {
     fn quoted_literal(&mut self, bits: bool) -> Step<Vec<u8>> {
         self.pos += 1;
         let raw = self.quoted(b'\'', false)?;
-        if bits { self.bit_digits(&raw) } else { self.hex_digits(&raw) }
+        if bits {
+            self.bit_digits(&raw)
+        } else {
+            self.hex_digits(&raw)
+        }
     }
 
     /// One value; the flag says whether it is text to validate.
@@ -382,12 +388,17 @@ impl Cur<'_> {
                 let bits = matches!(self.data[self.pos + 1], b'b' | b'B');
                 self.pos += 2;
                 let w = self.word()?.to_vec();
-                let bytes = if bits { self.bit_digits(&w)? } else { self.hex_digits(&w)? };
+                let bytes = if bits {
+                    self.bit_digits(&w)?
+                } else {
+                    self.hex_digits(&w)?
+                };
                 Ok((Datum::Bytes(bytes), false))
             }
-            b'x' | b'X' | b'b' | b'B' if self.peek_at(1)? == Some(b'\'') => {
-                Ok((Datum::Bytes(self.quoted_literal(matches!(b, b'b' | b'B'))?), false))
-            }
+            b'x' | b'X' | b'b' | b'B' if self.peek_at(1)? == Some(b'\'') => Ok((
+                Datum::Bytes(self.quoted_literal(matches!(b, b'b' | b'B'))?),
+                false,
+            )),
             b'n' | b'N' if self.peek_at(1)? == Some(b'\'') => {
                 self.pos += 1;
                 Ok((Datum::Bytes(self.quoted(b'\'', true)?), true))
@@ -420,7 +431,9 @@ impl Cur<'_> {
                         let charset = self.ident()?;
                         self.skip_ws()?;
                         if self.peek() != Some(b')') {
-                            return self.short("in CONVERT").and_then(|()| self.syntax("expected ')'"));
+                            return self
+                                .short("in CONVERT")
+                                .and_then(|()| self.syntax("expected ')'"));
                         }
                         self.pos += 1;
                         Ok((value, text && !charset.eq_ignore_ascii_case("binary")))
@@ -431,7 +444,10 @@ impl Cur<'_> {
                     )),
                 }
             }
-            _ => self.syntax(format!("unexpected character {:?} where a value was expected", char::from(b))),
+            _ => self.syntax(format!(
+                "unexpected character {:?} where a value was expected",
+                char::from(b)
+            )),
         }
     }
 
@@ -480,7 +496,11 @@ impl Cur<'_> {
                 Err(_) => return self.syntax(format!("invalid number {text:?}")),
             }
         } else if point {
-            let signed = if negative { format!("-{text}") } else { text.to_string() };
+            let signed = if negative {
+                format!("-{text}")
+            } else {
+                text.to_string()
+            };
             match Decimal::parse(&signed) {
                 Ok(d) => Datum::Decimal(d),
                 Err(_) => return self.syntax(format!("invalid number {text:?}")),
@@ -503,7 +523,11 @@ impl Cur<'_> {
     }
 
     fn big_integer(&self, text: &str, negative: bool) -> Step<Datum> {
-        let signed = if negative { format!("-{text}") } else { text.to_string() };
+        let signed = if negative {
+            format!("-{text}")
+        } else {
+            text.to_string()
+        };
         match Decimal::parse(&signed) {
             Ok(d) => Ok(Datum::Decimal(d)),
             Err(_) => self.syntax(format!("invalid number {text:?}")),
@@ -579,7 +603,11 @@ impl SqlParser {
             file,
             options,
             backslash: !no_backslash_escapes,
-            state: if offset == 0 { State::Top } else { State::Resume },
+            state: if offset == 0 {
+                State::Top
+            } else {
+                State::Resume
+            },
             columns: None,
             row_id,
             line: 1,
@@ -753,12 +781,15 @@ impl RowParser for SqlParser {
             });
         }
         if offset > here {
-            let reached = self.input.skip_to(offset).map_err(|e| SourceError::Syntax {
-                file: self.file.to_string(),
-                offset: here,
-                line: self.line,
-                reason: format!("reading data failed: {e}"),
-            })?;
+            let reached = self
+                .input
+                .skip_to(offset)
+                .map_err(|e| SourceError::Syntax {
+                    file: self.file.to_string(),
+                    offset: here,
+                    line: self.line,
+                    reason: format!("reading data failed: {e}"),
+                })?;
             if !reached {
                 return Err(SourceError::Syntax {
                     file: self.file.to_string(),
