@@ -2,5 +2,7 @@
 //! and other programs can drive it.
 
 pub mod checkpoint;
+pub mod cli;
+pub mod config;
 pub mod import;
 pub mod source;

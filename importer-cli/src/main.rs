@@ -1,1 +1,133 @@
-fn main() {}
+//! The `importer` binary: parses the command line, loads and validates the
+//! configuration, sets up logging, then runs the command.
+//!
+//! Exit status: 0 success, 1 the import or command failed, 2 usage or
+//! configuration error (clap's usage errors exit with 2 too).
+
+mod run;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use importer_cli::cli::{Cli, Command};
+use importer_cli::config::{self, Config, EnvVars, LogFormat, LogLevel};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+const EXIT_FAILED: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
+/// Our crates, whose logs follow `-L`; other crates log warnings and errors only.
+const OUR_CRATES: &[&str] = &[
+    "importer",
+    "importer_cli",
+    "backend_core",
+    "backend_local",
+    "backend_tidb",
+];
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let loaded = match config::load(&cli.load_options(EnvVars::from_process())) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if cli.command.is_none()
+        && let Err(e) = loaded.config.require_data_source(&loaded.origins)
+    {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    if let Err(e) = init_logging(&loaded.config) {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    tracing::debug!(config = %loaded.config, "configuration loaded");
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let cfg = loaded.config;
+    // When logs go to stderr the message below is the log; don't print it twice.
+    let logs_to_file = !matches!(cfg.lightning.file.as_str(), "" | "-");
+    let result = runtime.block_on(async move {
+        match cli.command {
+            None if cli.import.check_only => run::precheck(cfg).await,
+            None => run::import(cfg).await,
+            Some(Command::Store(args)) => run::store_command(cfg, args.command).await,
+            Some(Command::Checkpoint(args)) => run::checkpoint_command(cfg, args.command).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if logs_to_file {
+                tracing::error!("{e:#}");
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+/// Logs to `lightning.file` (stderr when empty or `-`) at `lightning.level`,
+/// as text or JSON lines. `RUST_LOG`, when set, replaces the level filter.
+fn init_logging(cfg: &Config) -> anyhow::Result<()> {
+    let level = match cfg.lightning.level {
+        LogLevel::Trace => "trace",
+        LogLevel::Debug => "debug",
+        LogLevel::Info => "info",
+        LogLevel::Warn => "warn",
+        LogLevel::Error | LogLevel::Fatal => "error",
+    };
+    let others = if level == "error" { "error" } else { "warn" };
+    let directives: Vec<String> = std::iter::once(others.to_owned())
+        .chain(OUR_CRATES.iter().map(|c| format!("{c}={level}")))
+        .collect();
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.is_empty() => EnvFilter::try_new(&spec)
+            .map_err(|e| anyhow::anyhow!("invalid RUST_LOG `{spec}`: {e}"))?,
+        _ => EnvFilter::try_new(directives.join(","))?,
+    };
+    let json = cfg.lightning.log_format == LogFormat::Json;
+    let file = cfg.lightning.file.as_str();
+    if file.is_empty() || file == "-" {
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        install(std::io::stderr, filter, json, ansi)
+    } else {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(file)
+            .map_err(|e| anyhow::anyhow!("cannot open log file `{file}` (lightning.file): {e}"))?;
+        install(std::sync::Mutex::new(log), filter, json, false)
+    }
+}
+
+fn install<W>(writer: W, filter: EnvFilter, json: bool, ansi: bool) -> anyhow::Result<()>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
+    let installed = if json {
+        builder.json().try_init()
+    } else {
+        builder.with_ansi(ansi).try_init()
+    };
+    installed.map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))
+}
