@@ -44,5 +44,8 @@ pub use config::{
 };
 pub use error::{LocalError, LocalResult};
 pub use import::{ImportReport, RangeStats};
+/// The RocksDB binding this crate is built on (its `DB` and `Options` appear
+/// in [`TargetStore`] and [`ImportTarget`]).
+pub use rocksdb;
 pub use target::{DUPLICATES_CF, DuplicateRecord, ImportTarget, TargetCursor, TargetStore};
 pub use writer::LocalWriter;
