@@ -175,7 +175,10 @@ fn run_naive(dir: &Path, writers: u64, per_writer: u64) -> f64 {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let pairs: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(2_000_000);
+    let pairs: u64 = args
+        .get(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(2_000_000);
     let writers: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(2).max(1);
     let temp = tempfile::tempdir().unwrap();
     let dir = args
@@ -184,7 +187,10 @@ async fn main() {
     let per_writer = pairs / writers;
     let total_pairs = per_writer * writers;
     let mb = bytes_of(writers, per_writer) as f64 / 1e6;
-    println!("{total_pairs} pairs, {mb:.0} MB of keys+values, {writers} writers, dir {}", dir.display());
+    println!(
+        "{total_pairs} pairs, {mb:.0} MB of keys+values, {writers} writers, dir {}",
+        dir.display()
+    );
 
     reset_peak_rss();
     let local = run_local(&dir, writers, per_writer).await;
