@@ -1,1 +1,51 @@
-//! placeholder
+//! Physical import into an embedded RocksDB target: KV pairs are sorted per
+//! engine on local disk, cut into region-sized SSTs and ingested.
+//!
+//! # Design
+//!
+//! **Lifecycle.** [`LocalBackend::open_engine`](backend_core::Backend::open_engine)
+//! creates (or, with `keep_sort_dir`, reopens) an engine: a bulk-load-tuned
+//! RocksDB under `<sorted-kv-dir>/<uuid>/`. Each worker's [`LocalWriter`]
+//! buffers pairs up to `local-writer-mem-cache-size`, sorts them, writes an
+//! SST and ingests it into the engine — so the engine's store does the
+//! merge-sort across writers and an ingested SST is durable (checkpoints can
+//! trust `close()`'s status). Closing makes the engine read-only; importing
+//! walks it in key order, cuts regions of at most `region-split-size` bytes
+//! and `region-split-keys` keys, writes one SST per region (in parallel,
+//! `range-concurrency`) and ingests each into the [`ImportTarget`].
+//!
+//! **Who sorts:** the engine store; writers only sort their own buffer.
+//!
+//! **Duplicates.** RocksDB keeps one value per key, so engines store
+//! `escape(key) ‖ seq ‖ row_id` ([`key_adapter`](crate) module): nothing
+//! collapses, equal user keys stay adjacent, and the import resolves them
+//! (and conflicts with the target) per [`OnDuplicate`], recording losers in
+//! the target's `duplicates` column family.
+//!
+//! **Seam.** The import talks to [`ImportTarget`] only; [`TargetStore`] is
+//! the embedded implementation, and a TiKV import-service client would be
+//! another.
+
+#![deny(missing_docs)]
+
+mod backend;
+mod config;
+mod engine;
+mod error;
+mod import;
+mod key_adapter;
+mod target;
+mod writer;
+
+pub use backend::LocalBackend;
+pub use config::{
+    DEFAULT_RANGE_CONCURRENCY, DEFAULT_REGION_SPLIT_KEYS, DEFAULT_REGION_SPLIT_SIZE,
+    DEFAULT_RETRY_IMPORT_DELAY, DEFAULT_WRITER_MEM_CACHE_SIZE, LocalBackendConfig, OnDuplicate,
+};
+pub use error::{LocalError, LocalResult};
+pub use import::{ImportReport, RangeStats};
+/// The RocksDB binding this crate is built on (its `DB` and `Options` appear
+/// in [`TargetStore`] and [`ImportTarget`]).
+pub use rocksdb;
+pub use target::{DUPLICATES_CF, DuplicateRecord, ImportTarget, TargetCursor, TargetStore};
+pub use writer::LocalWriter;

@@ -1,0 +1,520 @@
+//! Importing a closed engine: range planning, SST generation, duplicate
+//! resolution and ingest into an [`ImportTarget`].
+//!
+//! 1. **Plan.** The engine's key samples (taken by writers every ~4 MiB, see
+//!    [`crate::engine`]) estimate how its data is distributed without a scan;
+//!    they cut the key space into *units* of work, about
+//!    `max(region size, total / (2 × range-concurrency))` each.
+//! 2. **Write.** Up to `range-concurrency` blocking tasks each walk one unit
+//!    of the engine in key order. Entries of one user key are adjacent (see
+//!    [`crate::key_adapter`]); each group is resolved against the target's
+//!    existing value for the key (a merge-join with a target cursor, so a
+//!    fresh key range costs one seek). The winner is appended to the unit's
+//!    current SST, which is cut *exactly* before it would exceed
+//!    `region_split_size` bytes or `region_split_keys` keys — the estimates
+//!    only decide parallelism, never region sizes.
+//! 3. **Ingest.** Each finished SST (one region) is ingested into the target
+//!    at once (moved), so disk use stays bounded and a failure leaves whole
+//!    regions in the target. Re-importing is idempotent: pairs already in the
+//!    target with the same value are skipped, so a retry after a failure
+//!    completes the target without changing what was there.
+//!
+//! Duplicates are resolved per [`OnDuplicate`]; losers are recorded through
+//! [`ImportTarget::record_duplicates`].
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rocksdb::{Options, ReadOptions, SstFileWriter};
+use uuid::Uuid;
+
+use crate::config::OnDuplicate;
+use crate::engine::{Engine, EngineDb, Sample, lock};
+use crate::error::{LocalError, LocalResult};
+use crate::key_adapter;
+use crate::target::{DuplicateRecord, ImportTarget, TargetCursor, hex};
+
+/// One region written to the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeStats {
+    /// Its first key.
+    pub first_key: Vec<u8>,
+    /// Its last key (inclusive).
+    pub last_key: Vec<u8>,
+    /// Pairs in it.
+    pub keys: u64,
+    /// Bytes of keys and values in it.
+    pub bytes: u64,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// The regions ingested, in key order.
+    pub ranges: Vec<RangeStats>,
+    /// Distinct user keys in the engine.
+    pub engine_keys: u64,
+    /// Keys skipped because the target already had the same value.
+    pub already_present: u64,
+    /// Values that lost duplicate resolution.
+    pub duplicates: u64,
+    /// The first duplicate found, for messages.
+    pub first_duplicate: Option<String>,
+}
+
+/// Region limits and duplicate handling of one import.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ImportLimits {
+    pub region_split_size: u64,
+    pub region_split_keys: u64,
+    pub range_concurrency: usize,
+    pub on_duplicate: OnDuplicate,
+}
+
+/// Cuts the key space into units from samples. Returns the boundaries; unit
+/// `i` is `[b[i-1], b[i])`, with open ends first and last.
+pub(crate) fn plan_units(
+    mut samples: Vec<Sample>,
+    total_bytes: u64,
+    total_keys: u64,
+    limits: &ImportLimits,
+) -> Vec<Vec<u8>> {
+    let parts = u64::try_from(limits.range_concurrency.max(1) * 2).unwrap_or(u64::MAX);
+    let unit_bytes = limits
+        .region_split_size
+        .max(total_bytes.div_ceil(parts))
+        .max(1);
+    let unit_keys = limits
+        .region_split_keys
+        .max(total_keys.div_ceil(parts))
+        .max(1);
+    samples.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut boundaries: Vec<Vec<u8>> = Vec::new();
+    let (mut bytes, mut keys) = (0u64, 0u64);
+    for sample in &samples {
+        bytes += sample.bytes;
+        keys += sample.keys;
+        if bytes >= unit_bytes || keys >= unit_keys {
+            // The smallest key after the sample's (inclusive) key.
+            let mut boundary = sample.key.clone();
+            boundary.push(0);
+            if boundaries.last().is_none_or(|last| *last < boundary) {
+                boundaries.push(boundary);
+            }
+            (bytes, keys) = (0, 0);
+        }
+    }
+    boundaries
+}
+
+/// A unit of work: user keys in `[lower, upper)`, open where `None`.
+type Unit = (Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// Per-import shared state.
+struct ImportCtx {
+    uuid: Uuid,
+    edb: Arc<EngineDb>,
+    target: Arc<dyn ImportTarget>,
+    limits: ImportLimits,
+    engine: Arc<Engine>,
+    abort: AtomicBool,
+}
+
+#[derive(Default)]
+struct UnitOutcome {
+    ranges: Vec<RangeStats>,
+    engine_keys: u64,
+    already_present: u64,
+    duplicates: u64,
+    first_duplicate: Option<String>,
+}
+
+/// Imports `engine` into `target`. Errors leave whole regions in the target;
+/// retrying is safe.
+pub(crate) async fn import_engine(
+    engine: Arc<Engine>,
+    target: Arc<dyn ImportTarget>,
+    limits: ImportLimits,
+) -> LocalResult<ImportReport> {
+    let (kvs, bytes, samples) = engine.stats();
+    let boundaries = plan_units(samples, bytes, kvs, &limits);
+    let mut units: VecDeque<Unit> = VecDeque::new();
+    let mut lower = None;
+    for boundary in boundaries {
+        units.push_back((lower, Some(boundary.clone())));
+        lower = Some(boundary);
+    }
+    units.push_back((lower, None));
+    let workers = limits.range_concurrency.clamp(1, units.len());
+    let ctx = Arc::new(ImportCtx {
+        uuid: engine.uuid,
+        edb: engine.db()?,
+        target,
+        limits,
+        engine,
+        abort: AtomicBool::new(false),
+    });
+    let queue = Arc::new(Mutex::new(units));
+    let mut tasks = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let ctx = Arc::clone(&ctx);
+        let queue = Arc::clone(&queue);
+        tasks.push(tokio::task::spawn_blocking(move || {
+            let mut outcomes = Vec::new();
+            loop {
+                if ctx.abort.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Some((lower, upper)) = lock(&queue).pop_front() else {
+                    break;
+                };
+                match run_unit(&ctx, lower.as_deref(), upper.as_deref()) {
+                    Ok(outcome) => outcomes.push(outcome),
+                    Err(e) => {
+                        ctx.abort.store(true, Ordering::SeqCst);
+                        return Err(e);
+                    }
+                }
+            }
+            Ok(outcomes)
+        }));
+    }
+    let mut report = ImportReport::default();
+    let mut first_error = None;
+    for task in tasks {
+        let result = task.await.map_err(|e| LocalError::Task {
+            uuid: ctx.uuid,
+            reason: e.to_string(),
+        });
+        match result.and_then(|r| r) {
+            Ok(outcomes) => {
+                for outcome in outcomes {
+                    report.ranges.extend(outcome.ranges);
+                    report.engine_keys += outcome.engine_keys;
+                    report.already_present += outcome.already_present;
+                    report.duplicates += outcome.duplicates;
+                    if report.first_duplicate.is_none() {
+                        report.first_duplicate = outcome.first_duplicate;
+                    }
+                }
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    report.ranges.sort_by(|a, b| a.first_key.cmp(&b.first_key));
+    Ok(report)
+}
+
+/// One region SST being built.
+struct RegionSst<'a> {
+    writer: SstFileWriter<'a>,
+    path: PathBuf,
+    stats: RangeStats,
+}
+
+struct UnitRun<'a> {
+    ctx: &'a ImportCtx,
+    sst_opts: &'a Options,
+    current: Option<RegionSst<'a>>,
+    cursor: Box<dyn TargetCursor + 'a>,
+    records: Vec<DuplicateRecord>,
+    out: UnitOutcome,
+}
+
+/// A stored entry of the current key group.
+struct Entry {
+    row_id: i64,
+    value: Vec<u8>,
+}
+
+fn run_unit(
+    ctx: &ImportCtx,
+    lower: Option<&[u8]>,
+    upper: Option<&[u8]>,
+) -> LocalResult<UnitOutcome> {
+    let mut opts = ReadOptions::default();
+    opts.fill_cache(false);
+    opts.set_readahead_size(4 << 20);
+    if let Some(lower) = lower {
+        opts.set_iterate_lower_bound(key_adapter::escape(lower));
+    }
+    if let Some(upper) = upper {
+        opts.set_iterate_upper_bound(key_adapter::escape(upper));
+    }
+    let mut iter = ctx.edb.db.raw_iterator_opt(opts);
+    iter.seek_to_first();
+    let sst_opts = ctx.target.sst_options();
+    let mut run = UnitRun {
+        ctx,
+        sst_opts: &sst_opts,
+        current: None,
+        cursor: ctx.target.cursor(lower.unwrap_or(&[]), upper),
+        records: Vec::new(),
+        out: UnitOutcome::default(),
+    };
+    let mut prefix: Vec<u8> = Vec::new();
+    let mut group: Vec<Entry> = Vec::new();
+    let mut used = 0usize;
+    let mut user_key = Vec::new();
+    while let Some((key, value)) = iter.item() {
+        let (Some(key_prefix), Some((_seq, row_id))) = (
+            key_adapter::stored_prefix(key),
+            key_adapter::stored_suffix(key),
+        ) else {
+            return Err(corrupted(ctx, key));
+        };
+        if used > 0 && key_prefix != prefix.as_slice() {
+            if key_adapter::unescape_into(&prefix, &mut user_key).is_none() {
+                return Err(corrupted(ctx, &prefix));
+            }
+            run.resolve(&user_key, &group[..used])?;
+            used = 0;
+        }
+        if used == 0 {
+            prefix.clear();
+            prefix.extend_from_slice(key_prefix);
+        }
+        // Reuse the group's buffers: most groups hold one entry.
+        if let Some(entry) = group.get_mut(used) {
+            entry.row_id = row_id;
+            entry.value.clear();
+            entry.value.extend_from_slice(value);
+        } else {
+            group.push(Entry {
+                row_id,
+                value: value.to_vec(),
+            });
+        }
+        used += 1;
+        iter.next();
+    }
+    iter.status()
+        .map_err(|e| LocalError::rocks("reading engine", &ctx.edb.path, e))?;
+    if used > 0 {
+        if key_adapter::unescape_into(&prefix, &mut user_key).is_none() {
+            return Err(corrupted(ctx, &prefix));
+        }
+        run.resolve(&user_key, &group[..used])?;
+    }
+    run.finish_region()?;
+    run.flush_records()?;
+    run.cursor.status()?;
+    Ok(run.out)
+}
+
+fn corrupted(ctx: &ImportCtx, key: &[u8]) -> LocalError {
+    LocalError::Corrupted {
+        uuid: ctx.uuid,
+        path: ctx.edb.path.clone(),
+        reason: format!("undecodable stored key {}", hex(key)),
+    }
+}
+
+impl<'a> UnitRun<'a> {
+    /// The target's current value of `key`, advancing the cursor (keys come
+    /// in ascending order).
+    fn existing(&mut self, key: &[u8]) -> Option<Vec<u8>> {
+        let mut steps = 0;
+        loop {
+            match self.cursor.current() {
+                Some((k, v)) if k == key => return Some(v.to_vec()),
+                Some((k, _)) if k < key => {
+                    if steps < 8 {
+                        self.cursor.next();
+                        steps += 1;
+                    } else {
+                        self.cursor.seek(key);
+                        steps = 0;
+                    }
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Resolves one user key's entries (in write order) against the target
+    /// and writes the winner.
+    fn resolve(&mut self, key: &[u8], entries: &[Entry]) -> LocalResult<()> {
+        self.out.engine_keys += 1;
+        let existing = self.existing(key);
+        let (winner, losers) = match entries {
+            [only] => match &existing {
+                None => (&only.value[..], false),
+                Some(old) if *old == only.value => (&only.value[..], false),
+                Some(_) => (&[][..], true),
+            },
+            _ => (&[][..], true),
+        };
+        if !losers {
+            if existing.is_some() {
+                self.out.already_present += 1;
+                return Ok(());
+            }
+            return self.write(key, winner);
+        }
+        // Slow path: at least two distinct candidates, or a conflict with
+        // the target.
+        let first = entries.first().map(|e| &e.value[..]).unwrap_or_default();
+        let last = entries.last().map(|e| &e.value[..]).unwrap_or_default();
+        let winner: Vec<u8> = match (self.ctx.limits.on_duplicate, &existing) {
+            (OnDuplicate::Replace, _) => last.to_vec(),
+            (_, Some(old)) => old.clone(),
+            (_, None) => first.to_vec(),
+        };
+        let mut lost: Vec<DuplicateRecord> = Vec::new();
+        if let Some(old) = &existing
+            && *old != winner
+        {
+            lost.push(DuplicateRecord {
+                key: key.to_vec(),
+                value: old.clone(),
+                row_id: 0,
+                engine: Uuid::nil(),
+            });
+        }
+        for entry in entries {
+            let record = DuplicateRecord {
+                key: key.to_vec(),
+                value: entry.value.clone(),
+                row_id: entry.row_id,
+                engine: self.ctx.uuid,
+            };
+            if entry.value != winner && !lost.contains(&record) {
+                lost.push(record);
+            }
+        }
+        if !lost.is_empty() {
+            self.out.duplicates += lost.len() as u64;
+            if self.out.first_duplicate.is_none() {
+                let rows: Vec<String> = entries.iter().map(|e| e.row_id.to_string()).collect();
+                self.out.first_duplicate = Some(format!(
+                    "key {} (row ids {}{})",
+                    hex(key),
+                    rows.join(", "),
+                    if existing.is_some() {
+                        ", and a different value already in the target"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            self.records.extend(lost);
+            if self.records.len() >= 1024 {
+                self.flush_records()?;
+            }
+        }
+        if existing.as_ref() == Some(&winner) {
+            self.out.already_present += 1;
+            Ok(())
+        } else {
+            self.write(key, &winner)
+        }
+    }
+
+    /// Appends a pair to the current region, cutting a new region first if
+    /// the pair would push it past either limit.
+    fn write(&mut self, key: &[u8], value: &[u8]) -> LocalResult<()> {
+        let size = (key.len() + value.len()) as u64;
+        let limits = self.ctx.limits;
+        if let Some(current) = &self.current
+            && (current.stats.keys + 1 > limits.region_split_keys
+                || current.stats.bytes + size > limits.region_split_size)
+        {
+            self.finish_region()?;
+        }
+        if self.current.is_none() {
+            let path = self.ctx.engine.scratch_path("import", "region");
+            let writer = SstFileWriter::create(self.sst_opts);
+            writer
+                .open(&path)
+                .map_err(|e| LocalError::rocks("creating region SST", &path, e))?;
+            self.current = Some(RegionSst {
+                writer,
+                path,
+                stats: RangeStats {
+                    first_key: key.to_vec(),
+                    last_key: Vec::new(),
+                    keys: 0,
+                    bytes: 0,
+                },
+            });
+        }
+        if let Some(current) = &mut self.current {
+            current
+                .writer
+                .put(key, value)
+                .map_err(|e| LocalError::rocks("writing region SST", &current.path, e))?;
+            current.stats.keys += 1;
+            current.stats.bytes += size;
+            current.stats.last_key.clear();
+            current.stats.last_key.extend_from_slice(key);
+        }
+        Ok(())
+    }
+
+    /// Finishes the current region SST and ingests it into the target.
+    fn finish_region(&mut self) -> LocalResult<()> {
+        let Some(mut region) = self.current.take() else {
+            return Ok(());
+        };
+        let result = region
+            .writer
+            .finish()
+            .map_err(|e| LocalError::rocks("finishing region SST", &region.path, e))
+            .and_then(|()| {
+                self.ctx
+                    .target
+                    .ingest_ssts(std::slice::from_ref(&region.path))
+            });
+        // After a move the file is gone; after a failure it must go.
+        let _ = std::fs::remove_file(&region.path);
+        result?;
+        self.out.ranges.push(region.stats);
+        Ok(())
+    }
+
+    fn flush_records(&mut self) -> LocalResult<()> {
+        self.ctx.target.record_duplicates(&self.records)?;
+        self.records.clear();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(key: &[u8], bytes: u64, keys: u64) -> Sample {
+        Sample {
+            key: key.to_vec(),
+            bytes,
+            keys,
+        }
+    }
+
+    #[test]
+    fn plan_cuts_by_bytes_and_keys_after_sample_keys() {
+        let limits = ImportLimits {
+            region_split_size: 100,
+            region_split_keys: 10,
+            range_concurrency: 1,
+            on_duplicate: OnDuplicate::Error,
+        };
+        let samples = vec![
+            sample(b"c", 60, 2),
+            sample(b"a", 60, 2),
+            sample(b"e", 10, 10),
+            sample(b"f", 1, 1),
+        ];
+        let plan = plan_units(samples, 131, 15, &limits);
+        assert_eq!(plan, vec![b"c\0".to_vec(), b"e\0".to_vec()]);
+        assert!(plan_units(Vec::new(), 0, 0, &limits).is_empty());
+    }
+}

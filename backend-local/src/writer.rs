@@ -1,0 +1,221 @@
+//! [`LocalWriter`]: one worker's writer into an engine.
+//!
+//! Pairs are buffered in memory up to `local-writer-mem-cache-size`, then
+//! sorted (skipped for `is_kv_sorted` writers, whose order is checked as
+//! pairs arrive), written as one SST under the engine's `tmp/` and ingested
+//! into the engine's store. Once an SST is ingested its pairs are durable, so
+//! a writer is synced exactly when its buffer is empty, and the status
+//! [`LocalWriter::close`] returns is flushed as soon as `close` succeeds.
+//!
+//! The buffer sits behind a mutex shared with the engine so that
+//! `flush_engine` can hand it over too (disk-quota and checkpoint flushes).
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use backend_core::{AlwaysFlushed, ChunkFlushStatus, EngineWriter, KvPair, Result, Rows};
+use rocksdb::SstFileWriter;
+
+use crate::engine::{
+    BatchStats, Engine, SAMPLE_BYTES, SAMPLE_KEYS, Sample, engine_sst_options, lock,
+};
+use crate::error::{LocalError, LocalResult};
+use crate::key_adapter;
+use crate::target::hex;
+
+/// Heap bytes a buffered pair costs besides its key and value (the
+/// `KvPair` itself).
+const PAIR_OVERHEAD: u64 = std::mem::size_of::<KvPair>() as u64;
+
+/// A writer's pending pairs.
+#[derive(Debug)]
+pub(crate) struct WriterBuffer {
+    pairs: Vec<KvPair>,
+    mem: u64,
+    sorted: bool,
+    /// The last key appended to a sorted writer, across flushes.
+    last_key: Option<Vec<u8>>,
+}
+
+/// Sorts, writes and ingests the buffer into `engine`; the buffer is kept
+/// intact on failure so nothing is lost and the caller may retry.
+pub(crate) fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalResult<()> {
+    if buffer.pairs.is_empty() {
+        return Ok(());
+    }
+    engine.check_open("write")?;
+    if !buffer.sorted {
+        // Stable, so equal keys keep their arrival order (and their
+        // sequence numbers grow with it).
+        buffer.pairs.sort_by(|a, b| a.key.cmp(&b.key));
+    }
+    let n = buffer.pairs.len() as u64;
+    let first_seq = engine.reserve_seqs(n);
+    let path = engine.scratch_path("tmp", "w");
+    let opts = engine_sst_options();
+    let write = || -> LocalResult<(u64, BatchStats)> {
+        let mut writer = SstFileWriter::create(&opts);
+        writer
+            .open(&path)
+            .map_err(|e| LocalError::rocks("creating writer SST", &path, e))?;
+        let mut key = Vec::new();
+        let mut stats = BatchStats::default();
+        let (mut since_bytes, mut since_keys) = (0u64, 0u64);
+        for (seq, pair) in (first_seq..).zip(&buffer.pairs) {
+            key_adapter::encode_stored(&pair.key, seq, pair.row_id, &mut key);
+            writer
+                .put(&key, &pair.value)
+                .map_err(|e| LocalError::rocks("writing writer SST", &path, e))?;
+            let size = pair.size() as u64;
+            stats.kvs += 1;
+            stats.bytes += size;
+            since_bytes += size;
+            since_keys += 1;
+            if since_bytes >= SAMPLE_BYTES || since_keys >= SAMPLE_KEYS {
+                stats.samples.push(Sample {
+                    key: pair.key.clone(),
+                    bytes: since_bytes,
+                    keys: since_keys,
+                });
+                (since_bytes, since_keys) = (0, 0);
+            }
+        }
+        if since_keys > 0
+            && let Some(last) = buffer.pairs.last()
+        {
+            stats.samples.push(Sample {
+                key: last.key.clone(),
+                bytes: since_bytes,
+                keys: since_keys,
+            });
+        }
+        writer
+            .finish()
+            .map_err(|e| LocalError::rocks("finishing writer SST", &path, e))?;
+        Ok((writer.file_size(), stats))
+    };
+    let (file_size, stats) = match write() {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
+    };
+    engine.ingest_writer_sst(&path, file_size, stats)?;
+    buffer.pairs.clear();
+    if buffer.pairs.capacity() > (1 << 20) {
+        buffer.pairs.shrink_to(1 << 16);
+    }
+    engine.mem_size.fetch_sub(buffer.mem, Ordering::Relaxed);
+    buffer.mem = 0;
+    Ok(())
+}
+
+/// A writer into one engine of a [`crate::LocalBackend`].
+#[derive(Debug)]
+pub struct LocalWriter {
+    engine: Arc<Engine>,
+    buffer: Arc<Mutex<WriterBuffer>>,
+    mem_limit: u64,
+}
+
+impl LocalWriter {
+    pub(crate) fn new(engine: Arc<Engine>, sorted: bool, mem_limit: u64) -> Self {
+        let buffer = Arc::new(Mutex::new(WriterBuffer {
+            pairs: Vec::new(),
+            mem: 0,
+            sorted,
+            last_key: None,
+        }));
+        engine.register_writer(&buffer);
+        LocalWriter {
+            engine,
+            buffer,
+            mem_limit,
+        }
+    }
+
+    /// Flushes the buffer on a blocking thread.
+    async fn flush(&self) -> LocalResult<()> {
+        let engine = Arc::clone(&self.engine);
+        let buffer = Arc::clone(&self.buffer);
+        tokio::task::spawn_blocking(move || flush_buffer(&engine, &mut lock(&buffer)))
+            .await
+            .map_err(|e| LocalError::Task {
+                uuid: self.engine.uuid,
+                reason: e.to_string(),
+            })?
+    }
+
+    fn append(&self, pairs: Vec<KvPair>) -> LocalResult<bool> {
+        self.engine.check_open("write")?;
+        let mut buffer = lock(&self.buffer);
+        if buffer.sorted {
+            // Check the whole batch first so a bad batch leaves nothing behind.
+            let mut previous = buffer.last_key.as_deref();
+            for pair in &pairs {
+                if let Some(prev) = previous
+                    && pair.key.as_slice() < prev
+                {
+                    return Err(LocalError::OutOfOrder {
+                        uuid: self.engine.uuid,
+                        key: hex(&pair.key),
+                        previous: hex(prev),
+                    });
+                }
+                previous = Some(&pair.key);
+            }
+            if let Some(last) = pairs.last() {
+                buffer.last_key = Some(last.key.clone());
+            }
+        }
+        let added: u64 = pairs.iter().map(|p| p.size() as u64 + PAIR_OVERHEAD).sum();
+        let mut pairs = pairs;
+        buffer.pairs.append(&mut pairs);
+        buffer.mem += added;
+        self.engine.mem_size.fetch_add(added, Ordering::Relaxed);
+        Ok(buffer.mem >= self.mem_limit)
+    }
+}
+
+#[async_trait]
+impl EngineWriter for LocalWriter {
+    async fn append_rows(&mut self, _column_names: &[String], rows: Rows) -> Result<()> {
+        let pairs = match rows {
+            Rows::Kv(pairs) => pairs,
+            Rows::Sql(rows) if rows.is_empty() => return Ok(()),
+            Rows::Sql(_) => {
+                return Err(LocalError::WrongRowShape {
+                    uuid: self.engine.uuid,
+                }
+                .into());
+            }
+        };
+        if self.append(pairs)? {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    fn is_synced(&self) -> bool {
+        lock(&self.buffer).pairs.is_empty()
+    }
+
+    async fn close(self: Box<Self>) -> Result<Arc<dyn ChunkFlushStatus>> {
+        self.flush().await?;
+        // Everything is ingested, hence durable: the status is final.
+        Ok(Arc::new(AlwaysFlushed))
+    }
+}
+
+impl Drop for LocalWriter {
+    fn drop(&mut self) {
+        // A writer dropped without close loses its buffer (as a crash would);
+        // keep the engine's memory estimate honest.
+        let buffer = lock(&self.buffer);
+        self.engine
+            .mem_size
+            .fetch_sub(buffer.mem, Ordering::Relaxed);
+    }
+}
