@@ -22,6 +22,12 @@
 //! (and conflicts with the target) per [`OnDuplicate`], recording losers in
 //! the target's `duplicates` column family.
 //!
+//! **Encoding and reading back.** [`kv_encoder`] turns rows into TiDB's
+//! record and index pairs ([`codec`]: memcomparable keys, row format v2),
+//! byte for byte; [`catalog`] keeps databases and tables under the reserved
+//! `m` prefix of the target store, and [`store`] reads tables back (export,
+//! checksum, lookup).
+//!
 //! **Seam.** The import talks to [`ImportTarget`] only; [`TargetStore`] is
 //! the embedded implementation, and a TiKV import-service client would be
 //! another.
@@ -29,11 +35,15 @@
 #![deny(missing_docs)]
 
 mod backend;
+pub mod catalog;
+pub mod codec;
 mod config;
 mod engine;
 mod error;
 mod import;
 mod key_adapter;
+pub mod kv_encoder;
+pub mod store;
 mod target;
 mod writer;
 
