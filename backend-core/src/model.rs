@@ -310,7 +310,10 @@ pub struct TableInfo {
     pub collation: String,
     /// Columns in table order; `columns[i].offset == i`.
     pub columns: Vec<ColumnInfo>,
-    /// Indexes, including the primary key unless it is the integer handle.
+    /// Indexes, including the primary key (flagged `primary`). When the key
+    /// is the integer handle ([`TableInfo::pk_is_handle`]) it stays listed so
+    /// the handle column can be found, but encoders write no index entries
+    /// for it: the record key is the index.
     pub indices: Vec<IndexInfo>,
     /// The primary key is a single integer column that serves as the row
     /// handle (TiDB's `PKIsHandle`): no `_tidb_rowid` is generated and the

@@ -1,6 +1,7 @@
 //! The importer's library: everything the `importer` binary does, so tests
 //! and other programs can drive it.
 
+pub mod app;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;

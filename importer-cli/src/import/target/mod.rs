@@ -2,6 +2,8 @@
 //! schemas and the post-import steps. The local store and a MySQL-protocol
 //! server each implement it.
 
+pub mod local;
+
 use async_trait::async_trait;
 use backend_core::KvChecksum;
 use backend_core::model::{TableInfo, TidbTableInfo};

@@ -1,0 +1,368 @@
+//! The commands behind the binary: turning a validated [`Config`] into the
+//! pipeline's settings, opening the chosen backend and target, and running
+//! an import, the store reader or the checkpoint tools.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use backend_core::{Backend, LocalEngineConfig, SqlMode};
+use backend_local::kv_encoder::KvEncodingBuilder;
+use backend_local::{LocalBackend, LocalBackendConfig, OnDuplicate};
+
+use crate::checkpoint::commands::{self as cp_commands, TableSelector};
+use crate::checkpoint::{CheckpointManager, FileCheckpointStore, TaskCheckpoint};
+use crate::config::{self, Config, ConflictStrategy, KeepAfterSuccess, PostOpLevel};
+use crate::import::report::{ProgressSource, Reporter, summary};
+use crate::import::target::ImportTarget;
+use crate::import::target::local::LocalTarget;
+use crate::import::{self, ImportContext, ImportOptions, PostOp, TableReport};
+use crate::source::chunk::ChunkOptions;
+use crate::source::csv::CsvOptions;
+use crate::source::filter::TableFilter;
+use crate::source::route::RouteRule;
+use crate::source::scan::{self, FileRule, ScanOptions, ScanResult};
+use crate::source::{DataCharset, ParserOptions};
+
+/// The outcome of an import: one report per table.
+#[derive(Debug)]
+pub struct ImportOutcome {
+    /// Per-table results, sorted by name.
+    pub reports: Vec<TableReport>,
+    /// The printed summary.
+    pub summary: String,
+}
+
+impl ImportOutcome {
+    /// Whether every table succeeded.
+    pub fn succeeded(&self) -> bool {
+        self.reports.iter().all(|r| r.error.is_none())
+    }
+}
+
+/// The data source directory of the config.
+pub fn source_root(cfg: &Config) -> anyhow::Result<PathBuf> {
+    Ok(scan::data_source_path(&cfg.mydumper.data_source_dir)?)
+}
+
+/// Scan options from `[mydumper]`, `[[routes]]` and the filter.
+pub fn scan_options(cfg: &Config) -> anyhow::Result<ScanOptions> {
+    let md = &cfg.mydumper;
+    let filter = TableFilter::parse(&md.filter, md.case_sensitive)?;
+    let file_rules = md
+        .files
+        .iter()
+        .map(|r| FileRule {
+            pattern: r.pattern.clone(),
+            schema: r.schema.clone(),
+            table: r.table.clone(),
+            file_type: r.type_.clone(),
+            key: r.key.clone(),
+            compression: r.compression.clone(),
+        })
+        .collect();
+    let routes = cfg
+        .routes
+        .iter()
+        .map(|r| RouteRule {
+            schema_pattern: r.schema_pattern.clone(),
+            table_pattern: r.table_pattern.clone(),
+            target_schema: r.target_schema.clone(),
+            target_table: r.target_table.clone(),
+        })
+        .collect();
+    Ok(ScanOptions {
+        file_rules,
+        default_file_rules: md.default_file_rules.unwrap_or(md.files.is_empty()),
+        filter,
+        routes,
+        case_sensitive: md.case_sensitive,
+        no_schema: md.no_schema,
+    })
+}
+
+fn csv_options(cfg: &Config) -> CsvOptions {
+    let c = &cfg.mydumper.csv;
+    CsvOptions {
+        separator: c.separator.clone(),
+        delimiter: c.delimiter.clone(),
+        terminator: c.terminator.clone(),
+        null: c.null.clone(),
+        not_null: c.not_null,
+        header: c.header,
+        header_schema_match: c.header_schema_match,
+        backslash_escape: c.backslash_escape,
+        escaped_by: c.effective_escaped_by(),
+        trim_last_separator: c.trim_last_separator,
+        ..CsvOptions::default()
+    }
+}
+
+fn data_charset(cfg: &Config) -> DataCharset {
+    match cfg.mydumper.data_character_set {
+        config::DataCharset::Binary => DataCharset::Binary,
+        config::DataCharset::Gb18030 => DataCharset::Gb18030,
+        config::DataCharset::Gbk => DataCharset::Gbk,
+        config::DataCharset::Latin1 => DataCharset::Latin1,
+        // ASCII is a subset of UTF-8.
+        _ => DataCharset::Utf8mb4,
+    }
+}
+
+fn post_op(level: PostOpLevel) -> PostOp {
+    match level {
+        PostOpLevel::Off => PostOp::Off,
+        PostOpLevel::Optional => PostOp::Optional,
+        PostOpLevel::Required => PostOp::Required,
+    }
+}
+
+fn to_usize(n: u64, key: &str) -> anyhow::Result<usize> {
+    usize::try_from(n).with_context(|| format!("{key} = {n} is too large for this machine"))
+}
+
+/// The pipeline's settings from the config.
+pub fn import_options(cfg: &Config, root: &Path) -> anyhow::Result<ImportOptions> {
+    let sql_mode = SqlMode::parse(&cfg.tidb.sql_mode)
+        .with_context(|| format!("tidb.sql-mode = {:?}", cfg.tidb.sql_mode))?;
+    let csv = csv_options(cfg);
+    let charset = data_charset(cfg);
+    let local = cfg.tikv_importer.backend == config::Backend::Local;
+    let deliver_bytes = if local {
+        1 << 20
+    } else {
+        to_usize(
+            cfg.tikv_importer.logical_import_batch_size.0,
+            "tikv-importer.logical-import-batch-size",
+        )?
+    };
+    Ok(ImportOptions {
+        source_root: root.to_path_buf(),
+        region_concurrency: cfg.lightning.region_concurrency.max(1),
+        table_concurrency: cfg.lightning.table_concurrency.max(1),
+        batch_size: cfg.mydumper.batch_size.0.max(1),
+        region_split_size: cfg.tikv_importer.region_split_size.0,
+        region_split_keys: cfg.tikv_importer.region_split_keys,
+        deliver_bytes,
+        parser: ParserOptions {
+            charset,
+            read_block_size: to_usize(cfg.mydumper.read_block_size.0, "mydumper.read-block-size")?
+                .max(4096),
+            ..ParserOptions::default()
+        },
+        chunk: ChunkOptions {
+            strict_format: cfg.mydumper.strict_format,
+            max_region_size: cfg.mydumper.max_region_size.0,
+            csv: csv.clone(),
+            charset,
+        },
+        csv,
+        no_backslash_escapes: sql_mode.contains(SqlMode::NO_BACKSLASH_ESCAPES),
+        sql_mode,
+        max_error: cfg.lightning.max_error.type_,
+        checksum: post_op(cfg.post_restore.checksum),
+        analyze: post_op(cfg.post_restore.analyze),
+        incremental: cfg.tikv_importer.incremental_import,
+        local_engine: LocalEngineConfig::default(),
+    })
+}
+
+/// The effective conflict strategy (`[conflict] strategy`, or the older
+/// `tikv-importer` keys).
+fn conflict_strategy(cfg: &Config) -> ConflictStrategy {
+    [
+        cfg.conflict.strategy,
+        cfg.tikv_importer.duplicate_resolution,
+        cfg.tikv_importer.on_duplicate,
+    ]
+    .into_iter()
+    .find(|s| *s != ConflictStrategy::None)
+    .unwrap_or(ConflictStrategy::None)
+}
+
+/// The backend and target of the config.
+pub struct Opened {
+    /// The backend rows go through.
+    pub backend: Arc<dyn Backend>,
+    /// Schema and post-process operations.
+    pub target: Arc<dyn ImportTarget>,
+    /// What identifies the target in the checkpoint.
+    pub target_id: String,
+}
+
+/// Opens the local backend and its store.
+fn open_local(cfg: &Config) -> anyhow::Result<Opened> {
+    let mut config = LocalBackendConfig::new(&cfg.tikv_importer.sorted_kv_dir, &cfg.store.path);
+    config.local_writer_mem_cache_size = cfg.tikv_importer.local_writer_mem_cache_size.0;
+    config.range_concurrency = cfg.tikv_importer.range_concurrency.max(1);
+    // Without a strategy, duplicates are an error: silently keeping one of
+    // two different rows would lose data.
+    config.on_duplicate = match conflict_strategy(cfg) {
+        ConflictStrategy::Replace => OnDuplicate::Replace,
+        ConflictStrategy::Ignore => OnDuplicate::Ignore,
+        ConflictStrategy::Error | ConflictStrategy::None => OnDuplicate::Error,
+    };
+    let backend = LocalBackend::new(config, Arc::new(KvEncodingBuilder))
+        .with_context(|| format!("opening the local target store {}", cfg.store.path.display()))?;
+    let store = backend
+        .target_store()
+        .cloned()
+        .context("the local backend has no target store")?;
+    let target = LocalTarget::new(store)?;
+    Ok(Opened {
+        backend: Arc::new(backend),
+        target: Arc::new(target),
+        target_id: absolute(&cfg.store.path).display().to_string(),
+    })
+}
+
+/// Opens the backend and target the config names.
+pub async fn open(cfg: &Config) -> anyhow::Result<Opened> {
+    match cfg.tikv_importer.backend {
+        config::Backend::Local => open_local(cfg),
+        config::Backend::Tidb => bail!("the tidb backend is not wired into the CLI yet"),
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The task identity recorded in checkpoints.
+fn task_checkpoint(cfg: &Config, root: &Path, target_id: &str) -> TaskCheckpoint {
+    let local = cfg.tikv_importer.backend == config::Backend::Local;
+    TaskCheckpoint {
+        source_dir: absolute(root).display().to_string(),
+        backend: cfg.tikv_importer.backend.to_string(),
+        target: target_id.to_string(),
+        sorted_kv_dir: if local {
+            absolute(&cfg.tikv_importer.sorted_kv_dir).display().to_string()
+        } else {
+            String::new()
+        },
+    }
+}
+
+/// Where the file checkpoint lives: `checkpoint.dsn`, or by default beside
+/// the local store (`<store>.checkpoint.json`) or, for a server target, in
+/// the temp directory under a name derived from the target and source — so
+/// two unrelated imports never share one.
+pub fn checkpoint_path(cfg: &Config, root: &Path) -> PathBuf {
+    if !cfg.checkpoint.dsn.is_empty() {
+        return PathBuf::from(&cfg.checkpoint.dsn);
+    }
+    match cfg.tikv_importer.backend {
+        config::Backend::Local => {
+            let mut name = absolute(&cfg.store.path).into_os_string();
+            name.push(".checkpoint.json");
+            PathBuf::from(name)
+        }
+        config::Backend::Tidb => {
+            let key = format!(
+                "{}:{}|{}",
+                cfg.tidb.host,
+                cfg.tidb.port,
+                absolute(root).display()
+            );
+            let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+            std::env::temp_dir().join(format!("importer-checkpoint-{hash:016x}.json"))
+        }
+    }
+}
+
+/// Runs a whole import.
+pub async fn import(cfg: &Config) -> anyhow::Result<ImportOutcome> {
+    if cfg.checkpoint.enable && cfg.checkpoint.driver == config::CheckpointDriver::Mysql {
+        bail!("checkpoint.driver = \"mysql\" is not supported yet; use \"file\"");
+    }
+    let root = source_root(cfg)?;
+    let scanned: ScanResult = scan::scan(&root, &scan_options(cfg)?)
+        .with_context(|| format!("scanning the data source {}", root.display()))?;
+    for warning in &scanned.warnings {
+        tracing::warn!("{warning}");
+    }
+    let options = import_options(cfg, &scanned.root)?;
+    let opened = open(cfg).await?;
+    let task = task_checkpoint(cfg, &scanned.root, &opened.target_id);
+    let checkpoints = if cfg.checkpoint.enable {
+        CheckpointManager::open(FileCheckpointStore::new(checkpoint_path(cfg, &scanned.root)), task)?
+    } else {
+        CheckpointManager::disabled(task)
+    };
+    let source = Arc::new(ProgressSource::default());
+    let interval = cfg.cron.log_progress.0.max(Duration::from_secs(1));
+    let reporter = Reporter::start(Arc::clone(&source), true, interval);
+
+    let result = async {
+        let plans = import::prepare(&scanned, opened.target.as_ref(), &options, &checkpoints).await?;
+        let ctx = Arc::new(ImportContext::new(
+            options,
+            Arc::clone(&opened.backend),
+            Arc::clone(&opened.target),
+            checkpoints,
+            &plans,
+        ));
+        source.set(Arc::clone(&ctx.progress));
+        let reports = import::run(Arc::clone(&ctx), plans).await;
+        anyhow::Ok((ctx, reports))
+    }
+    .await;
+    reporter.finish().await;
+    opened.backend.close().await;
+    let (ctx, reports) = result?;
+    let outcome = ImportOutcome {
+        summary: summary(&reports, Some(&ctx.progress)),
+        reports,
+    };
+    if outcome.succeeded() {
+        finish_checkpoint(cfg, &ctx.checkpoints)?;
+    }
+    Ok(outcome)
+}
+
+/// Applies `keep-after-success` once every table is done.
+fn finish_checkpoint(cfg: &Config, checkpoints: &CheckpointManager) -> anyhow::Result<()> {
+    let Some(store) = checkpoints.store() else {
+        return Ok(());
+    };
+    match cfg.checkpoint.keep_after_success {
+        KeepAfterSuccess::Remove => store.remove()?,
+        KeepAfterSuccess::Rename => {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let renamed = store.rename_with_suffix(&secs.to_string())?;
+            tracing::info!(path = %renamed.display(), "checkpoint kept");
+        }
+        KeepAfterSuccess::Origin => {}
+    }
+    Ok(())
+}
+
+/// `importer checkpoint …` against the config's checkpoint file.
+pub fn checkpoint_store(cfg: &Config) -> anyhow::Result<FileCheckpointStore> {
+    let root = if cfg.mydumper.data_source_dir.is_empty() {
+        PathBuf::new()
+    } else {
+        source_root(cfg)?
+    };
+    Ok(FileCheckpointStore::new(checkpoint_path(cfg, &root)))
+}
+
+/// Lists the checkpoint (`importer checkpoint list`).
+pub fn checkpoint_list(cfg: &Config) -> anyhow::Result<String> {
+    let store = checkpoint_store(cfg)?;
+    match store.load()? {
+        Some(cp) => Ok(cp_commands::list(&cp)),
+        None => Ok(format!("no checkpoint at {}\n", store.path().display())),
+    }
+}
+
+/// Parses a table argument of the checkpoint commands.
+pub fn table_selector(arg: &str) -> anyhow::Result<TableSelector> {
+    TableSelector::parse(arg).map_err(anyhow::Error::msg)
+}
