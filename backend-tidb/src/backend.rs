@@ -2,7 +2,9 @@
 //! engines, and the administrative statements the pipeline needs.
 
 use std::collections::BTreeMap;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -20,7 +22,7 @@ use crate::error::TidbError;
 use crate::errors_table::ErrorRecorder;
 use crate::retry::{RetryPolicy, with_retry};
 use crate::target_info::TidbTargetInfoGetter;
-use crate::writer::{TidbWriter, WriteContext};
+use crate::writer::{MARKER_TABLE, Markers, TidbWriter, WriteContext};
 
 /// Which server the backend talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +105,17 @@ struct Inner {
     server: ServerInfo,
     builder: TidbEncodingBuilder,
     write: Arc<WriteContext>,
+}
+
+/// A key prefix no other backend instance uses: random per process and
+/// instance (std's `RandomState` is randomly seeded), plus the time.
+fn instance_prefix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let a = RandomState::new().hash_one(nanos);
+    let b = RandomState::new().hash_one(std::process::id());
+    format!("{a:016x}{b:016x}")
 }
 
 /// Session variables every connection gets before the user's.
@@ -252,6 +265,19 @@ impl TidbBackend {
         })
         .await?;
 
+        let markers = match &config.task_info_schema {
+            Some(schema) => {
+                let schema_q = backend_core::model::quote_identifier(schema);
+                Some(Markers {
+                    table: format!("{schema_q}.{MARKER_TABLE}"),
+                    prefix: instance_prefix(),
+                    next: AtomicU64::new(0),
+                    schema: schema_q,
+                    ready: tokio::sync::OnceCell::new(),
+                })
+            }
+            None => None,
+        };
         let recorder = Arc::new(ErrorRecorder::new(pool.clone(), &config));
         let write = Arc::new(WriteContext {
             pool: pool.clone(),
@@ -261,6 +287,7 @@ impl TidbBackend {
             max_allowed_packet: usize::try_from(server.max_allowed_packet).unwrap_or(usize::MAX),
             retry,
             recorder,
+            markers,
         });
         let builder = TidbEncodingBuilder::new(config.parsed_sql_mode()?);
         Ok(TidbBackend {
@@ -459,6 +486,19 @@ impl TidbBackend {
 #[async_trait]
 impl Backend for TidbBackend {
     async fn close(&self) {
+        if let Some(markers) = &self.inner.write.markers {
+            // Markers only matter while this instance retries statements.
+            let sql = format!(
+                "DELETE FROM {} WHERE batch_key LIKE '{}-%'",
+                markers.table, markers.prefix
+            );
+            if let Err(err) = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&self.inner.pool)
+                .await
+            {
+                tracing::warn!(error = %err, "could not delete batch markers");
+            }
+        }
         self.inner.pool.close().await;
     }
 

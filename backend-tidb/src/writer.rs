@@ -9,6 +9,7 @@
 //! which are recorded and skipped while the error limits allow.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use backend_core::model::quote_identifier;
@@ -16,7 +17,7 @@ use backend_core::{AlwaysFlushed, ChunkFlushStatus, EngineWriter, Error, Result,
 use sqlx::MySqlPool;
 
 use crate::config::OnDuplicate;
-use crate::error::{ErrorClass, TidbError};
+use crate::error::{ErrorClass, TidbError, classify};
 use crate::errors_table::ErrorRecorder;
 use crate::retry::{RetryPolicy, with_retry};
 
@@ -33,6 +34,7 @@ pub(crate) struct WriteContext {
     pub(crate) max_allowed_packet: usize,
     pub(crate) retry: RetryPolicy,
     pub(crate) recorder: Arc<ErrorRecorder>,
+    pub(crate) markers: Option<Markers>,
 }
 
 /// Writes one table's rows. Engines of this backend hold nothing: rows go
@@ -148,12 +150,118 @@ fn build_statement(head: &str, rows: &[SqlRow]) -> Arc<str> {
     sql.into()
 }
 
-async fn execute(ctx: &WriteContext, what: &str, sql: Arc<str>) -> Result<u64, TidbError> {
-    with_retry(ctx.retry, what, || async {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(Arc::clone(&sql)))
-            .execute(&ctx.pool)
+/// Remembers which statements committed, so a statement whose outcome a
+/// lost connection hid is neither lost nor applied twice.
+///
+/// Each statement runs as `BEGIN; …; INSERT INTO markers VALUES (key);
+/// COMMIT` in one round trip. After a transient error the writer looks the
+/// key up: present means the transaction committed (the reply was lost),
+/// absent means it rolled back with the session and is safe to redo.
+#[derive(Debug)]
+pub(crate) struct Markers {
+    /// `` `schema`.`tidb_batch_markers` ``.
+    pub(crate) table: String,
+    /// Unique to this backend instance.
+    pub(crate) prefix: String,
+    pub(crate) next: AtomicU64,
+    /// The quoted schema the table lives in.
+    pub(crate) schema: String,
+    /// Set once the table exists (created on first use).
+    pub(crate) ready: tokio::sync::OnceCell<()>,
+}
+
+/// The table that holds [`Markers`] (our addition to Lightning's schema).
+pub const MARKER_TABLE: &str = "tidb_batch_markers";
+
+impl Markers {
+    async fn ensure_table(&self, pool: &MySqlPool, retry: RetryPolicy) -> Result<(), TidbError> {
+        self.ready
+            .get_or_try_init(|| async {
+                for sql in [
+                    format!("CREATE DATABASE IF NOT EXISTS {}", self.schema),
+                    Self::create_statement(&self.schema),
+                ] {
+                    let sql: Arc<str> = sql.into();
+                    with_retry(retry, "creating the batch marker table", || {
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(Arc::clone(&sql))).execute(pool)
+                    })
+                    .await?;
+                }
+                Ok(())
+            })
             .await
-            .map(|r| r.rows_affected())
+            .map(|_| ())
+    }
+
+    fn create_statement(schema_q: &str) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {schema_q}.{MARKER_TABLE} (\
+             batch_key VARCHAR(64) NOT NULL PRIMARY KEY, \
+             create_time DATETIME(6) NOT NULL DEFAULT NOW(6))"
+        )
+    }
+
+    fn next_key(&self) -> String {
+        format!(
+            "{}-{}",
+            self.prefix,
+            self.next.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+}
+
+/// Runs `sql`, retrying transient errors; returns the affected rows, or
+/// `None` when a retry found the statement had committed already (its
+/// count was lost with the reply).
+async fn execute(ctx: &WriteContext, what: &str, sql: Arc<str>) -> Result<Option<u64>, TidbError> {
+    let Some(markers) = &ctx.markers else {
+        return with_retry(ctx.retry, what, || async {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(Arc::clone(&sql)))
+                .execute(&ctx.pool)
+                .await
+                .map(|r| Some(r.rows_affected()))
+        })
+        .await;
+    };
+    markers.ensure_table(&ctx.pool, ctx.retry).await?;
+    let key = markers.next_key();
+    let wrapped: Arc<str> = format!(
+        "BEGIN; {sql}; INSERT INTO {} (batch_key) VALUES ('{key}'); COMMIT",
+        markers.table
+    )
+    .into();
+    let lookup: Arc<str> = format!(
+        "SELECT COUNT(*) FROM {} WHERE batch_key = '{key}'",
+        markers.table
+    )
+    .into();
+    let ambiguous = AtomicBool::new(false);
+    with_retry(ctx.retry, what, || async {
+        let mut conn = ctx.pool.acquire().await?;
+        if ambiguous.load(Ordering::SeqCst) {
+            let found: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(Arc::clone(&lookup)))
+                .fetch_one(&mut *conn)
+                .await?;
+            if found > 0 {
+                return Ok(None);
+            }
+        }
+        match sqlx::raw_sql(sqlx::AssertSqlSafe(Arc::clone(&wrapped)))
+            .execute(&mut *conn)
+            .await
+        {
+            // BEGIN and COMMIT affect nothing, the marker one row.
+            Ok(result) => Ok(Some(result.rows_affected().saturating_sub(1))),
+            Err(err) => {
+                if classify(&err) == ErrorClass::Retryable {
+                    ambiguous.store(true, Ordering::SeqCst);
+                } else {
+                    // The session is alive with the transaction open.
+                    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+                }
+                Err(err)
+            }
+        }
     })
     .await
 }
@@ -197,7 +305,8 @@ async fn write_rows(
         }
         match execute(ctx, &what, sql).await {
             Ok(affected) => {
-                let dups = resolved_duplicates(ctx.on_duplicate, batch.len(), affected);
+                let dups =
+                    affected.map_or(0, |a| resolved_duplicates(ctx.on_duplicate, batch.len(), a));
                 ctx.recorder.count_resolved_duplicates(table, dups)?;
             }
             Err(TidbError::Sql {
@@ -248,7 +357,7 @@ async fn write_one_by_one(
         let sql = build_statement(head, std::slice::from_ref(row));
         match execute(ctx, &what, sql).await {
             Ok(affected) => {
-                let dups = resolved_duplicates(ctx.on_duplicate, 1, affected);
+                let dups = affected.map_or(0, |a| resolved_duplicates(ctx.on_duplicate, 1, a));
                 ctx.recorder.count_resolved_duplicates(table, dups)?;
             }
             Err(TidbError::Sql {
