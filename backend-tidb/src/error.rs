@@ -113,6 +113,9 @@ pub fn classify(err: &sqlx::Error) -> ErrorClass {
                 _ => ErrorClass::Fatal,
             },
         },
+        // rustls reports a rejected certificate as invalid data: retrying
+        // cannot help.
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => ErrorClass::Fatal,
         sqlx::Error::Io(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::WorkerCrashed
@@ -227,7 +230,7 @@ impl From<TidbError> for Error {
                 ErrorClass::BadData => (ErrorKind::BadData, false),
                 ErrorClass::Schema => (ErrorKind::SchemaMismatch, false),
                 ErrorClass::Fatal => match source {
-                    sqlx::Error::Configuration(_) | sqlx::Error::Tls(_) => {
+                    sqlx::Error::Configuration(_) | sqlx::Error::Tls(_) | sqlx::Error::Io(_) => {
                         (ErrorKind::Config, false)
                     }
                     _ => (ErrorKind::TargetUnavailable, false),
