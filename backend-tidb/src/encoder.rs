@@ -1,0 +1,442 @@
+//! Rows to SQL value tuples.
+//!
+//! Each value becomes a literal the server's lexer reads back unchanged:
+//! `NULL`; integers as decimal text; floats as the shortest text that
+//! round-trips exactly; decimals, dates and times quoted; bytes of binary
+//! columns, and any bytes that are not valid UTF-8, as `x'…'` hex literals;
+//! text as a quoted string escaped the way the session's `sql_mode` expects.
+//! Parsed text (`Datum::Bytes`) goes to the server as a quoted string and
+//! the server converts it to the column's type, so conversions follow the
+//! target's own rules.
+//!
+//! Columns the data does not carry are left out of the tuple (and out of the
+//! statement's column list, see [`TidbEncoder::column_names`]), so the
+//! server fills their defaults and auto-increment values.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use backend_core::model::{ColumnInfo, ColumnType, TidbTableInfo};
+use backend_core::{
+    ColumnPermutation, Datum, EncodedRow, EncodingBuilder, EncodingConfig, Result, RowEncoder,
+    RowOrigin, Rows, SqlMode, SqlRow, TimeKind,
+};
+
+use crate::error::TidbError;
+
+/// Creates [`TidbEncoder`]s. Escaping follows the backend's session
+/// `sql_mode`, not the encoding config's, because the session decides how
+/// the server's lexer reads the literals.
+#[derive(Debug, Clone, Copy)]
+pub struct TidbEncodingBuilder {
+    no_backslash_escapes: bool,
+}
+
+impl TidbEncodingBuilder {
+    /// A builder for sessions running under `session_sql_mode`.
+    pub fn new(session_sql_mode: SqlMode) -> Self {
+        TidbEncodingBuilder {
+            no_backslash_escapes: session_sql_mode.contains(SqlMode::NO_BACKSLASH_ESCAPES),
+        }
+    }
+}
+
+impl EncodingBuilder for TidbEncodingBuilder {
+    fn new_encoder(&self, config: &EncodingConfig) -> Result<Box<dyn RowEncoder>> {
+        Ok(Box::new(TidbEncoder {
+            table: Arc::clone(&config.table),
+            no_backslash_escapes: self.no_backslash_escapes,
+            max_auto_id: 0,
+        }))
+    }
+
+    fn make_empty_rows(&self) -> Rows {
+        Rows::Sql(Vec::new())
+    }
+}
+
+/// Encodes one table's rows as SQL tuples.
+#[derive(Debug)]
+pub struct TidbEncoder {
+    table: Arc<TidbTableInfo>,
+    no_backslash_escapes: bool,
+    max_auto_id: i64,
+}
+
+impl TidbEncoder {
+    /// The target columns, in tuple order, that rows encoded with
+    /// `permutation` carry: every non-generated column whose entry is
+    /// `Some`. Pass them to [`backend_core::EngineWriter::append_rows`].
+    pub fn column_names(table: &TidbTableInfo, permutation: &ColumnPermutation) -> Vec<String> {
+        emitted_columns(table, permutation)
+            .map(|(col, _)| col.name.clone())
+            .collect()
+    }
+}
+
+/// The columns a tuple carries, with the index of their value in the
+/// parsed row. A trailing `_tidb_rowid` entry is ignored: the server
+/// assigns its own row ids.
+fn emitted_columns<'a>(
+    table: &'a TidbTableInfo,
+    permutation: &'a ColumnPermutation,
+) -> impl Iterator<Item = (&'a ColumnInfo, usize)> + 'a {
+    table
+        .core
+        .columns
+        .iter()
+        .zip(permutation.iter())
+        .filter(|(col, _)| col.generated.is_none())
+        .filter_map(|(col, slot)| slot.map(|index| (col, index)))
+}
+
+impl RowEncoder for TidbEncoder {
+    fn encode(
+        &mut self,
+        row: &[Datum],
+        _row_id: i64,
+        permutation: &ColumnPermutation,
+        origin: &RowOrigin,
+    ) -> Result<EncodedRow> {
+        let mut tuple = String::with_capacity(16 * row.len() + 2);
+        tuple.push('(');
+        let mut first = true;
+        let table = Arc::clone(&self.table);
+        for (col, index) in emitted_columns(&table, permutation) {
+            let datum = row.get(index).ok_or_else(|| {
+                backend_core::Error::bad_data(format!(
+                    "column count mismatch: column {} wants value #{} but the row has {} values",
+                    col.name,
+                    index + 1,
+                    row.len()
+                ))
+            })?;
+            if !first {
+                tuple.push(',');
+            }
+            first = false;
+            if col.auto_increment {
+                let id = match datum {
+                    Datum::Int(v) => Some(*v),
+                    Datum::Uint(v) => i64::try_from(*v).ok(),
+                    Datum::Bytes(b) => std::str::from_utf8(b)
+                        .ok()
+                        .and_then(|s| s.trim().parse::<i64>().ok()),
+                    _ => None,
+                };
+                if let Some(id) = id {
+                    self.max_auto_id = self.max_auto_id.max(id);
+                }
+            }
+            write_literal(&mut tuple, datum, col, self.no_backslash_escapes)
+                .map_err(backend_core::Error::from)?;
+        }
+        tuple.push(')');
+        Ok(EncodedRow::Sql(SqlRow {
+            tuple,
+            origin: origin.clone(),
+        }))
+    }
+
+    fn max_auto_id(&self) -> i64 {
+        self.max_auto_id
+    }
+}
+
+/// Appends `datum` as a SQL literal for column `col`.
+pub fn write_literal(
+    out: &mut String,
+    datum: &Datum,
+    col: &ColumnInfo,
+    no_backslash_escapes: bool,
+) -> Result<(), TidbError> {
+    let bad = |reason: String| TidbError::BadValue {
+        column: col.name.clone(),
+        reason,
+    };
+    // `write!` into a String cannot fail.
+    match datum {
+        Datum::Null => out.push_str("NULL"),
+        Datum::Int(v) => {
+            let _ = write!(out, "{v}");
+        }
+        Datum::Uint(v) | Datum::Bit(v) => {
+            let _ = write!(out, "{v}");
+        }
+        Datum::Year(v) => {
+            let _ = write!(out, "{v}");
+        }
+        Datum::Float32(v) => {
+            // Widening is exact; the server narrows the double back to the
+            // very same float.
+            write_float(out, f64::from(*v)).map_err(bad)?;
+        }
+        Datum::Float64(v) => write_float(out, *v).map_err(bad)?,
+        Datum::Decimal(d) => {
+            out.push('\'');
+            out.push_str(d.as_str());
+            out.push('\'');
+        }
+        Datum::Time(t) => {
+            let kind = match col.field_type.tp {
+                ColumnType::Date => TimeKind::Date,
+                ColumnType::Timestamp => TimeKind::Timestamp,
+                _ => TimeKind::DateTime,
+            };
+            // Send every digit the value has; the server rounds to the
+            // column's precision.
+            let fsp = if t.microsecond == 0 { 0 } else { 6 };
+            let kind = if kind == TimeKind::Date
+                && (t.hour, t.minute, t.second, t.microsecond) != (0, 0, 0, 0)
+            {
+                TimeKind::DateTime
+            } else {
+                kind
+            };
+            out.push('\'');
+            out.push_str(&t.format(kind, fsp));
+            out.push('\'');
+        }
+        Datum::Duration(d) => {
+            let fsp = if d.micros % 1_000_000 == 0 { 0 } else { 6 };
+            out.push('\'');
+            out.push_str(&d.format(fsp));
+            out.push('\'');
+        }
+        Datum::Bytes(bytes) => {
+            if col.field_type.is_binary_string() {
+                write_hex(out, bytes);
+            } else {
+                match std::str::from_utf8(bytes) {
+                    Ok(text) => write_quoted(out, text, no_backslash_escapes),
+                    // Not text: hex keeps every byte; the server decides
+                    // whether the column's charset accepts it.
+                    Err(_) => write_hex(out, bytes),
+                }
+            }
+        }
+        Datum::Enum { name, .. } | Datum::Set { name, .. } | Datum::Json(name) => {
+            write_quoted(out, name, no_backslash_escapes);
+        }
+    }
+    Ok(())
+}
+
+fn write_float(out: &mut String, v: f64) -> Result<(), String> {
+    if !v.is_finite() {
+        return Err(format!("{v} has no SQL literal"));
+    }
+    // `{:?}` prints the shortest text that parses back to the same double,
+    // with an exponent for very large or small magnitudes (`1e300`), which
+    // MySQL reads as a double literal.
+    let _ = write!(out, "{v:?}");
+    Ok(())
+}
+
+/// Appends `bytes` as a hex literal `x'…'` (`''` is the empty string).
+pub fn write_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2 + 3);
+    out.push_str("x'");
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out.push('\'');
+}
+
+/// Appends `text` as a single-quoted string literal. With backslash escapes
+/// (the default) the characters MySQL's lexer treats specially are escaped
+/// (`\0 \b \n \r \t \Z \\ \'`); under `NO_BACKSLASH_ESCAPES` a backslash is
+/// an ordinary character and only the quote is doubled.
+pub fn write_quoted(out: &mut String, text: &str, no_backslash_escapes: bool) {
+    out.reserve(text.len() + 2);
+    out.push('\'');
+    if no_backslash_escapes {
+        for ch in text.chars() {
+            if ch == '\'' {
+                out.push('\'');
+            }
+            out.push(ch);
+        }
+    } else {
+        let mut start = 0;
+        for (i, b) in text.bytes().enumerate() {
+            let escaped = match b {
+                0 => "\\0",
+                0x08 => "\\b",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                0x1a => "\\Z",
+                b'\\' => "\\\\",
+                b'\'' => "\\'",
+                _ => continue,
+            };
+            // Every escaped byte is ASCII, so `i` is a char boundary.
+            out.push_str(&text[start..i]);
+            out.push_str(escaped);
+            start = i + 1;
+        }
+        out.push_str(&text[start..]);
+    }
+    out.push('\'');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use backend_core::model::{FieldType, TableInfo};
+    use backend_core::{Decimal, MysqlDuration, MysqlTime};
+
+    fn col(tp: ColumnType) -> ColumnInfo {
+        ColumnInfo::new(1, "c", 0, FieldType::new(tp))
+    }
+
+    fn lit(datum: Datum, tp: ColumnType) -> String {
+        let mut out = String::new();
+        assert!(write_literal(&mut out, &datum, &col(tp), false).is_ok());
+        out
+    }
+
+    #[test]
+    fn literals() {
+        assert_eq!(lit(Datum::Null, ColumnType::Int), "NULL");
+        assert_eq!(
+            lit(Datum::Int(i64::MIN), ColumnType::BigInt),
+            "-9223372036854775808"
+        );
+        assert_eq!(
+            lit(Datum::Uint(u64::MAX), ColumnType::BigInt),
+            "18446744073709551615"
+        );
+        assert_eq!(lit(Datum::Float64(0.1), ColumnType::Double), "0.1");
+        assert_eq!(lit(Datum::Float64(1e300), ColumnType::Double), "1e300");
+        assert_eq!(
+            lit(Datum::Float32(1.1), ColumnType::Float),
+            "1.100000023841858"
+        );
+        let mut out = String::new();
+        assert!(
+            write_literal(
+                &mut out,
+                &Datum::Float64(f64::NAN),
+                &col(ColumnType::Double),
+                false
+            )
+            .is_err()
+        );
+        let dec = Decimal::parse("-12.50").ok().map(Datum::Decimal);
+        assert_eq!(
+            dec.map(|d| lit(d, ColumnType::Decimal)).as_deref(),
+            Some("'-12.50'")
+        );
+        let t = MysqlTime {
+            year: 2024,
+            month: 2,
+            day: 29,
+            hour: 1,
+            minute: 2,
+            second: 3,
+            microsecond: 5,
+        };
+        assert_eq!(
+            lit(Datum::Time(t), ColumnType::DateTime),
+            "'2024-02-29 01:02:03.000005'"
+        );
+        let d = MysqlTime {
+            year: 2024,
+            month: 2,
+            day: 29,
+            ..MysqlTime::default()
+        };
+        assert_eq!(lit(Datum::Time(d), ColumnType::Date), "'2024-02-29'");
+        assert_eq!(
+            lit(
+                Datum::Duration(MysqlDuration {
+                    micros: -3_600_000_000
+                }),
+                ColumnType::Time
+            ),
+            "'-01:00:00'"
+        );
+        assert_eq!(
+            lit(Datum::Bytes(vec![0, 0xff, b'\'']), ColumnType::VarBinary),
+            "x'00ff27'"
+        );
+        assert_eq!(lit(Datum::Bytes(vec![]), ColumnType::Blob), "x''");
+        assert_eq!(
+            lit(Datum::Bytes(vec![b'a', 0xc3]), ColumnType::VarChar),
+            "x'61c3'"
+        );
+        assert_eq!(lit(Datum::text("it's"), ColumnType::VarChar), "'it\\'s'");
+        assert_eq!(lit(Datum::Bit(5), ColumnType::Bit), "5");
+    }
+
+    #[test]
+    fn escaping_both_modes() {
+        let text = "a\0b\u{8}c\nd\re\tf\u{1a}g\\h'i\"j€";
+        let mut out = String::new();
+        write_quoted(&mut out, text, false);
+        assert_eq!(out, "'a\\0b\\bc\\nd\\re\\tf\\Zg\\\\h\\'i\"j€'");
+        out.clear();
+        write_quoted(&mut out, text, true);
+        assert_eq!(out, "'a\0b\u{8}c\nd\re\tf\u{1a}g\\h''i\"j€'");
+    }
+
+    fn table() -> Arc<TidbTableInfo> {
+        let mut id = ColumnInfo::new(1, "id", 0, FieldType::new(ColumnType::BigInt));
+        id.auto_increment = true;
+        let name = ColumnInfo::new(2, "name", 1, FieldType::new(ColumnType::VarChar));
+        let mut gen_col = ColumnInfo::new(3, "g", 2, FieldType::new(ColumnType::Int));
+        gen_col.generated = Some(backend_core::model::GeneratedColumn {
+            expr: "id+1".into(),
+            stored: false,
+        });
+        let note = ColumnInfo::new(4, "note", 3, FieldType::new(ColumnType::Text));
+        Arc::new(TidbTableInfo {
+            id: 1,
+            db: "d".into(),
+            name: "t".into(),
+            core: TableInfo {
+                id: 1,
+                name: "t".into(),
+                charset: "utf8mb4".into(),
+                collation: String::new(),
+                columns: vec![id, name, gen_col, note],
+                indices: vec![],
+                pk_is_handle: false,
+                is_common_handle: false,
+                auto_increment_base: 0,
+                create_sql: None,
+            },
+        })
+    }
+
+    #[test]
+    fn permutation_leaves_out_missing_and_generated_columns() {
+        let table = table();
+        let builder = TidbEncodingBuilder::new(SqlMode::default());
+        let config = EncodingConfig {
+            table: Arc::clone(&table),
+            sql_mode: SqlMode::default(),
+            timestamp: 0,
+        };
+        let mut enc = match builder.new_encoder(&config) {
+            Ok(enc) => enc,
+            Err(e) => panic!("{e}"),
+        };
+        // Data file order: name, id; note missing; g generated.
+        let perm = [Some(1), Some(0), Some(2), None];
+        assert_eq!(TidbEncoder::column_names(&table, &perm), vec!["id", "name"]);
+        let row = vec![Datum::text("x"), Datum::text("42"), Datum::Int(9)];
+        let encoded = enc.encode(&row, 1, &perm, &RowOrigin::default());
+        match encoded {
+            Ok(EncodedRow::Sql(sql)) => assert_eq!(sql.tuple, "('42','x')"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(enc.max_auto_id(), 42);
+        let short = enc.encode(&[Datum::Null], 2, &perm, &RowOrigin::default());
+        assert!(short.is_err_and(|e| e.kind() == backend_core::ErrorKind::BadData));
+    }
+}
