@@ -293,6 +293,24 @@ impl<'a> Catalog<'a> {
         })
     }
 
+    /// Deletes the table: its data (record and index keys) and its catalog
+    /// entry. Returns whether it existed. The next create allocates a new id.
+    pub fn drop_table(&self, db: &str, name: &str) -> Result<bool> {
+        let _guard = CATALOG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(entry) = self.table(db, name)? else {
+            return Ok(false);
+        };
+        let what = unique_table_name(db, name);
+        let (start, end) = crate::codec::table::table_range(entry.table.id);
+        let mut batch = WriteBatch::default();
+        batch.delete_range(start, end);
+        batch.delete(table_key(db, name));
+        self.db
+            .write(batch)
+            .map_err(|e| store_err(format!("dropping {what}"), e))?;
+        Ok(true)
+    }
+
     /// Records the table's row count after an import.
     pub fn set_row_count(&self, db: &str, name: &str, rows: u64) -> Result<()> {
         self.update(db, name, |e| e.row_count = rows)

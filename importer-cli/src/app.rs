@@ -182,6 +182,7 @@ fn conflict_strategy(cfg: &Config) -> ConflictStrategy {
 }
 
 /// The backend and target of the config.
+#[derive(Debug)]
 pub struct Opened {
     /// The backend rows go through.
     pub backend: Arc<dyn Backend>,
@@ -365,4 +366,92 @@ pub fn checkpoint_list(cfg: &Config) -> anyhow::Result<String> {
 /// Parses a table argument of the checkpoint commands.
 pub fn table_selector(arg: &str) -> anyhow::Result<TableSelector> {
     TableSelector::parse(arg).map_err(anyhow::Error::msg)
+}
+
+/// `importer checkpoint error-destroy`: for each selected failed table,
+/// drops the table and its imported data on the target, removes its
+/// engines, and forgets its checkpoint so the next run starts it over.
+/// Returns how many tables were destroyed.
+pub async fn error_destroy(
+    cfg: &Config,
+    store: &FileCheckpointStore,
+    which: &TableSelector,
+) -> anyhow::Result<usize> {
+    let Some(cp) = store.load()? else {
+        return Ok(0);
+    };
+    let failed = cp_commands::failed_tables(&cp, which);
+    if failed.is_empty() {
+        return Ok(0);
+    }
+    let opened = open(cfg).await?;
+    for name in &failed {
+        let table = &cp.tables[name];
+        for engine_id in table.engines.keys() {
+            let (_, uuid) = backend_core::make_uuid(name, *engine_id);
+            opened
+                .backend
+                .cleanup_engine(uuid)
+                .await
+                .with_context(|| format!("removing engine {name}:{engine_id}"))?;
+        }
+        let (db, tbl) = split_unique_name(name)
+            .with_context(|| format!("{name} is not a `db`.`tbl` name"))?;
+        opened.target.drop_table(&db, &tbl).await?;
+        tracing::info!(table = %name, "destroyed");
+    }
+    opened.backend.close().await;
+    let remaining = store.load()?;
+    if let Some(mut cp) = remaining {
+        cp.tables.retain(|name, _| !failed.contains(name));
+        store.save(&cp)?;
+    }
+    Ok(failed.len())
+}
+
+/// Splits `` `db`.`tbl` `` (back-quotes doubled inside) into its parts.
+fn split_unique_name(name: &str) -> Option<(String, String)> {
+    let mut parts = Vec::new();
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '`' {
+            return None;
+        }
+        let mut part = String::new();
+        loop {
+            match chars.next()? {
+                '`' if chars.peek() == Some(&'`') => {
+                    chars.next();
+                    part.push('`');
+                }
+                '`' => break,
+                other => part.push(other),
+            }
+        }
+        parts.push(part);
+        match chars.next() {
+            Some('.') => {}
+            None => break,
+            Some(_) => return None,
+        }
+    }
+    match <[String; 2]>::try_from(parts) {
+        Ok([db, tbl]) => Some((db, tbl)),
+        Err(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_names_split_back() {
+        assert_eq!(
+            split_unique_name("`a``b`.`c.d`"),
+            Some(("a`b".into(), "c.d".into()))
+        );
+        assert_eq!(split_unique_name("a.b"), None);
+        assert_eq!(split_unique_name("`a`"), None);
+    }
 }

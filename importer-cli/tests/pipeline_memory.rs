@@ -98,6 +98,11 @@ impl ImportTarget for MemTarget {
         }
         Ok(TargetChecksum::Kv(ck))
     }
+    async fn drop_table(&self, db: &str, name: &str) -> anyhow::Result<()> {
+        let mut tables = self.tables.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        tables.remove(&format!("{db}.{name}"));
+        Ok(())
+    }
     async fn analyze(&self, _t: &TidbTableInfo) -> anyhow::Result<()> {
         Ok(())
     }

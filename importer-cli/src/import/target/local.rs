@@ -97,6 +97,15 @@ impl ImportTarget for LocalTarget {
         .await
     }
 
+    async fn drop_table(&self, db: &str, name: &str) -> anyhow::Result<()> {
+        let (db, name) = (db.to_string(), name.to_string());
+        self.blocking(move |s| {
+            Catalog::new(s.db()).drop_table(&db, &name)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn analyze(&self, _table: &TidbTableInfo) -> anyhow::Result<()> {
         // The store keeps no statistics.
         Ok(())

@@ -45,6 +45,10 @@ pub trait ImportTarget: Send + Sync + std::fmt::Debug {
     /// Checksums the table on the target.
     async fn checksum(&self, table: &TidbTableInfo) -> anyhow::Result<TargetChecksum>;
 
+    /// Drops the table and everything imported into it (for
+    /// `importer checkpoint error-destroy`); the next import recreates it.
+    async fn drop_table(&self, db: &str, name: &str) -> anyhow::Result<()>;
+
     /// Collects statistics (`ANALYZE TABLE`); a no-op where meaningless.
     async fn analyze(&self, table: &TidbTableInfo) -> anyhow::Result<()>;
 }
