@@ -133,8 +133,8 @@ impl ParserOptions {
     }
 }
 
-/// Wraps `reader` in a charset converter when `charset` needs one.
-pub(crate) fn decode_stream(reader: DataReader, charset: DataCharset) -> DataReader {
+/// Wraps `reader` in a converter to UTF-8 when `charset` needs one.
+pub fn decode_stream(reader: DataReader, charset: DataCharset) -> DataReader {
     match charset.encoding() {
         Some(encoding) => Box::new(DecodingReader::new(reader, encoding)),
         None => reader,
