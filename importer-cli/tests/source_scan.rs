@@ -53,7 +53,7 @@ fn dumpling_layout() {
     let unmatched: Vec<_> = r.unmatched.iter().map(|p| p.display().to_string()).collect();
     assert_eq!(unmatched, ["metadata", "shop.orders-schema-post.sql", "shop.orders-schema-trigger.sql"]);
     let ctx = r.check_ctx();
-    assert_eq!(ctx.total_source_size(), 6 + 5 + 5 + 29);
+    assert_eq!(ctx.total_source_size(), 7 + 5 + 5 + 29);
     r.check_schemas(|_, _| false).unwrap();
 }
 
