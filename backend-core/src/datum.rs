@@ -359,7 +359,10 @@ impl SqlMode {
         ("STRICT_ALL_TABLES", Self::STRICT_ALL_TABLES),
         ("NO_ZERO_IN_DATE", Self::NO_ZERO_IN_DATE),
         ("NO_ZERO_DATE", Self::NO_ZERO_DATE),
-        ("ERROR_FOR_DIVISION_BY_ZERO", Self::ERROR_FOR_DIVISION_BY_ZERO),
+        (
+            "ERROR_FOR_DIVISION_BY_ZERO",
+            Self::ERROR_FOR_DIVISION_BY_ZERO,
+        ),
         ("NO_BACKSLASH_ESCAPES", Self::NO_BACKSLASH_ESCAPES),
         ("ALLOW_INVALID_DATES", Self::ALLOW_INVALID_DATES),
         ("ANSI_QUOTES", Self::ANSI_QUOTES),
@@ -396,11 +399,26 @@ impl SqlMode {
                         | Self::NO_ENGINE_SUBSTITUTION
                 }
                 "ANSI" => mode | Self::ANSI_QUOTES | Self::REAL_AS_FLOAT | Self::ONLY_FULL_GROUP_BY,
-                "NO_AUTO_CREATE_USER" | "PIPES_AS_CONCAT" | "IGNORE_SPACE" | "NO_DIR_IN_CREATE"
-                | "HIGH_NOT_PRECEDENCE" | "NO_UNSIGNED_SUBTRACTION" | "NO_FIELD_OPTIONS"
-                | "NO_KEY_OPTIONS" | "NO_TABLE_OPTIONS" | "ALLOW_INVALID_DATES_ALIAS"
-                | "TIME_TRUNCATE_FRACTIONAL" | "REAL_AS_FLOAT_ALIAS" | "MYSQL323" | "MYSQL40"
-                | "DB2" | "MSSQL" | "ORACLE" | "POSTGRESQL" | "MAXDB" | "SIMULTANEOUS_ADD" => mode,
+                "NO_AUTO_CREATE_USER"
+                | "PIPES_AS_CONCAT"
+                | "IGNORE_SPACE"
+                | "NO_DIR_IN_CREATE"
+                | "HIGH_NOT_PRECEDENCE"
+                | "NO_UNSIGNED_SUBTRACTION"
+                | "NO_FIELD_OPTIONS"
+                | "NO_KEY_OPTIONS"
+                | "NO_TABLE_OPTIONS"
+                | "ALLOW_INVALID_DATES_ALIAS"
+                | "TIME_TRUNCATE_FRACTIONAL"
+                | "REAL_AS_FLOAT_ALIAS"
+                | "MYSQL323"
+                | "MYSQL40"
+                | "DB2"
+                | "MSSQL"
+                | "ORACLE"
+                | "POSTGRESQL"
+                | "MAXDB"
+                | "SIMULTANEOUS_ADD" => mode,
                 _ => return Err(Error::config(format!("unknown sql_mode {name:?}"))),
             };
         }
@@ -452,11 +470,17 @@ mod tests {
             ("-12.345", "-12.345"),
             ("1e3", "1000"),
             ("1.5E-2", "0.015"),
-            ("12345678901234567890123456789012345.123456789012345678901234567890",
-             "12345678901234567890123456789012345.123456789012345678901234567890"),
+            (
+                "12345678901234567890123456789012345.123456789012345678901234567890",
+                "12345678901234567890123456789012345.123456789012345678901234567890",
+            ),
         ];
         for (input, want) in cases {
-            assert_eq!(Decimal::parse(input).map(|d| d.to_string()).ok().as_deref(), Some(want), "{input}");
+            assert_eq!(
+                Decimal::parse(input).map(|d| d.to_string()).ok().as_deref(),
+                Some(want),
+                "{input}"
+            );
         }
         for bad in ["", "-", ".", "1.2.3", "abc", "1e", "0x10", "1e999"] {
             assert!(Decimal::parse(bad).is_err(), "{bad:?} should be rejected");
@@ -469,11 +493,21 @@ mod tests {
         let d = d.as_ref();
         assert_eq!(d.map(Decimal::int_digits), Some("12"));
         assert_eq!(d.map(Decimal::frac_digits), Some("345"));
-        assert_eq!(d.map(|d| d.rescale(2).to_string()).as_deref(), Some("-12.35"));
-        assert_eq!(d.map(|d| d.rescale(5).to_string()).as_deref(), Some("-12.34500"));
-        let nines = Decimal::parse("9.995").map(|d| d.rescale(2).to_string()).ok();
+        assert_eq!(
+            d.map(|d| d.rescale(2).to_string()).as_deref(),
+            Some("-12.35")
+        );
+        assert_eq!(
+            d.map(|d| d.rescale(5).to_string()).as_deref(),
+            Some("-12.34500")
+        );
+        let nines = Decimal::parse("9.995")
+            .map(|d| d.rescale(2).to_string())
+            .ok();
         assert_eq!(nines.as_deref(), Some("10.00"));
-        let tiny = Decimal::parse("-0.004").map(|d| d.rescale(2).to_string()).ok();
+        let tiny = Decimal::parse("-0.004")
+            .map(|d| d.rescale(2).to_string())
+            .ok();
         assert_eq!(tiny.as_deref(), Some("0.00"));
     }
 
@@ -491,7 +525,10 @@ mod tests {
         assert_eq!(t.format(TimeKind::Date, 0), "2024-02-29");
         assert_eq!(t.format(TimeKind::DateTime, 0), "2024-02-29 23:05:09");
         assert_eq!(t.format(TimeKind::Timestamp, 3), "2024-02-29 23:05:09.120");
-        assert_eq!(MysqlTime::default().format(TimeKind::DateTime, 0), "0000-00-00 00:00:00");
+        assert_eq!(
+            MysqlTime::default().format(TimeKind::DateTime, 0),
+            "0000-00-00 00:00:00"
+        );
         let d = MysqlDuration {
             micros: -MysqlDuration::MAX_MICROS,
         };

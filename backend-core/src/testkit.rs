@@ -290,7 +290,9 @@ impl Backend for MemoryBackend {
             Some(_) => Err(Error::invalid_state(format!(
                 "engine {engine_uuid} is closed"
             ))),
-            None => Err(Error::not_found(format!("engine {engine_uuid} is not open"))),
+            None => Err(Error::not_found(format!(
+                "engine {engine_uuid} is not open"
+            ))),
         }
     }
 
@@ -372,9 +374,10 @@ impl EngineWriter for MemoryWriter {
 
     fn is_synced(&self) -> bool {
         let state = self.backend.state();
-        state.live.get(&self.engine).is_none_or(|live| {
-            live.flush_seq.load(Ordering::SeqCst) >= self.written_seq
-        })
+        state
+            .live
+            .get(&self.engine)
+            .is_none_or(|live| live.flush_seq.load(Ordering::SeqCst) >= self.written_seq)
     }
 
     async fn close(self: Box<Self>) -> Result<Arc<dyn ChunkFlushStatus>> {

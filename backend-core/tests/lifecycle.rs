@@ -55,7 +55,9 @@ async fn open_write_flush_close_import_cleanup() -> backend_core::Result<()> {
 #[tokio::test]
 async fn writing_after_close_is_an_error() -> backend_core::Result<()> {
     let (_backend, manager) = setup();
-    let engine = manager.open_engine(&EngineConfig::default(), TABLE, 0).await?;
+    let engine = manager
+        .open_engine(&EngineConfig::default(), TABLE, 0)
+        .await?;
     let mut writer = engine.local_writer(&LocalWriterConfig::default()).await?;
     let _closed = engine.close().await?;
     let err = writer
@@ -70,7 +72,9 @@ async fn writing_after_close_is_an_error() -> backend_core::Result<()> {
 #[tokio::test]
 async fn import_retries_retryable_failures() -> backend_core::Result<()> {
     let (backend, manager) = setup();
-    let engine = manager.open_engine(&EngineConfig::default(), TABLE, 0).await?;
+    let engine = manager
+        .open_engine(&EngineConfig::default(), TABLE, 0)
+        .await?;
     let mut writer = engine.local_writer(&LocalWriterConfig::default()).await?;
     writer.append_rows(&[], pairs(0..3, 0)).await?;
     writer.close().await?;
@@ -91,7 +95,9 @@ async fn import_retries_retryable_failures() -> backend_core::Result<()> {
 #[tokio::test]
 async fn fatal_import_failure_returns_at_once() -> backend_core::Result<()> {
     let (backend, manager) = setup();
-    let engine = manager.open_engine(&EngineConfig::default(), TABLE, 1).await?;
+    let engine = manager
+        .open_engine(&EngineConfig::default(), TABLE, 1)
+        .await?;
     let closed = engine.close().await?;
     backend.fail_next_imports(1, false);
     let err = closed.import(1 << 20, 1000).await.err().map(|e| e.kind());
@@ -103,7 +109,9 @@ async fn fatal_import_failure_returns_at_once() -> backend_core::Result<()> {
 #[tokio::test]
 async fn duplicate_detected_after_full_import() -> backend_core::Result<()> {
     let (backend, manager) = setup();
-    let engine = manager.open_engine(&EngineConfig::default(), TABLE, 0).await?;
+    let engine = manager
+        .open_engine(&EngineConfig::default(), TABLE, 0)
+        .await?;
     let mut writer = engine.local_writer(&LocalWriterConfig::default()).await?;
     writer.append_rows(&[], pairs(0..5, 1)).await?;
     writer.append_rows(&[], pairs(4..6, 2)).await?;
@@ -145,7 +153,9 @@ async fn unsafe_close_resumes_flushed_engine_after_crash() -> backend_core::Resu
 #[tokio::test]
 async fn reopen_with_keep_sort_dir_keeps_flushed_data() -> backend_core::Result<()> {
     let (backend, manager) = setup();
-    let engine = manager.open_engine(&EngineConfig::default(), TABLE, 0).await?;
+    let engine = manager
+        .open_engine(&EngineConfig::default(), TABLE, 0)
+        .await?;
     let mut writer = engine.local_writer(&LocalWriterConfig::default()).await?;
     writer.append_rows(&[], pairs(0..4, 0)).await?;
     writer.close().await?;
@@ -169,7 +179,9 @@ async fn reopen_with_keep_sort_dir_keeps_flushed_data() -> backend_core::Result<
 async fn reset_drops_written_pairs() -> backend_core::Result<()> {
     let backend = MemoryBackend::new();
     let manager = EngineManager::new(Arc::new(backend.clone()));
-    let engine = manager.open_engine(&EngineConfig::default(), TABLE, 0).await?;
+    let engine = manager
+        .open_engine(&EngineConfig::default(), TABLE, 0)
+        .await?;
     let mut writer = engine.local_writer(&LocalWriterConfig::default()).await?;
     writer.append_rows(&[], pairs(0..4, 0)).await?;
     engine.flush().await?;
@@ -182,7 +194,9 @@ async fn reset_drops_written_pairs() -> backend_core::Result<()> {
 #[tokio::test]
 async fn sorted_writer_rejects_out_of_order_keys() -> backend_core::Result<()> {
     let (_backend, manager) = setup();
-    let engine = manager.open_engine(&EngineConfig::default(), TABLE, 0).await?;
+    let engine = manager
+        .open_engine(&EngineConfig::default(), TABLE, 0)
+        .await?;
     let sorted = LocalWriterConfig {
         is_kv_sorted: true,
         table_name: TABLE.into(),

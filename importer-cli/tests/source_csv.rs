@@ -9,7 +9,15 @@ use importer_cli::source::csv::{CsvOptions, CsvParser};
 use importer_cli::source::{DataCharset, ParserOptions, Row, RowParser, SourceError};
 
 fn parser_with(data: &[u8], csv: CsvOptions, opts: ParserOptions) -> CsvParser {
-    CsvParser::new(Box::new(Cursor::new(data.to_vec())), Arc::from("t.csv"), 0, 0, csv, opts).unwrap()
+    CsvParser::new(
+        Box::new(Cursor::new(data.to_vec())),
+        Arc::from("t.csv"),
+        0,
+        0,
+        csv,
+        opts,
+    )
+    .unwrap()
 }
 
 fn no_header() -> CsvOptions {
@@ -84,22 +92,39 @@ fn default_options_header_quotes_escapes_null() {
 fn exact_offsets_and_row_ids() {
     let data = b"h\r\nx\r\nyy\rzzz\n";
     let rs = rows(data, CsvOptions::default());
-    let got: Vec<(u64, u64, i64)> = rs.iter().map(|r| (r.start_offset, r.end_offset, r.row_id)).collect();
+    let got: Vec<(u64, u64, i64)> = rs
+        .iter()
+        .map(|r| (r.start_offset, r.end_offset, r.row_id))
+        .collect();
     assert_eq!(got, vec![(3, 6, 1), (6, 9, 2), (9, 13, 3)]);
-    assert_eq!(values(&rs), vec![vec![b("x")], vec![b("yy")], vec![b("zzz")]]);
+    assert_eq!(
+        values(&rs),
+        vec![vec![b("x")], vec![b("yy")], vec![b("zzz")]]
+    );
 }
 
 #[test]
 fn resume_at_reported_offset() {
     let data = b"1,a\n2,b\n3,c\n";
-    let mut p = CsvParser::new(Box::new(Cursor::new(data[4..].to_vec())), Arc::from("t.csv"), 4, 10, no_header(), ParserOptions::default()).unwrap();
+    let mut p = CsvParser::new(
+        Box::new(Cursor::new(data[4..].to_vec())),
+        Arc::from("t.csv"),
+        4,
+        10,
+        no_header(),
+        ParserOptions::default(),
+    )
+    .unwrap();
     let r = p.read_row().unwrap().unwrap();
     assert_eq!((r.start_offset, r.end_offset, r.row_id), (4, 8, 11));
     assert_eq!(r.values, vec![b("2"), b("b")]);
     let mut p = parser_with(data, no_header(), ParserOptions::default());
     p.set_pos(8, 20).unwrap();
     let r = p.read_row().unwrap().unwrap();
-    assert_eq!((r.start_offset, r.row_id, r.values.clone()), (8, 21, vec![b("3"), b("c")]));
+    assert_eq!(
+        (r.start_offset, r.row_id, r.values.clone()),
+        (8, 21, vec![b("3"), b("c")])
+    );
     assert_eq!(p.pos(), (12, 21));
     assert!(p.set_pos(0, 0).is_err());
 }
@@ -115,7 +140,13 @@ fn multi_byte_separator_delimiter_terminator() {
     };
     let data = b"1||'#a||b'#||c<END>\n2||'#x'#'#y'#||<END>\n";
     let rs = rows(data, csv);
-    assert_eq!(values(&rs), vec![vec![b("1"), b("a||b"), b("c")], vec![b("2"), b("x'#y"), b("")]]);
+    assert_eq!(
+        values(&rs),
+        vec![
+            vec![b("1"), b("a||b"), b("c")],
+            vec![b("2"), b("x'#y"), b("")]
+        ]
+    );
 }
 
 #[test]
@@ -125,7 +156,10 @@ fn empty_delimiter_means_no_quoting() {
         header: false,
         ..CsvOptions::default()
     };
-    assert_eq!(values(&rows(b"\"a\",b\n", csv)), vec![vec![b("\"a\""), b("b")]]);
+    assert_eq!(
+        values(&rows(b"\"a\",b\n", csv)),
+        vec![vec![b("\"a\""), b("b")]]
+    );
 }
 
 #[test]
@@ -137,15 +171,30 @@ fn null_list_not_null_and_quoted_null() {
     };
     assert_eq!(
         values(&rows(b"NULL,nil,\"NULL\",x,\\N\n", csv.clone())),
-        vec![vec![Datum::Null, Datum::Null, Datum::Null, b("x"), Datum::Null]]
+        vec![vec![
+            Datum::Null,
+            Datum::Null,
+            Datum::Null,
+            b("x"),
+            Datum::Null
+        ]]
     );
     let text = CsvOptions {
         quoted_null_is_text: true,
         ..csv.clone()
     };
-    assert_eq!(values(&rows(b"\"NULL\",NULL\n", text)), vec![vec![b("NULL"), Datum::Null]]);
-    let nn = CsvOptions { not_null: true, ..csv };
-    assert_eq!(values(&rows(b"NULL,\\N\n", nn)), vec![vec![b("NULL"), b("N")]]);
+    assert_eq!(
+        values(&rows(b"\"NULL\",NULL\n", text)),
+        vec![vec![b("NULL"), Datum::Null]]
+    );
+    let nn = CsvOptions {
+        not_null: true,
+        ..csv
+    };
+    assert_eq!(
+        values(&rows(b"NULL,\\N\n", nn)),
+        vec![vec![b("NULL"), b("N")]]
+    );
 }
 
 #[test]
@@ -153,7 +202,10 @@ fn backslash_escapes_decode_and_can_be_disabled() {
     let data = b"\"\\0\\b\\n\\r\\t\\Z\\\\\\\"\",a\\tb\n";
     assert_eq!(
         values(&rows(data, no_header())),
-        vec![vec![Datum::Bytes(b"\0\x08\n\r\t\x1a\\\"".to_vec()), b("a\tb")]]
+        vec![vec![
+            Datum::Bytes(b"\0\x08\n\r\t\x1a\\\"".to_vec()),
+            b("a\tb")
+        ]]
     );
     let off = CsvOptions {
         backslash_escape: false,
@@ -161,13 +213,19 @@ fn backslash_escapes_decode_and_can_be_disabled() {
         ..CsvOptions::default()
     };
     // Without escapes `\N` is still NULL through the null list.
-    assert_eq!(values(&rows(b"a\\tb,\\N\n", off)), vec![vec![b("a\\tb"), Datum::Null]]);
+    assert_eq!(
+        values(&rows(b"a\\tb,\\N\n", off)),
+        vec![vec![b("a\\tb"), Datum::Null]]
+    );
     let custom = CsvOptions {
         escaped_by: "!".into(),
         header: false,
         ..CsvOptions::default()
     };
-    assert_eq!(values(&rows(b"a!,b,!N\n", custom)), vec![vec![b("a,b"), Datum::Null]]);
+    assert_eq!(
+        values(&rows(b"a!,b,!N\n", custom)),
+        vec![vec![b("a,b"), Datum::Null]]
+    );
 }
 
 #[test]
@@ -177,15 +235,29 @@ fn trim_last_separator() {
         header: false,
         ..CsvOptions::default()
     };
-    assert_eq!(values(&rows(b"1,2,\n3,4,\n", csv)), vec![vec![b("1"), b("2")], vec![b("3"), b("4")]]);
-    assert_eq!(values(&rows(b"1,2,\n", no_header())), vec![vec![b("1"), b("2"), b("")]]);
+    assert_eq!(
+        values(&rows(b"1,2,\n3,4,\n", csv)),
+        vec![vec![b("1"), b("2")], vec![b("3"), b("4")]]
+    );
+    assert_eq!(
+        values(&rows(b"1,2,\n", no_header())),
+        vec![vec![b("1"), b("2"), b("")]]
+    );
 }
 
 #[test]
 fn terminators_bom_blank_lines_and_missing_final_newline() {
     let data = b"\xEF\xBB\xBFa,b\r\n\r\n1,2\r3,4\n\n5,6";
     let rs = rows(data, no_header());
-    assert_eq!(values(&rs), vec![vec![b("a"), b("b")], vec![b("1"), b("2")], vec![b("3"), b("4")], vec![b("5"), b("6")]]);
+    assert_eq!(
+        values(&rs),
+        vec![
+            vec![b("a"), b("b")],
+            vec![b("1"), b("2")],
+            vec![b("3"), b("4")],
+            vec![b("5"), b("6")]
+        ]
+    );
     assert_eq!(rs[0].start_offset, 3);
     let lf = CsvOptions {
         terminator: "\n".into(),
@@ -229,14 +301,20 @@ fn charsets() {
             opts,
         )
         .unwrap();
-        assert_eq!(p.read_row().unwrap().unwrap().values, vec![b("中文"), b("x")]);
+        assert_eq!(
+            p.read_row().unwrap().unwrap().values,
+            vec![b("中文"), b("x")]
+        );
     }
     let opts = ParserOptions {
         charset: DataCharset::Latin1,
         ..ParserOptions::default()
     };
     let mut p = CsvParser::new(
-        importer_cli::source::decode_stream(Box::new(Cursor::new(b"caf\xE9\n".to_vec())), DataCharset::Latin1),
+        importer_cli::source::decode_stream(
+            Box::new(Cursor::new(b"caf\xE9\n".to_vec())),
+            DataCharset::Latin1,
+        ),
         Arc::from("l.csv"),
         0,
         0,
@@ -251,7 +329,10 @@ fn charsets() {
         ..ParserOptions::default()
     };
     let mut p = parser_with(b"\xFF\n", no_header(), bin);
-    assert_eq!(p.read_row().unwrap().unwrap().values, vec![Datum::Bytes(vec![0xFF])]);
+    assert_eq!(
+        p.read_row().unwrap().unwrap().values,
+        vec![Datum::Bytes(vec![0xFF])]
+    );
     let blob_field = ParserOptions {
         binary_fields: vec![1],
         ..ParserOptions::default()
@@ -262,8 +343,15 @@ fn charsets() {
 
 #[test]
 fn bad_inputs_name_file_offset_line() {
-    let e = first_error(b"1,2\n3,\"open\n4,5\n", no_header(), ParserOptions::default());
-    assert_eq!(e.to_string(), "t.csv: offset 6, line 2: unterminated quoted field");
+    let e = first_error(
+        b"1,2\n3,\"open\n4,5\n",
+        no_header(),
+        ParserOptions::default(),
+    );
+    assert_eq!(
+        e.to_string(),
+        "t.csv: offset 6, line 2: unterminated quoted field"
+    );
     assert!(!e.is_row_error());
 
     let opts = ParserOptions {
@@ -273,23 +361,44 @@ fn bad_inputs_name_file_offset_line() {
     let mut p = parser_with(b"1,2\n3\n4,5\n", no_header(), opts);
     p.read_row().unwrap();
     let e = p.read_row().unwrap_err();
-    assert_eq!(e.to_string(), "t.csv: offset 4, line 2: wrong column count: expected 2 fields, found 1");
+    assert_eq!(
+        e.to_string(),
+        "t.csv: offset 4, line 2: wrong column count: expected 2 fields, found 1"
+    );
     assert!(e.is_row_error());
     // The bad row was stepped over, not dropped silently: the next is row 3.
     let r = p.read_row().unwrap().unwrap();
     assert_eq!((r.row_id, r.values.clone()), (3, vec![b("4"), b("5")]));
 
-    let e = first_error(b"a,b\n1,2,3\n", CsvOptions::default(), ParserOptions::default());
-    assert!(e.to_string().contains("offset 4, line 2: wrong column count"), "{e}");
+    let e = first_error(
+        b"a,b\n1,2,3\n",
+        CsvOptions::default(),
+        ParserOptions::default(),
+    );
+    assert!(
+        e.to_string()
+            .contains("offset 4, line 2: wrong column count"),
+        "{e}"
+    );
 
     let e = first_error(b"ok\n\xC3\x28\n", no_header(), ParserOptions::default());
-    assert_eq!(e.to_string(), "t.csv: offset 3, line 2: field 1 is not valid UTF-8");
+    assert_eq!(
+        e.to_string(),
+        "t.csv: offset 3, line 2: field 1 is not valid UTF-8"
+    );
 
     let e = first_error(b"abc\\", no_header(), ParserOptions::default());
-    assert_eq!(e.to_string(), "t.csv: offset 3, line 1: escape character at end of data");
+    assert_eq!(
+        e.to_string(),
+        "t.csv: offset 3, line 1: escape character at end of data"
+    );
 
     let e = first_error(b"\"a\"b,c\n", no_header(), ParserOptions::default());
-    assert!(e.to_string().contains("offset 3, line 1: unexpected character after a quoted field"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("offset 3, line 1: unexpected character after a quoted field"),
+        "{e}"
+    );
 
     let small = ParserOptions {
         max_row_size: 100,
@@ -298,17 +407,39 @@ fn bad_inputs_name_file_offset_line() {
     };
     let long = [b"x,y\n".as_slice(), &vec![b'a'; 1000], b"\n"].concat();
     let e = first_error(&long, no_header(), small);
-    assert_eq!(e.to_string(), "t.csv: offset 4, line 2: row is longer than 100 bytes");
+    assert_eq!(
+        e.to_string(),
+        "t.csv: offset 4, line 2: row is longer than 100 bytes"
+    );
 }
 
 #[test]
 fn invalid_options_are_errors() {
     for csv in [
-        CsvOptions { separator: String::new(), ..CsvOptions::default() },
-        CsvOptions { separator: "\"".into(), ..CsvOptions::default() },
-        CsvOptions { escaped_by: "ab".into(), ..CsvOptions::default() },
+        CsvOptions {
+            separator: String::new(),
+            ..CsvOptions::default()
+        },
+        CsvOptions {
+            separator: "\"".into(),
+            ..CsvOptions::default()
+        },
+        CsvOptions {
+            escaped_by: "ab".into(),
+            ..CsvOptions::default()
+        },
     ] {
-        assert!(CsvParser::new(Box::new(Cursor::new(Vec::new())), Arc::from("x"), 0, 0, csv, ParserOptions::default()).is_err());
+        assert!(
+            CsvParser::new(
+                Box::new(Cursor::new(Vec::new())),
+                Arc::from("x"),
+                0,
+                0,
+                csv,
+                ParserOptions::default()
+            )
+            .is_err()
+        );
     }
 }
 

@@ -26,46 +26,105 @@ CREATE TABLE `orders` (\n\
 fn dumpling_table_with_noise() {
     let t = parse_create_table(DUMPLING, "db.orders-schema.sql").unwrap();
     assert_eq!(t.name, "orders");
-    assert_eq!((t.charset.as_str(), t.collation.as_str(), t.auto_increment_base), ("utf8mb4", "utf8mb4_bin", 1001));
+    assert_eq!(
+        (
+            t.charset.as_str(),
+            t.collation.as_str(),
+            t.auto_increment_base
+        ),
+        ("utf8mb4", "utf8mb4_bin", 1001)
+    );
     let ids: Vec<i64> = t.columns.iter().map(|c| c.id).collect();
     assert_eq!(ids, (1..=9).collect::<Vec<_>>());
     let id = &t.columns[0];
     assert!(id.auto_increment && id.field_type.unsigned && id.field_type.not_null);
-    assert_eq!((id.field_type.tp, id.field_type.flen), (ColumnType::BigInt, Some(20)));
-    assert_eq!(t.columns[1].default, Some(DefaultValue::Literal("0".into())));
+    assert_eq!(
+        (id.field_type.tp, id.field_type.flen),
+        (ColumnType::BigInt, Some(20))
+    );
+    assert_eq!(
+        t.columns[1].default,
+        Some(DefaultValue::Literal("0".into()))
+    );
     let amount = &t.columns[2].field_type;
-    assert_eq!((amount.tp, amount.flen, amount.decimal), (ColumnType::Decimal, Some(15), Some(2)));
+    assert_eq!(
+        (amount.tp, amount.flen, amount.decimal),
+        (ColumnType::Decimal, Some(15), Some(2))
+    );
     assert_eq!(t.columns[2].default, Some(DefaultValue::Null));
     let note = &t.columns[3].field_type;
-    assert_eq!((note.charset.as_str(), note.collation.as_str()), ("latin1", "latin1_bin"));
+    assert_eq!(
+        (note.charset.as_str(), note.collation.as_str()),
+        ("latin1", "latin1_bin")
+    );
     assert_eq!(t.columns[4].field_type.elems, ["new", "paid", "it's"]);
     assert_eq!(t.columns[5].field_type.charset, "binary");
     let created = &t.columns[6];
-    assert_eq!((created.field_type.tp, created.field_type.decimal), (ColumnType::DateTime, Some(3)));
+    assert_eq!(
+        (created.field_type.tp, created.field_type.decimal),
+        (ColumnType::DateTime, Some(3))
+    );
     assert_eq!(created.default, Some(DefaultValue::CurrentTimestamp));
     assert!(created.on_update_now);
     let total = t.columns[7].generated.as_ref().unwrap();
     assert!(!total.stored && total.expr.contains("amount"));
-    assert_eq!(t.columns[8].default, Some(DefaultValue::Literal("-5".into())));
+    assert_eq!(
+        t.columns[8].default,
+        Some(DefaultValue::Literal("-5".into()))
+    );
     // The integer primary key is the handle: no PRIMARY index, ids 1..3.
     assert!(t.pk_is_handle && !t.is_common_handle);
-    let idx: Vec<(i64, &str, bool)> = t.indices.iter().map(|i| (i.id, i.name.as_str(), i.unique)).collect();
-    assert_eq!(idx, vec![(1, "uk_user", true), (2, "idx_note", false), (3, "state", false)]);
+    let idx: Vec<(i64, &str, bool)> = t
+        .indices
+        .iter()
+        .map(|i| (i.id, i.name.as_str(), i.unique))
+        .collect();
+    assert_eq!(
+        idx,
+        vec![
+            (1, "uk_user", true),
+            (2, "idx_note", false),
+            (3, "state", false)
+        ]
+    );
     assert_eq!(t.indices[1].columns[0].length, Some(10));
     assert_eq!(t.loadable_columns().count(), 8);
-    assert_eq!(t.create_sql.as_deref().map(|s| s.starts_with("CREATE TABLE `orders`")), Some(true));
+    assert_eq!(
+        t.create_sql
+            .as_deref()
+            .map(|s| s.starts_with("CREATE TABLE `orders`")),
+        Some(true)
+    );
 }
 
 #[test]
 fn handle_rules() {
-    let t = parse_create_table("CREATE TABLE t (a int, b int, PRIMARY KEY (a) /*T![clustered_index] NONCLUSTERED */);", "f").unwrap();
+    let t = parse_create_table(
+        "CREATE TABLE t (a int, b int, PRIMARY KEY (a) /*T![clustered_index] NONCLUSTERED */);",
+        "f",
+    )
+    .unwrap();
     assert!(!t.pk_is_handle);
     assert_eq!(t.indices[0].name, "PRIMARY");
     assert!(t.indices[0].primary && t.columns[0].field_type.not_null);
-    let t = parse_create_table("CREATE TABLE t (a varchar(10) PRIMARY KEY, b int UNIQUE);", "f").unwrap();
+    let t = parse_create_table(
+        "CREATE TABLE t (a varchar(10) PRIMARY KEY, b int UNIQUE);",
+        "f",
+    )
+    .unwrap();
     assert!(!t.pk_is_handle && !t.is_common_handle);
-    assert_eq!(t.indices.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), ["PRIMARY", "b"]);
-    let t = parse_create_table("CREATE TABLE t (a varchar(10), PRIMARY KEY (a) CLUSTERED);", "f").unwrap();
+    assert_eq!(
+        t.indices
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>(),
+        ["PRIMARY", "b"]
+    );
+    let t = parse_create_table(
+        "CREATE TABLE t (a varchar(10), PRIMARY KEY (a) CLUSTERED);",
+        "f",
+    )
+    .unwrap();
     assert!(t.is_common_handle);
     let t = parse_create_table("CREATE TABLE t (a int, b int, PRIMARY KEY (a, b));", "f").unwrap();
     assert!(!t.pk_is_handle);
@@ -78,7 +137,17 @@ fn mysqldump_style() {
     let sql = "-- MySQL dump\n/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;\nDROP TABLE IF EXISTS `t`;\n/*!40101 SET @saved_cs_client     = @@character_set_client */;\nCREATE TABLE `t` (\n  `id` int NOT NULL,\n  `y` year DEFAULT NULL,\n  `b` bit(3) DEFAULT b'101',\n  `j` json,\n  `s` set('a','b'),\n  `f` double unsigned zerofill,\n  PRIMARY KEY (`id`),\n  FULLTEXT KEY `ft` (`j`)\n) ENGINE=InnoDB DEFAULT CHARSET=latin1;\n/*!40101 SET character_set_client = @saved_cs_client */;\n";
     let t = parse_create_table(sql, "f").unwrap();
     let types: Vec<ColumnType> = t.columns.iter().map(|c| c.field_type.tp).collect();
-    assert_eq!(types, [ColumnType::Int, ColumnType::Year, ColumnType::Bit, ColumnType::Json, ColumnType::Set, ColumnType::Double]);
+    assert_eq!(
+        types,
+        [
+            ColumnType::Int,
+            ColumnType::Year,
+            ColumnType::Bit,
+            ColumnType::Json,
+            ColumnType::Set,
+            ColumnType::Double
+        ]
+    );
     assert_eq!(t.charset, "latin1");
     assert!(t.pk_is_handle);
     assert_eq!(t.indices.len(), 1);
@@ -94,13 +163,20 @@ fn databases_and_views() {
     )
     .unwrap();
     assert_eq!(v.name, "v");
-    assert_eq!(v.create_sql, "CREATE VIEW `v` (`a`) AS SELECT `t`.`a` AS `a` FROM `t`");
+    assert_eq!(
+        v.create_sql,
+        "CREATE VIEW `v` (`a`) AS SELECT `t`.`a` AS `a` FROM `t`"
+    );
 }
 
 #[test]
 fn errors_name_file_and_reason() {
     let e = parse_create_table("CREATE TABLE t (a int,, b int);", "db.t-schema.sql").unwrap_err();
-    assert!(e.to_string().starts_with("db.t-schema.sql: cannot parse CREATE TABLE"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("db.t-schema.sql: cannot parse CREATE TABLE"),
+        "{e}"
+    );
     let e = parse_create_table("CREATE TABLE t (a geometry);", "db.t-schema.sql").unwrap_err();
     assert!(e.to_string().contains("unsupported type"), "{e}");
     let e = parse_create_table("/* only a comment */", "x.sql").unwrap_err();

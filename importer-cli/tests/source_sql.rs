@@ -13,7 +13,14 @@ fn parser(data: &[u8], nbe: bool, block: usize) -> SqlParser {
         read_block_size: block,
         ..ParserOptions::default()
     };
-    SqlParser::new(Box::new(Cursor::new(data.to_vec())), Arc::from("t.sql"), 0, 0, nbe, opts)
+    SqlParser::new(
+        Box::new(Cursor::new(data.to_vec())),
+        Arc::from("t.sql"),
+        0,
+        0,
+        nbe,
+        opts,
+    )
 }
 
 fn rows(data: &[u8]) -> Vec<Row> {
@@ -80,13 +87,26 @@ fn offsets_and_columns() {
     assert_eq!((r.start_offset, r.end_offset), (33, 38));
     assert!(p.read_row().unwrap().is_none());
     // Resume after the first tuple with a fresh parser.
-    let mut q = SqlParser::new(Box::new(Cursor::new(data[32..].to_vec())), Arc::from("t.sql"), 32, 1, false, ParserOptions::default());
+    let mut q = SqlParser::new(
+        Box::new(Cursor::new(data[32..].to_vec())),
+        Arc::from("t.sql"),
+        32,
+        1,
+        false,
+        ParserOptions::default(),
+    );
     let r = q.read_row().unwrap().unwrap();
-    assert_eq!((r.row_id, r.start_offset, r.values.clone()), (2, 33, vec![Datum::Int(3), Datum::Int(4)]));
+    assert_eq!(
+        (r.row_id, r.start_offset, r.values.clone()),
+        (2, 33, vec![Datum::Int(3), Datum::Int(4)])
+    );
     // And by set_pos on the same stream.
     let mut s = parser(data, false, 64 << 10);
     s.set_pos(32, 1).unwrap();
-    assert_eq!(s.read_row().unwrap().unwrap().values, vec![Datum::Int(3), Datum::Int(4)]);
+    assert_eq!(
+        s.read_row().unwrap().unwrap().values,
+        vec![Datum::Int(3), Datum::Int(4)]
+    );
 }
 
 #[test]
@@ -144,29 +164,51 @@ fn strings_and_literals() {
 fn no_backslash_escapes_mode() {
     let data = br"INSERT INTO t VALUES ('a\nb','c\');";
     let mut p = parser(data, true, 64);
-    assert_eq!(p.read_row().unwrap().unwrap().values, vec![b("a\\nb"), b("c\\")]);
+    assert_eq!(
+        p.read_row().unwrap().unwrap().values,
+        vec![b("a\\nb"), b("c\\")]
+    );
 }
 
 #[test]
 fn binary_introducer_skips_utf8_validation() {
     let data = b"INSERT INTO t VALUES (_binary '\xFF\xFE', 0xFF);";
-    assert_eq!(rows(data)[0].values, vec![Datum::Bytes(vec![0xFF, 0xFE]), Datum::Bytes(vec![0xFF])]);
+    assert_eq!(
+        rows(data)[0].values,
+        vec![Datum::Bytes(vec![0xFF, 0xFE]), Datum::Bytes(vec![0xFF])]
+    );
     let e = err(b"INSERT INTO t VALUES ('ok');\nINSERT INTO t VALUES ('\xFF');");
-    assert_eq!(e.to_string(), "t.sql: offset 50, line 2: value 1 is not valid UTF-8");
+    assert_eq!(
+        e.to_string(),
+        "t.sql: offset 50, line 2: value 1 is not valid UTF-8"
+    );
     assert!(e.is_row_error());
 }
 
 #[test]
 fn bad_inputs() {
     let e = err(b"INSERT INTO t VALUES (1,'abc);\n");
-    assert_eq!(e.to_string(), "t.sql: offset 24, line 1: unterminated string");
+    assert_eq!(
+        e.to_string(),
+        "t.sql: offset 24, line 1: unterminated string"
+    );
     let e = err(b"INSERT INTO t VALUES (1,2)\n(3,4);");
-    assert_eq!(e.to_string(), "t.sql: offset 27, line 2: expected ',' or ';' after a row");
+    assert_eq!(
+        e.to_string(),
+        "t.sql: offset 27, line 2: expected ',' or ';' after a row"
+    );
     let e = err(b"SELECT 1;");
-    assert!(e.to_string().contains("unsupported statement \"SELECT\""), "{e}");
+    assert!(
+        e.to_string().contains("unsupported statement \"SELECT\""),
+        "{e}"
+    );
     let e = err(b"INSERT INTO t VALUES (1,2),(3);INSERT INTO t (a) VALUES (1,2);");
     // Without a column list the first tuple fixes nothing; with one, counts must match.
-    assert!(e.to_string().contains("wrong column count: expected 1 values, found 2"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("wrong column count: expected 1 values, found 2"),
+        "{e}"
+    );
     let e = err(b"INSERT INTO t VALUES (1, DEFAULT);");
     assert!(e.to_string().contains("\"DEFAULT\""), "{e}");
     let e = err(b"INSERT INTO t VALUES (1 /* never closed");
@@ -179,11 +221,17 @@ fn bad_inputs() {
         0,
         0,
         false,
-        ParserOptions { expected_columns: Some(2), ..ParserOptions::default() },
+        ParserOptions {
+            expected_columns: Some(2),
+            ..ParserOptions::default()
+        },
     );
     assert!(p.read_row().unwrap().is_some());
     let e = p.read_row().unwrap_err();
-    assert!(e.is_row_error() && e.to_string().contains("offset 27"), "{e}");
+    assert!(
+        e.is_row_error() && e.to_string().contains("offset 27"),
+        "{e}"
+    );
     assert!(p.read_row().unwrap().is_none());
 }
 

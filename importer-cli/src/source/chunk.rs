@@ -72,7 +72,8 @@ pub struct Chunk {
 /// Upper bound of rows in `len` bytes of rows with `columns` values.
 fn estimate_rows(len: u64, columns: usize) -> Result<i64, SourceError> {
     let n = u64::try_from(columns.max(1)).unwrap_or(u64::MAX);
-    i64::try_from(len / n + 2).map_err(|_| SourceError::Config(format!("file of {len} bytes is too large")))
+    i64::try_from(len / n + 2)
+        .map_err(|_| SourceError::Config(format!("file of {len} bytes is too large")))
 }
 
 /// Chunks of all of `table`'s data files, in file order. `root` is the
@@ -92,7 +93,10 @@ pub fn make_table_chunks(
             && file.compression == Compression::None
             && opts.strict_format
             && matches!(opts.charset, DataCharset::Utf8mb4 | DataCharset::Binary)
-            && file.size > opts.max_region_size.saturating_add(opts.max_region_size / 4);
+            && file.size
+                > opts
+                    .max_region_size
+                    .saturating_add(opts.max_region_size / 4);
         let ranges: Vec<(u64, u64, Option<Vec<String>>)> = if splittable {
             split_csv(&path, file, opts)?
         } else {
@@ -134,7 +138,14 @@ fn split_csv(
             charset: DataCharset::Binary,
             ..ParserOptions::default()
         };
-        let mut parser = CsvParser::new(reader, Arc::from(name.as_str()), 0, 0, opts.csv.clone(), options)?;
+        let mut parser = CsvParser::new(
+            reader,
+            Arc::from(name.as_str()),
+            0,
+            0,
+            opts.csv.clone(),
+            options,
+        )?;
         let first = match parser.read_row() {
             Ok(Some(row)) => row.start_offset,
             Ok(None) => size,
@@ -175,14 +186,22 @@ fn split_csv(
 }
 
 /// The offset just after the first line terminator at or after `from`.
-fn next_line_end(f: &mut File, path: &Path, from: u64, terminator: &str) -> Result<Option<u64>, SourceError> {
-    f.seek(SeekFrom::Start(from)).map_err(|e| SourceError::io(path, "seek", e))?;
+fn next_line_end(
+    f: &mut File,
+    path: &Path,
+    from: u64,
+    terminator: &str,
+) -> Result<Option<u64>, SourceError> {
+    f.seek(SeekFrom::Start(from))
+        .map_err(|e| SourceError::io(path, "seek", e))?;
     let mut buf = vec![0u8; 64 << 10];
     let mut base = from;
     let term = terminator.as_bytes();
     let mut carry: Vec<u8> = Vec::new();
     loop {
-        let n = f.read(&mut buf).map_err(|e| SourceError::io(path, "read", e))?;
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| SourceError::io(path, "read", e))?;
         if n == 0 {
             return Ok(None);
         }
@@ -190,9 +209,16 @@ fn next_line_end(f: &mut File, path: &Path, from: u64, terminator: &str) -> Resu
         let window_base = base - u64::try_from(window.len()).unwrap_or(0);
         window.extend_from_slice(&buf[..n]);
         let found = if term.is_empty() {
-            window.iter().position(|b| *b == b'\n' || *b == b'\r').map(|i| {
-                if window[i] == b'\r' && window.get(i + 1) == Some(&b'\n') { i + 2 } else { i + 1 }
-            })
+            window
+                .iter()
+                .position(|b| *b == b'\n' || *b == b'\r')
+                .map(|i| {
+                    if window[i] == b'\r' && window.get(i + 1) == Some(&b'\n') {
+                        i + 2
+                    } else {
+                        i + 1
+                    }
+                })
         } else {
             memmem::find(&window, term).map(|i| i + term.len())
         };
@@ -200,7 +226,9 @@ fn next_line_end(f: &mut File, path: &Path, from: u64, terminator: &str) -> Resu
             // A `\r` at the window's end may start a `\r\n`; read on once.
             if term.is_empty() && end == window.len() && window[end - 1] == b'\r' {
                 let mut one = [0u8; 1];
-                let m = f.read(&mut one).map_err(|e| SourceError::io(path, "read", e))?;
+                let m = f
+                    .read(&mut one)
+                    .map_err(|e| SourceError::io(path, "read", e))?;
                 let extra = u64::from(m == 1 && one[0] == b'\n');
                 return Ok(Some(window_base + u64::try_from(end).unwrap_or(0) + extra));
             }

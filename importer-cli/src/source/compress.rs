@@ -137,9 +137,9 @@ impl<R: Read> Read for DecodingReader<R> {
                 self.eof = n == 0;
             }
             let input = &self.in_buf[self.in_start..self.in_end];
-            let (result, read, written) =
-                self.decoder
-                    .decode_to_utf8_without_replacement(input, out, self.eof);
+            let (result, read, written) = self
+                .decoder
+                .decode_to_utf8_without_replacement(input, out, self.eof);
             self.in_start += read;
             self.in_offset += u64::try_from(read).unwrap_or(u64::MAX);
             match result {

@@ -13,10 +13,10 @@ use std::sync::Arc;
 use backend_core::Datum;
 use memchr::{memchr, memchr_iter, memchr2, memchr3};
 
+use super::SourceError;
 use super::compress::DataReader;
 use super::input::Input;
-use super::parser::{DataCharset, ParserOptions, Row, RowParser};
-use super::SourceError;
+use super::parser::{DataCharset, ParserOptions, Row, RowParser, set_bytes};
 
 /// `[mydumper.csv]` options, defaulting as Lightning does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +93,9 @@ impl Syntax {
         let delim = o.delimiter.as_bytes().to_vec();
         let term = o.terminator.as_bytes().to_vec();
         if sep.is_empty() {
-            return Err(SourceError::Config("csv separator must not be empty".into()));
+            return Err(SourceError::Config(
+                "csv separator must not be empty".into(),
+            ));
         }
         let esc = if o.backslash_escape && !o.escaped_by.is_empty() {
             match o.escaped_by.as_bytes() {
@@ -218,7 +220,11 @@ enum Match {
 fn match_at(data: &[u8], pos: usize, pat: &[u8], eof: bool) -> Match {
     let rest = &data[pos.min(data.len())..];
     if rest.len() >= pat.len() {
-        if &rest[..pat.len()] == pat { Match::Yes } else { Match::No }
+        if &rest[..pat.len()] == pat {
+            Match::Yes
+        } else {
+            Match::No
+        }
     } else if !eof && pat.starts_with(rest) {
         Match::NeedMore
     } else {
@@ -646,7 +652,11 @@ impl CsvParser {
             match std::str::from_utf8(bytes) {
                 Ok(s) if !s.is_empty() => names.push(s.to_string()),
                 Ok(_) => {
-                    return Err(self.syntax_error(start, line, "empty column name in header".into()));
+                    return Err(self.syntax_error(
+                        start,
+                        line,
+                        "empty column name in header".into(),
+                    ));
                 }
                 Err(_) => {
                     return Err(self.syntax_error(start, line, "header is not valid UTF-8".into()));
@@ -694,17 +704,25 @@ fn count_lines(bytes: &[u8]) -> u64 {
 }
 
 impl RowParser for CsvParser {
-    fn read_row(&mut self) -> Result<Option<Row>, SourceError> {
+    fn read_row_into(&mut self, row: &mut Row) -> Result<bool, SourceError> {
         let Some((start, line)) = self.next_record()? else {
-            return Ok(None);
+            return Ok(false);
         };
         self.row_id += 1;
         self.check_count(start, line)?;
         let validate = self.options.charset == DataCharset::Utf8mb4;
-        let mut values = Vec::with_capacity(self.rec.fields.len());
-        for (i, f) in self.rec.fields.iter().enumerate() {
+        let n = self.rec.fields.len();
+        row.values.truncate(n);
+        row.values.resize_with(n, || Datum::Null);
+        for (i, (f, slot)) in self
+            .rec
+            .fields
+            .iter()
+            .zip(row.values.iter_mut())
+            .enumerate()
+        {
             if f.null {
-                values.push(Datum::Null);
+                *slot = Datum::Null;
                 continue;
             }
             let bytes = &self.rec.data[f.start..f.end];
@@ -716,14 +734,12 @@ impl RowParser for CsvParser {
                     reason: format!("field {} is not valid UTF-8", i + 1),
                 });
             }
-            values.push(Datum::Bytes(bytes.to_vec()));
+            set_bytes(slot, bytes);
         }
-        Ok(Some(Row {
-            row_id: self.row_id,
-            values,
-            start_offset: start,
-            end_offset: self.input.offset(),
-        }))
+        row.row_id = self.row_id;
+        row.start_offset = start;
+        row.end_offset = self.input.offset();
+        Ok(true)
     }
 
     fn pos(&self) -> (u64, i64) {

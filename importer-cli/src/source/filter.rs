@@ -57,11 +57,14 @@ impl TableFilter {
                 None => (false, raw),
             };
             let (db, table) = split_rule(body).ok_or_else(|| {
-                SourceError::Config(format!("table filter rule {raw:?} must look like 'db.table'"))
+                SourceError::Config(format!(
+                    "table filter rule {raw:?} must look like 'db.table'"
+                ))
             })?;
             for part in [&db, &table] {
-                validate_glob(part)
-                    .map_err(|why| SourceError::Config(format!("table filter rule {raw:?}: {why}")))?;
+                validate_glob(part).map_err(|why| {
+                    SourceError::Config(format!("table filter rule {raw:?}: {why}"))
+                })?;
             }
             let fold = |s: String| if case_sensitive { s } else { s.to_lowercase() };
             out.push(Rule {

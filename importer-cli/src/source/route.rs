@@ -36,7 +36,13 @@ impl Router {
                     "routes[{i}]: schema-pattern and target-schema are required"
                 )));
             }
-            let fold = |s: &str| if case_sensitive { s.to_string() } else { s.to_lowercase() };
+            let fold = |s: &str| {
+                if case_sensitive {
+                    s.to_string()
+                } else {
+                    s.to_lowercase()
+                }
+            };
             out.push(RouteRule {
                 schema_pattern: fold(&r.schema_pattern),
                 table_pattern: fold(&r.table_pattern),
@@ -54,7 +60,11 @@ impl Router {
     /// database).
     pub fn route(&self, db: &str, table: &str) -> (String, String) {
         let fold = |s: &str| {
-            if self.case_sensitive { s.to_string() } else { s.to_lowercase() }
+            if self.case_sensitive {
+                s.to_string()
+            } else {
+                s.to_lowercase()
+            }
         };
         let (fdb, ftable) = (fold(db), fold(table));
         let table_rule = self.rules.iter().find(|r| {
@@ -65,7 +75,8 @@ impl Router {
         });
         let rule = table_rule.or_else(|| {
             self.rules.iter().find(|r| {
-                r.table_pattern.is_empty() && glob_match(r.schema_pattern.as_bytes(), fdb.as_bytes())
+                r.table_pattern.is_empty()
+                    && glob_match(r.schema_pattern.as_bytes(), fdb.as_bytes())
             })
         });
         match rule {

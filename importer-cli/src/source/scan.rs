@@ -42,7 +42,12 @@ pub struct FileRule {
 
 /// Lightning's default file rules.
 pub fn default_file_rules() -> Vec<FileRule> {
-    let rule = |pattern: &str, schema: &str, table: &str, file_type: &str, key: &str, compression: &str| FileRule {
+    let rule = |pattern: &str,
+                schema: &str,
+                table: &str,
+                file_type: &str,
+                key: &str,
+                compression: &str| FileRule {
         pattern: pattern.into(),
         schema: schema.into(),
         table: table.into(),
@@ -51,9 +56,30 @@ pub fn default_file_rules() -> Vec<FileRule> {
         compression: compression.into(),
     };
     vec![
-        rule(r"(?i)^(?:[^/]*/)*([^/.]+)-schema-create\.sql$", "$1", "", "schema-schema", "", ""),
-        rule(r"(?i)^(?:[^/]*/)*([^/.]+)\.(.*?)-schema\.sql$", "$1", "$2", "table-schema", "", ""),
-        rule(r"(?i)^(?:[^/]*/)*([^/.]+)\.(.*?)-schema-view\.sql$", "$1", "$2", "view-schema", "", ""),
+        rule(
+            r"(?i)^(?:[^/]*/)*([^/.]+)-schema-create\.sql$",
+            "$1",
+            "",
+            "schema-schema",
+            "",
+            "",
+        ),
+        rule(
+            r"(?i)^(?:[^/]*/)*([^/.]+)\.(.*?)-schema\.sql$",
+            "$1",
+            "$2",
+            "table-schema",
+            "",
+            "",
+        ),
+        rule(
+            r"(?i)^(?:[^/]*/)*([^/.]+)\.(.*?)-schema-view\.sql$",
+            "$1",
+            "$2",
+            "view-schema",
+            "",
+            "",
+        ),
         rule(
             r"(?i)^(?:[^/]*/)*([^/.]+)\.(.*?)(?:\.([0-9]+))?\.(sql|csv|parquet)(?:\.(\w+))?$",
             "$1",
@@ -243,7 +269,9 @@ pub fn data_source_path(spec: &str) -> Result<PathBuf, SourceError> {
     if let Some(rest) = spec.strip_prefix("file://") {
         let decoded = percent_encoding::percent_decode_str(rest)
             .decode_utf8()
-            .map_err(|_| SourceError::Config(format!("data-source-dir {spec:?} is not valid UTF-8")))?;
+            .map_err(|_| {
+                SourceError::Config(format!("data-source-dir {spec:?} is not valid UTF-8"))
+            })?;
         return Ok(PathBuf::from(decoded.as_ref()));
     }
     if let Some((scheme, _)) = spec.split_once("://") {
@@ -319,13 +347,18 @@ fn walk(root: &Path, warnings: &mut Vec<String>) -> Result<Vec<(PathBuf, u64)>, 
             let meta = match std::fs::metadata(&full) {
                 Ok(m) => m,
                 Err(_) if link => {
-                    warnings.push(format!("{}: broken symbolic link skipped", rel_path.display()));
+                    warnings.push(format!(
+                        "{}: broken symbolic link skipped",
+                        rel_path.display()
+                    ));
                     continue;
                 }
                 Err(e) => return Err(SourceError::io(&full, "stat", e)),
             };
             if link {
-                let target = full.canonicalize().map_err(|e| SourceError::io(&full, "resolve link", e))?;
+                let target = full
+                    .canonicalize()
+                    .map_err(|e| SourceError::io(&full, "resolve link", e))?;
                 if !target.starts_with(&canon_root) {
                     warnings.push(format!(
                         "{}: symbolic link out of the data directory skipped",
@@ -335,11 +368,16 @@ fn walk(root: &Path, warnings: &mut Vec<String>) -> Result<Vec<(PathBuf, u64)>, 
                 }
             }
             if meta.is_dir() {
-                let canon = full.canonicalize().map_err(|e| SourceError::io(&full, "resolve", e))?;
+                let canon = full
+                    .canonicalize()
+                    .map_err(|e| SourceError::io(&full, "resolve", e))?;
                 if visited.insert(canon) {
                     subdirs.push(rel_path);
                 } else {
-                    warnings.push(format!("{}: directory already visited (link loop) skipped", rel_path.display()));
+                    warnings.push(format!(
+                        "{}: directory already visited (link loop) skipped",
+                        rel_path.display()
+                    ));
                 }
             } else if meta.is_file() {
                 out.push((rel_path, meta.len()));
@@ -442,7 +480,13 @@ pub fn scan(root: &Path, opts: &ScanOptions) -> Result<ScanResult, SourceError> 
     let router = Router::new(&opts.routes, opts.case_sensitive)?;
     let mut warnings = Vec::new();
     let files = walk(root, &mut warnings)?;
-    let fold = |s: &str| if opts.case_sensitive { s.to_string() } else { s.to_lowercase() };
+    let fold = |s: &str| {
+        if opts.case_sensitive {
+            s.to_string()
+        } else {
+            s.to_lowercase()
+        }
+    };
 
     // Keyed by folded target names so routes merge and case does not split
     // tables; the first spelling seen is kept.

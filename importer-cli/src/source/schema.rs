@@ -109,7 +109,8 @@ fn split_statements(text: &str) -> Vec<Stmt> {
                 cur.extend_from_slice(&b[start..i]);
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
-                let end = memchr::memmem::find(&b[i + 2..], b"*/").map_or(b.len(), |k| i + 2 + k + 2);
+                let end =
+                    memchr::memmem::find(&b[i + 2..], b"*/").map_or(b.len(), |k| i + 2 + k + 2);
                 note(&b[i..end], &mut clustered);
                 cur.push(b' ');
                 i = end;
@@ -128,9 +129,14 @@ fn split_statements(text: &str) -> Vec<Stmt> {
                 i += 1;
             }
             c if c.is_ascii_alphabetic() && (i == 0 || !is_word(b[i - 1])) => {
-                let end = b[i..].iter().position(|c| !is_word(*c)).map_or(b.len(), |k| i + k);
+                let end = b[i..]
+                    .iter()
+                    .position(|c| !is_word(*c))
+                    .map_or(b.len(), |k| i + k);
                 let word = &b[i..end];
-                if word.eq_ignore_ascii_case(b"CLUSTERED") || word.eq_ignore_ascii_case(b"NONCLUSTERED") {
+                if word.eq_ignore_ascii_case(b"CLUSTERED")
+                    || word.eq_ignore_ascii_case(b"NONCLUSTERED")
+                {
                     note(word, &mut clustered);
                 } else {
                     cur.extend_from_slice(word);
@@ -177,14 +183,22 @@ fn is_noise(text: &str) -> bool {
 }
 
 /// The one statement of kind `what` in the file text.
-fn the_statement(text: &str, file: &str, what: &str, is_it: impl Fn(&str) -> bool) -> Result<Stmt, SourceError> {
+fn the_statement(
+    text: &str,
+    file: &str,
+    what: &str,
+    is_it: impl Fn(&str) -> bool,
+) -> Result<Stmt, SourceError> {
     let mut found = None;
     for stmt in split_statements(text) {
         if is_noise(&stmt.text) {
             continue;
         }
         if !is_it(&stmt.text) {
-            return Err(schema_err(file, format!("unexpected statement in a {what} file: {:.80}", stmt.text)));
+            return Err(schema_err(
+                file,
+                format!("unexpected statement in a {what} file: {:.80}", stmt.text),
+            ));
         }
         if found.is_some() {
             return Err(schema_err(file, format!("more than one {what} statement")));
@@ -257,9 +271,12 @@ pub fn parse_create_view(text: &str, file: &str) -> Result<ViewSchema, SourceErr
         if w.len() == 2 && w[0] == "CREATE" && w[1] == "TABLE" {
             continue;
         }
-        let caps = re
-            .captures(&stmt.text)
-            .ok_or_else(|| schema_err(file, format!("not a CREATE VIEW statement: {:.80}", stmt.text)))?;
+        let caps = re.captures(&stmt.text).ok_or_else(|| {
+            schema_err(
+                file,
+                format!("not a CREATE VIEW statement: {:.80}", stmt.text),
+            )
+        })?;
         if found.is_some() {
             return Err(schema_err(file, "more than one CREATE VIEW statement"));
         }
@@ -282,10 +299,13 @@ pub fn parse_table_file(path: &Path, file: &str) -> Result<TableInfo, SourceErro
 pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceError> {
     let stmt = the_statement(text, file, "CREATE TABLE", |t| {
         let w = first_words(t, 3);
-        w.len() >= 2 && w[0] == "CREATE" && (w[1] == "TABLE" || (w[1] == "TEMPORARY" && w.get(2).is_some_and(|x| x == "TABLE")))
+        w.len() >= 2
+            && w[0] == "CREATE"
+            && (w[1] == "TABLE" || (w[1] == "TEMPORARY" && w.get(2).is_some_and(|x| x == "TABLE")))
     })?;
     let sql = stmt.text.as_str();
-    let (open, close) = column_list_span(sql).ok_or_else(|| schema_err(file, "cannot find the column list of CREATE TABLE"))?;
+    let (open, close) = column_list_span(sql)
+        .ok_or_else(|| schema_err(file, "cannot find the column list of CREATE TABLE"))?;
     let head_body = &sql[..=close];
     let tail = &sql[close + 1..];
     let _ = open;
@@ -308,8 +328,12 @@ pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceErr
     let mut constraints: Vec<(Option<String>, Vec<(String, Option<u32>)>, bool, bool)> = Vec::new();
     for (i, def) in ct.columns.iter().enumerate() {
         let cname = def.name.value.clone();
-        let mut ft = parse_type(&def.data_type.to_string())
-            .ok_or_else(|| schema_err(file, format!("column {cname:?}: unsupported type {}", def.data_type)))?;
+        let mut ft = parse_type(&def.data_type.to_string()).ok_or_else(|| {
+            schema_err(
+                file,
+                format!("column {cname:?}: unsupported type {}", def.data_type),
+            )
+        })?;
         let id = i64::try_from(i + 1).map_err(|_| schema_err(file, "too many columns"))?;
         let mut col = ColumnInfo::new(id, cname.clone(), i, ft.clone());
         for opt in &def.options {
@@ -318,7 +342,12 @@ pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceErr
                 ColumnOption::Null => ft.not_null = false,
                 ColumnOption::Default(expr) => col.default = Some(default_value(expr)),
                 ColumnOption::PrimaryKey(_) => {
-                    constraints.push((Some("PRIMARY".into()), vec![(cname.clone(), None)], true, true));
+                    constraints.push((
+                        Some("PRIMARY".into()),
+                        vec![(cname.clone(), None)],
+                        true,
+                        true,
+                    ));
                 }
                 ColumnOption::Unique(_) => {
                     constraints.push((None, vec![(cname.clone(), None)], true, false));
@@ -333,7 +362,10 @@ pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceErr
                 } => {
                     col.generated = Some(GeneratedColumn {
                         expr: expr.to_string(),
-                        stored: matches!(generation_expr_mode, Some(GeneratedExpressionMode::Stored)),
+                        stored: matches!(
+                            generation_expr_mode,
+                            Some(GeneratedExpressionMode::Stored)
+                        ),
                     });
                 }
                 other => {
@@ -352,16 +384,39 @@ pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceErr
     }
     for c in &ct.constraints {
         let (name, cols, unique, primary) = match c {
-            TableConstraint::PrimaryKey(pk) => (Some("PRIMARY".to_string()), &pk.columns, true, true),
-            TableConstraint::Unique(u) => (u.name.as_ref().or(u.index_name.as_ref()).map(|n| n.value.clone()), &u.columns, true, false),
-            TableConstraint::Index(ix) => (ix.name.as_ref().map(|n| n.value.clone()), &ix.columns, false, false),
-            TableConstraint::FulltextOrSpatial(fs) => (fs.opt_index_name.as_ref().map(|n| n.value.clone()), &fs.columns, false, false),
+            TableConstraint::PrimaryKey(pk) => {
+                (Some("PRIMARY".to_string()), &pk.columns, true, true)
+            }
+            TableConstraint::Unique(u) => (
+                u.name
+                    .as_ref()
+                    .or(u.index_name.as_ref())
+                    .map(|n| n.value.clone()),
+                &u.columns,
+                true,
+                false,
+            ),
+            TableConstraint::Index(ix) => (
+                ix.name.as_ref().map(|n| n.value.clone()),
+                &ix.columns,
+                false,
+                false,
+            ),
+            TableConstraint::FulltextOrSpatial(fs) => (
+                fs.opt_index_name.as_ref().map(|n| n.value.clone()),
+                &fs.columns,
+                false,
+                false,
+            ),
             _ => continue,
         };
         let mut parts = Vec::with_capacity(cols.len());
         for ic in cols {
             parts.push(key_part(&ic.column.expr.to_string()).ok_or_else(|| {
-                schema_err(file, format!("unsupported index key part {}", ic.column.expr))
+                schema_err(
+                    file,
+                    format!("unsupported index key part {}", ic.column.expr),
+                )
             })?);
         }
         constraints.push((name, parts, unique, primary));
@@ -379,7 +434,9 @@ pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceErr
             let col = columns
                 .iter_mut()
                 .find(|c| c.name.eq_ignore_ascii_case(cname))
-                .ok_or_else(|| schema_err(file, format!("index refers to unknown column {cname:?}")))?;
+                .ok_or_else(|| {
+                    schema_err(file, format!("index refers to unknown column {cname:?}"))
+                })?;
             if primary {
                 col.field_type.not_null = true;
             }
@@ -403,7 +460,8 @@ pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceErr
             Some(n) => n,
             None => unique_index_name(&indices, &idx_cols[0].name),
         };
-        let id = i64::try_from(indices.len() + 1).map_err(|_| schema_err(file, "too many indexes"))?;
+        let id =
+            i64::try_from(indices.len() + 1).map_err(|_| schema_err(file, "too many indexes"))?;
         indices.push(IndexInfo {
             id,
             name,
@@ -432,7 +490,10 @@ fn unique_index_name(indices: &[IndexInfo], base: &str) -> String {
     if !taken(base) && !base.eq_ignore_ascii_case("PRIMARY") {
         return base.to_string();
     }
-    (2..).map(|k| format!("{base}_{k}")).find(|n| !taken(n)).unwrap_or_else(|| base.to_string())
+    (2..)
+        .map(|k| format!("{base}_{k}"))
+        .find(|n| !taken(n))
+        .unwrap_or_else(|| base.to_string())
 }
 
 /// `col` or `col(10)` (backquotes allowed) to name and prefix length.
@@ -513,7 +574,9 @@ fn default_value(expr: &Expr) -> DefaultValue {
     match expr {
         Expr::Value(v) => match &v.value {
             Value::Null => DefaultValue::Null,
-            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => DefaultValue::Literal(s.clone()),
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => {
+                DefaultValue::Literal(s.clone())
+            }
             Value::Number(n, _) => DefaultValue::Literal(n.to_string()),
             Value::Boolean(b) => DefaultValue::Literal(if *b { "1" } else { "0" }.into()),
             other => DefaultValue::Literal(other.to_string()),
@@ -547,7 +610,11 @@ fn parse_type(text: &str) -> Option<FieldType> {
     let (name_part, args, rest) = match text.find('(') {
         Some(open) => {
             let close = matching_paren(text, open)?;
-            (&text[..open], Some(&text[open + 1..close]), &text[close + 1..])
+            (
+                &text[..open],
+                Some(&text[open + 1..close]),
+                &text[close + 1..],
+            )
         }
         None => {
             let end = text
@@ -577,7 +644,9 @@ fn parse_type(text: &str) -> Option<FieldType> {
         "TIME" => ColumnType::Time,
         "YEAR" => ColumnType::Year,
         "CHAR" | "CHARACTER" | "NCHAR" | "NATIONAL CHAR" => ColumnType::Char,
-        "VARCHAR" | "CHARACTER VARYING" | "NVARCHAR" | "CHAR VARYING" | "NATIONAL VARCHAR" => ColumnType::VarChar,
+        "VARCHAR" | "CHARACTER VARYING" | "NVARCHAR" | "CHAR VARYING" | "NATIONAL VARCHAR" => {
+            ColumnType::VarChar
+        }
         "BINARY" => ColumnType::Binary,
         "VARBINARY" => ColumnType::VarBinary,
         "TINYBLOB" => ColumnType::TinyBlob,
@@ -707,7 +776,10 @@ fn split_args(args: &str) -> Vec<String> {
 fn unquote_string(s: &str) -> String {
     let t = s.trim();
     match t.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')) {
-        Some(inner) => inner.replace("''", "'").replace("\\'", "'").replace("\\\\", "\\"),
+        Some(inner) => inner
+            .replace("''", "'")
+            .replace("\\'", "'")
+            .replace("\\\\", "\\"),
         None => t.to_string(),
     }
 }

@@ -18,10 +18,10 @@ use std::sync::Arc;
 use backend_core::{Datum, Decimal};
 use memchr::{memchr, memchr_iter, memchr2, memmem};
 
+use super::SourceError;
 use super::compress::DataReader;
 use super::input::Input;
-use super::parser::{DataCharset, ParserOptions, Row, RowParser};
-use super::SourceError;
+use super::parser::{DataCharset, ParserOptions, Row, RowParser, set_bytes};
 
 /// Where in the statement grammar the parser is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +45,13 @@ enum Stop {
 }
 
 type Step<T> = Result<T, Stop>;
+
+/// A parsed value: a datum, or string bytes in the tuple's arena.
+#[derive(Debug)]
+enum Val {
+    Datum(Datum),
+    Bytes(usize, usize),
+}
 
 /// What a step produced.
 enum Item {
@@ -127,13 +134,11 @@ impl Cur<'_> {
                     _ => return Ok(()),
                 },
                 Some(b'/') => match self.peek_at(1)? {
-                    Some(b'*') => {
-                        match memmem::find(&self.data[self.pos + 2..], b"*/") {
-                            Some(k) => self.pos += 2 + k + 2,
-                            None if self.eof => return self.syntax("unterminated comment"),
-                            None => return Err(Stop::NeedMore),
-                        }
-                    }
+                    Some(b'*') => match memmem::find(&self.data[self.pos + 2..], b"*/") {
+                        Some(k) => self.pos += 2 + k + 2,
+                        None if self.eof => return self.syntax("unterminated comment"),
+                        None => return Err(Stop::NeedMore),
+                    },
                     _ => return Ok(()),
                 },
                 None if !self.eof => return Err(Stop::NeedMore),
@@ -188,10 +193,16 @@ impl Cur<'_> {
     /// A quoted string or identifier starting at the quote `q`; backslash
     /// escapes apply when `escapes` (and not `NO_BACKSLASH_ESCAPES`).
     fn quoted(&mut self, q: u8, escapes: bool) -> Step<Vec<u8>> {
+        let mut out = Vec::new();
+        self.quoted_into(q, escapes, &mut out)?;
+        Ok(out)
+    }
+
+    /// Like [`Cur::quoted`], appending the contents to `out`.
+    fn quoted_into(&mut self, q: u8, escapes: bool, out: &mut Vec<u8>) -> Step<()> {
         let open = self.pos;
         self.pos += 1;
         let escapes = escapes && self.backslash;
-        let mut out = Vec::new();
         loop {
             let rest = &self.data[self.pos..];
             let found = if escapes {
@@ -239,7 +250,7 @@ impl Cur<'_> {
                 None if !self.eof => return Err(Stop::NeedMore),
                 _ => {
                     self.pos = i + 1;
-                    return Ok(out);
+                    return Ok(());
                 }
             }
         }
@@ -249,7 +260,11 @@ impl Cur<'_> {
     fn skip_statement(&mut self) -> Step<()> {
         loop {
             let Some(b) = self.peek() else {
-                return if self.eof { Ok(()) } else { Err(Stop::NeedMore) };
+                return if self.eof {
+                    Ok(())
+                } else {
+                    Err(Stop::NeedMore)
+                };
             };
             match b {
                 b';' => {
@@ -367,51 +382,66 @@ impl Cur<'_> {
     fn quoted_literal(&mut self, bits: bool) -> Step<Vec<u8>> {
         self.pos += 1;
         let raw = self.quoted(b'\'', false)?;
-        if bits { self.bit_digits(&raw) } else { self.hex_digits(&raw) }
+        if bits {
+            self.bit_digits(&raw)
+        } else {
+            self.hex_digits(&raw)
+        }
     }
 
     /// One value; the flag says whether it is text to validate.
-    fn value(&mut self) -> Step<(Datum, bool)> {
+    fn value(&mut self, arena: &mut Vec<u8>) -> Step<(Val, bool)> {
         self.skip_ws()?;
         let Some(b) = self.peek() else {
             return self.short("in a row");
         };
         match b {
-            b'\'' | b'"' => Ok((Datum::Bytes(self.quoted(b, true)?), true)),
+            b'\'' | b'"' => {
+                let start = arena.len();
+                self.quoted_into(b, true, arena)?;
+                Ok((Val::Bytes(start, arena.len()), true))
+            }
             b'0' if matches!(self.peek_at(1)?, Some(b'x' | b'X' | b'b' | b'B')) => {
                 let bits = matches!(self.data[self.pos + 1], b'b' | b'B');
                 self.pos += 2;
                 let w = self.word()?.to_vec();
-                let bytes = if bits { self.bit_digits(&w)? } else { self.hex_digits(&w)? };
-                Ok((Datum::Bytes(bytes), false))
+                let bytes = if bits {
+                    self.bit_digits(&w)?
+                } else {
+                    self.hex_digits(&w)?
+                };
+                Ok((Val::Datum(Datum::Bytes(bytes)), false))
             }
-            b'x' | b'X' | b'b' | b'B' if self.peek_at(1)? == Some(b'\'') => {
-                Ok((Datum::Bytes(self.quoted_literal(matches!(b, b'b' | b'B'))?), false))
-            }
+            b'x' | b'X' | b'b' | b'B' if self.peek_at(1)? == Some(b'\'') => Ok((
+                Val::Datum(Datum::Bytes(self.quoted_literal(matches!(b, b'b' | b'B'))?)),
+                false,
+            )),
             b'n' | b'N' if self.peek_at(1)? == Some(b'\'') => {
                 self.pos += 1;
-                Ok((Datum::Bytes(self.quoted(b'\'', true)?), true))
+                let start = arena.len();
+                self.quoted_into(b'\'', true, arena)?;
+                Ok((Val::Bytes(start, arena.len()), true))
             }
             b'_' => {
                 let charset = self.word()?.to_ascii_lowercase();
                 self.skip_ws()?;
-                let (value, text) = self.value()?;
+                let (value, text) = self.value(arena)?;
                 Ok((value, text && charset != b"_binary"))
             }
             b'-' | b'+' | b'.' | b'0'..=b'9' => self.number(),
             _ if is_ident_byte(b) => {
                 let w = self.word()?.to_ascii_uppercase();
                 match w.as_slice() {
-                    b"NULL" => Ok((Datum::Null, false)),
-                    b"TRUE" => Ok((Datum::Int(1), false)),
-                    b"FALSE" => Ok((Datum::Int(0), false)),
+                    b"NULL" => Ok((Val::Datum(Datum::Null), false)),
+                    b"TRUE" => Ok((Val::Datum(Datum::Int(1)), false)),
+                    b"FALSE" => Ok((Val::Datum(Datum::Int(0)), false)),
                     b"CONVERT" => {
                         self.skip_ws()?;
                         if self.peek() != Some(b'(') {
                             return self.syntax("expected '(' after CONVERT");
                         }
                         self.pos += 1;
-                        let (value, text) = self.value()?;
+                        let (value, text) = self.value(arena)?;
                         self.skip_ws()?;
                         if !self.keyword("USING")? {
                             return self.syntax("expected USING in CONVERT");
@@ -420,7 +450,9 @@ impl Cur<'_> {
                         let charset = self.ident()?;
                         self.skip_ws()?;
                         if self.peek() != Some(b')') {
-                            return self.short("in CONVERT").and_then(|()| self.syntax("expected ')'"));
+                            return self
+                                .short("in CONVERT")
+                                .and_then(|()| self.syntax("expected ')'"));
                         }
                         self.pos += 1;
                         Ok((value, text && !charset.eq_ignore_ascii_case("binary")))
@@ -431,11 +463,14 @@ impl Cur<'_> {
                     )),
                 }
             }
-            _ => self.syntax(format!("unexpected character {:?} where a value was expected", char::from(b))),
+            _ => self.syntax(format!(
+                "unexpected character {:?} where a value was expected",
+                char::from(b)
+            )),
         }
     }
 
-    fn number(&mut self) -> Step<(Datum, bool)> {
+    fn number(&mut self) -> Step<(Val, bool)> {
         let mut negative = false;
         loop {
             match self.peek() {
@@ -480,7 +515,11 @@ impl Cur<'_> {
                 Err(_) => return self.syntax(format!("invalid number {text:?}")),
             }
         } else if point {
-            let signed = if negative { format!("-{text}") } else { text.to_string() };
+            let signed = if negative {
+                format!("-{text}")
+            } else {
+                text.to_string()
+            };
             match Decimal::parse(&signed) {
                 Ok(d) => Datum::Decimal(d),
                 Err(_) => return self.syntax(format!("invalid number {text:?}")),
@@ -499,11 +538,15 @@ impl Cur<'_> {
         } else {
             self.big_integer(text, negative)?
         };
-        Ok((datum, false))
+        Ok((Val::Datum(datum), false))
     }
 
     fn big_integer(&self, text: &str, negative: bool) -> Step<Datum> {
-        let signed = if negative { format!("-{text}") } else { text.to_string() };
+        let signed = if negative {
+            format!("-{text}")
+        } else {
+            text.to_string()
+        };
         match Decimal::parse(&signed) {
             Ok(d) => Ok(Datum::Decimal(d)),
             Err(_) => self.syntax(format!("invalid number {text:?}")),
@@ -511,9 +554,15 @@ impl Cur<'_> {
     }
 
     /// `( value, … )` starting at `(`.
-    fn tuple(&mut self, values: &mut Vec<Datum>, text: &mut Vec<bool>) -> Step<()> {
+    fn tuple(
+        &mut self,
+        values: &mut Vec<Val>,
+        text: &mut Vec<bool>,
+        arena: &mut Vec<u8>,
+    ) -> Step<()> {
         values.clear();
         text.clear();
+        arena.clear();
         self.pos += 1;
         self.skip_ws()?;
         if self.peek() == Some(b')') {
@@ -521,7 +570,7 @@ impl Cur<'_> {
             return Ok(());
         }
         loop {
-            let (v, t) = self.value()?;
+            let (v, t) = self.value(arena)?;
             values.push(v);
             text.push(t);
             self.skip_ws()?;
@@ -548,8 +597,9 @@ pub struct SqlParser {
     columns: Option<Vec<String>>,
     row_id: i64,
     line: u64,
-    values: Vec<Datum>,
+    values: Vec<Val>,
     text: Vec<bool>,
+    arena: Vec<u8>,
 }
 
 impl std::fmt::Debug for SqlParser {
@@ -579,12 +629,17 @@ impl SqlParser {
             file,
             options,
             backslash: !no_backslash_escapes,
-            state: if offset == 0 { State::Top } else { State::Resume },
+            state: if offset == 0 {
+                State::Top
+            } else {
+                State::Resume
+            },
             columns: None,
             row_id,
             line: 1,
             values: Vec::new(),
             text: Vec::new(),
+            arena: Vec::new(),
         }
     }
 
@@ -596,7 +651,13 @@ impl SqlParser {
             eof: self.input.eof(),
             backslash: self.backslash,
         };
-        let result = Self::step_in(&mut cur, &mut self.state, &mut self.values, &mut self.text);
+        let result = Self::step_in(
+            &mut cur,
+            &mut self.state,
+            &mut self.values,
+            &mut self.text,
+            &mut self.arena,
+        );
         match result {
             Ok(item) => Ok((item, cur.pos)),
             Err(Stop::NeedMore) => Err((0, String::new(), true)),
@@ -607,8 +668,9 @@ impl SqlParser {
     fn step_in(
         cur: &mut Cur<'_>,
         state: &mut State,
-        values: &mut Vec<Datum>,
+        values: &mut Vec<Val>,
         text: &mut Vec<bool>,
+        arena: &mut Vec<u8>,
     ) -> Step<Item> {
         cur.skip_ws()?;
         let next = cur.peek();
@@ -653,7 +715,7 @@ impl SqlParser {
             State::ExpectTuple => match next {
                 Some(b'(') => {
                     let start = cur.pos;
-                    cur.tuple(values, text)?;
+                    cur.tuple(values, text, arena)?;
                     *state = State::AfterTuple;
                     Ok(Item::Tuple(start))
                 }
@@ -683,7 +745,7 @@ fn count_lines(bytes: &[u8]) -> u64 {
 }
 
 impl RowParser for SqlParser {
-    fn read_row(&mut self) -> Result<Option<Row>, SourceError> {
+    fn read_row_into(&mut self, row: &mut Row) -> Result<bool, SourceError> {
         loop {
             let offset = self.input.offset();
             match self.step() {
@@ -724,13 +786,13 @@ impl RowParser for SqlParser {
                     self.line += count_lines(&data[..n]);
                     self.input.consume(n);
                     match item {
-                        Item::Eof => return Ok(None),
+                        Item::Eof => return Ok(false),
                         Item::Skip => {}
                         Item::Head(cols) => self.columns = cols,
                         Item::Tuple(at) => {
                             self.row_id += 1;
                             let start = offset + u64::try_from(at).unwrap_or(0);
-                            return self.finish_row(start, tuple_line).map(Some);
+                            return self.finish_row(start, tuple_line, row).map(|()| true);
                         }
                     }
                 }
@@ -753,12 +815,15 @@ impl RowParser for SqlParser {
             });
         }
         if offset > here {
-            let reached = self.input.skip_to(offset).map_err(|e| SourceError::Syntax {
-                file: self.file.to_string(),
-                offset: here,
-                line: self.line,
-                reason: format!("reading data failed: {e}"),
-            })?;
+            let reached = self
+                .input
+                .skip_to(offset)
+                .map_err(|e| SourceError::Syntax {
+                    file: self.file.to_string(),
+                    offset: here,
+                    line: self.line,
+                    reason: format!("reading data failed: {e}"),
+                })?;
             if !reached {
                 return Err(SourceError::Syntax {
                     file: self.file.to_string(),
@@ -787,7 +852,7 @@ impl RowParser for SqlParser {
 }
 
 impl SqlParser {
-    fn finish_row(&mut self, start: u64, line: u64) -> Result<Row, SourceError> {
+    fn finish_row(&mut self, start: u64, line: u64, row: &mut Row) -> Result<(), SourceError> {
         let bad = |reason: String| SourceError::BadRow {
             file: self.file.to_string(),
             offset: start,
@@ -806,20 +871,35 @@ impl SqlParser {
                 )));
             }
         }
-        if self.options.charset == DataCharset::Utf8mb4 {
-            for (i, (v, t)) in self.values.iter().zip(&self.text).enumerate() {
-                if let (Datum::Bytes(b), true) = (v, *t) {
-                    if self.options.validates(i) && std::str::from_utf8(b).is_err() {
+        let validate = self.options.charset == DataCharset::Utf8mb4;
+        row.values.truncate(self.values.len());
+        row.values.resize_with(self.values.len(), || Datum::Null);
+        for (i, (v, t)) in self.values.iter_mut().zip(&self.text).enumerate() {
+            match v {
+                Val::Bytes(s, e) => {
+                    let bytes = &self.arena[*s..*e];
+                    if validate
+                        && *t
+                        && self.options.validates(i)
+                        && std::str::from_utf8(bytes).is_err()
+                    {
                         return Err(bad(format!("value {} is not valid UTF-8", i + 1)));
                     }
+                    set_bytes(&mut row.values[i], bytes);
+                }
+                Val::Datum(d) => {
+                    if let (Datum::Bytes(b), true) = (&*d, validate && *t) {
+                        if self.options.validates(i) && std::str::from_utf8(b).is_err() {
+                            return Err(bad(format!("value {} is not valid UTF-8", i + 1)));
+                        }
+                    }
+                    row.values[i] = std::mem::replace(d, Datum::Null);
                 }
             }
         }
-        Ok(Row {
-            row_id: self.row_id,
-            values: std::mem::take(&mut self.values),
-            start_offset: start,
-            end_offset: self.input.offset(),
-        })
+        row.row_id = self.row_id;
+        row.start_offset = start;
+        row.end_offset = self.input.offset();
+        Ok(())
     }
 }
