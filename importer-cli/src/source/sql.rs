@@ -16,7 +16,7 @@
 use std::sync::Arc;
 
 use backend_core::{Datum, Decimal};
-use memchr::{memchr, memchr_iter, memchr2, memmem};
+use memchr::{memchr, memchr2, memmem};
 
 use super::SourceError;
 use super::compress::DataReader;
@@ -347,7 +347,7 @@ impl Cur<'_> {
                 Some(v) => u8::try_from(v).unwrap_or(0),
                 None => return self.syntax("invalid hexadecimal literal"),
             };
-            if (i + odd) % 2 == 0 {
+            if (i + odd).is_multiple_of(2) {
                 acc = v;
                 if i + 1 == digits.len() {
                     out.push(acc);
@@ -506,6 +506,26 @@ impl Cur<'_> {
         if digits.is_empty() || digits == b"." {
             return self.syntax("invalid number");
         }
+        if !point && !exp {
+            // Plain integers, the common case, without text conversion.
+            let parsed = digits.iter().try_fold(0u64, |acc, d| {
+                acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+            });
+            if let Some(v) = parsed {
+                let datum = if !negative {
+                    match i64::try_from(v) {
+                        Ok(i) => Datum::Int(i),
+                        Err(_) => Datum::Uint(v),
+                    }
+                } else if v <= i64::MAX.unsigned_abs() + 1 {
+                    Datum::Int(0i64.wrapping_sub_unsigned(v))
+                } else {
+                    let text = String::from_utf8_lossy(digits).into_owned();
+                    self.big_integer(&text, negative)?
+                };
+                return Ok((Val::Datum(datum), false));
+            }
+        }
         let Ok(text) = std::str::from_utf8(digits) else {
             return self.syntax("invalid number");
         };
@@ -596,7 +616,6 @@ pub struct SqlParser {
     state: State,
     columns: Option<Vec<String>>,
     row_id: i64,
-    line: u64,
     values: Vec<Val>,
     text: Vec<bool>,
     arena: Vec<u8>,
@@ -636,7 +655,6 @@ impl SqlParser {
             },
             columns: None,
             row_id,
-            line: 1,
             values: Vec::new(),
             text: Vec::new(),
             arena: Vec::new(),
@@ -740,10 +758,6 @@ impl SqlParser {
     }
 }
 
-fn count_lines(bytes: &[u8]) -> u64 {
-    u64::try_from(memchr_iter(b'\n', bytes).count()).unwrap_or(u64::MAX)
-}
-
 impl RowParser for SqlParser {
     fn read_row_into(&mut self, row: &mut Row) -> Result<bool, SourceError> {
         loop {
@@ -754,7 +768,7 @@ impl RowParser for SqlParser {
                         return Err(SourceError::RowTooLarge {
                             file: self.file.to_string(),
                             offset,
-                            line: self.line,
+                            line: self.input.line_of(offset),
                             limit: self.options.max_row_size,
                         });
                     }
@@ -762,28 +776,21 @@ impl RowParser for SqlParser {
                         return Err(SourceError::Syntax {
                             file: self.file.to_string(),
                             offset,
-                            line: self.line,
+                            line: self.input.line(),
                             reason: format!("reading data failed: {e}"),
                         });
                     }
                 }
                 Err((at, reason, false)) => {
-                    let data = self.input.data();
-                    let line = self.line + count_lines(&data[..at.min(data.len())]);
+                    let at = offset + u64::try_from(at).unwrap_or(0);
                     return Err(SourceError::Syntax {
                         file: self.file.to_string(),
-                        offset: offset + u64::try_from(at).unwrap_or(0),
-                        line,
+                        offset: at,
+                        line: self.input.line_of(at),
                         reason,
                     });
                 }
                 Ok((item, n)) => {
-                    let data = self.input.data();
-                    let tuple_line = match item {
-                        Item::Tuple(at) => self.line + count_lines(&data[..at]),
-                        _ => 0,
-                    };
-                    self.line += count_lines(&data[..n]);
                     self.input.consume(n);
                     match item {
                         Item::Eof => return Ok(false),
@@ -792,7 +799,7 @@ impl RowParser for SqlParser {
                         Item::Tuple(at) => {
                             self.row_id += 1;
                             let start = offset + u64::try_from(at).unwrap_or(0);
-                            return self.finish_row(start, tuple_line, row).map(|()| true);
+                            return self.finish_row(start, row).map(|()| true);
                         }
                     }
                 }
@@ -810,7 +817,7 @@ impl RowParser for SqlParser {
             return Err(SourceError::Syntax {
                 file: self.file.to_string(),
                 offset: here,
-                line: self.line,
+                line: self.input.line(),
                 reason: format!("cannot move back to offset {offset}"),
             });
         }
@@ -821,14 +828,14 @@ impl RowParser for SqlParser {
                 .map_err(|e| SourceError::Syntax {
                     file: self.file.to_string(),
                     offset: here,
-                    line: self.line,
+                    line: self.input.line(),
                     reason: format!("reading data failed: {e}"),
                 })?;
             if !reached {
                 return Err(SourceError::Syntax {
                     file: self.file.to_string(),
                     offset: self.input.offset(),
-                    line: self.line,
+                    line: self.input.line(),
                     reason: format!("offset {offset} is past the end of the data"),
                 });
             }
@@ -847,29 +854,29 @@ impl RowParser for SqlParser {
     }
 
     fn line(&self) -> u64 {
-        self.line
+        self.input.line()
     }
 }
 
 impl SqlParser {
-    fn finish_row(&mut self, start: u64, line: u64, row: &mut Row) -> Result<(), SourceError> {
+    fn finish_row(&mut self, start: u64, row: &mut Row) -> Result<(), SourceError> {
         let bad = |reason: String| SourceError::BadRow {
             file: self.file.to_string(),
             offset: start,
-            line,
+            line: self.input.line_of(start),
             reason,
         };
         let expected = match &self.columns {
             Some(cols) => Some(cols.len()),
             None => self.options.expected_columns,
         };
-        if let Some(n) = expected {
-            if n != self.values.len() {
-                return Err(bad(format!(
-                    "wrong column count: expected {n} values, found {}",
-                    self.values.len()
-                )));
-            }
+        if let Some(n) = expected
+            && n != self.values.len()
+        {
+            return Err(bad(format!(
+                "wrong column count: expected {n} values, found {}",
+                self.values.len()
+            )));
         }
         let validate = self.options.charset == DataCharset::Utf8mb4;
         row.values.truncate(self.values.len());
@@ -888,10 +895,11 @@ impl SqlParser {
                     set_bytes(&mut row.values[i], bytes);
                 }
                 Val::Datum(d) => {
-                    if let (Datum::Bytes(b), true) = (&*d, validate && *t) {
-                        if self.options.validates(i) && std::str::from_utf8(b).is_err() {
-                            return Err(bad(format!("value {} is not valid UTF-8", i + 1)));
-                        }
+                    if let (Datum::Bytes(b), true) = (&*d, validate && *t)
+                        && self.options.validates(i)
+                        && std::str::from_utf8(b).is_err()
+                    {
+                        return Err(bad(format!("value {} is not valid UTF-8", i + 1)));
                     }
                     row.values[i] = std::mem::replace(d, Datum::Null);
                 }
