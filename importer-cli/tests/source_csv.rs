@@ -471,9 +471,14 @@ mod fast_path_equivalence {
         #[test]
         fn never_panics(data in proptest::collection::vec(any::<u8>(), 0..200)) {
             let mut p = parser_with(&data, CsvOptions::default(), ParserOptions { read_block_size: 3, ..ParserOptions::default() });
+            let mut last = 0;
             for _ in 0..400 {
                 match p.read_row() {
-                    Ok(Some(_)) => {}
+                    Ok(Some(row)) => {
+                        // Offsets only move forward and every row has bytes.
+                        prop_assert!(row.start_offset >= last && row.end_offset > row.start_offset);
+                        last = row.end_offset;
+                    }
                     Ok(None) => break,
                     Err(e) if e.is_row_error() => {}
                     Err(_) => break,

@@ -245,9 +245,14 @@ mod fuzz {
             let mut input = b"INSERT INTO t VALUES ".to_vec();
             input.extend_from_slice(&data);
             let mut p = parser(&input, false, 4);
+            let mut last = 0;
             for _ in 0..200 {
                 match p.read_row() {
-                    Ok(Some(_)) => {}
+                    Ok(Some(row)) => {
+                        // Offsets only move forward and every row has bytes.
+                        prop_assert!(row.start_offset >= last && row.end_offset > row.start_offset);
+                        last = row.end_offset;
+                    }
                     Ok(None) => break,
                     Err(e) if e.is_row_error() => {}
                     Err(_) => break,
