@@ -204,8 +204,12 @@ fn open_local(cfg: &Config) -> anyhow::Result<Opened> {
         ConflictStrategy::Ignore => OnDuplicate::Ignore,
         ConflictStrategy::Error | ConflictStrategy::None => OnDuplicate::Error,
     };
-    let backend = LocalBackend::new(config, Arc::new(KvEncodingBuilder))
-        .with_context(|| format!("opening the local target store {}", cfg.store.path.display()))?;
+    let backend = LocalBackend::new(config, Arc::new(KvEncodingBuilder)).with_context(|| {
+        format!(
+            "opening the local target store {}",
+            cfg.store.path.display()
+        )
+    })?;
     let store = backend
         .target_store()
         .cloned()
@@ -238,7 +242,9 @@ fn task_checkpoint(cfg: &Config, root: &Path, target_id: &str) -> TaskCheckpoint
         backend: cfg.tikv_importer.backend.to_string(),
         target: target_id.to_string(),
         sorted_kv_dir: if local {
-            absolute(&cfg.tikv_importer.sorted_kv_dir).display().to_string()
+            absolute(&cfg.tikv_importer.sorted_kv_dir)
+                .display()
+                .to_string()
         } else {
             String::new()
         },
@@ -289,7 +295,10 @@ pub async fn import(cfg: &Config) -> anyhow::Result<ImportOutcome> {
     let opened = open(cfg).await?;
     let task = task_checkpoint(cfg, &scanned.root, &opened.target_id);
     let checkpoints = if cfg.checkpoint.enable {
-        CheckpointManager::open(FileCheckpointStore::new(checkpoint_path(cfg, &scanned.root)), task)?
+        CheckpointManager::open(
+            FileCheckpointStore::new(checkpoint_path(cfg, &scanned.root)),
+            task,
+        )?
     } else {
         CheckpointManager::disabled(task)
     };
@@ -298,7 +307,8 @@ pub async fn import(cfg: &Config) -> anyhow::Result<ImportOutcome> {
     let reporter = Reporter::start(Arc::clone(&source), true, interval);
 
     let result = async {
-        let plans = import::prepare(&scanned, opened.target.as_ref(), &options, &checkpoints).await?;
+        let plans =
+            import::prepare(&scanned, opened.target.as_ref(), &options, &checkpoints).await?;
         let ctx = Arc::new(ImportContext::new(
             options,
             Arc::clone(&opened.backend),
@@ -395,8 +405,8 @@ pub async fn error_destroy(
                 .await
                 .with_context(|| format!("removing engine {name}:{engine_id}"))?;
         }
-        let (db, tbl) = split_unique_name(name)
-            .with_context(|| format!("{name} is not a `db`.`tbl` name"))?;
+        let (db, tbl) =
+            split_unique_name(name).with_context(|| format!("{name} is not a `db`.`tbl` name"))?;
         opened.target.drop_table(&db, &tbl).await?;
         tracing::info!(table = %name, "destroyed");
     }

@@ -61,10 +61,18 @@ pub async fn store_command(cfg: Config, cmd: StoreCommand) -> anyhow::Result<()>
     match cmd {
         StoreCommand::Tables => {
             let tables = store::list_tables(db)?;
-            writeln!(out, "{:<40} {:>12} {:>8} {:>16}", "table", "rows", "id", "auto_increment")?;
+            writeln!(
+                out,
+                "{:<40} {:>12} {:>8} {:>16}",
+                "table", "rows", "id", "auto_increment"
+            )?;
             for t in tables {
                 let name = format!("{}.{}", t.db, t.table);
-                writeln!(out, "{name:<40} {:>12} {:>8} {:>16}", t.rows, t.id, t.auto_increment_base)?;
+                writeln!(
+                    out,
+                    "{name:<40} {:>12} {:>8} {:>16}",
+                    t.rows, t.id, t.auto_increment_base
+                )?;
             }
         }
         StoreCommand::Checksum { table } => {
@@ -102,13 +110,19 @@ pub async fn store_command(cfg: Config, cmd: StoreCommand) -> anyhow::Result<()>
         }
         StoreCommand::Get { table, pk } => {
             let keys: Vec<&str> = pk.iter().map(String::as_str).collect();
-            let entry = backend_local::catalog::Catalog::new(db).require_table(&table.schema, &table.table)?;
+            let entry = backend_local::catalog::Catalog::new(db)
+                .require_table(&table.schema, &table.table)?;
             match store::get_row(db, &table.schema, &table.table, &keys)? {
                 Some(values) => {
                     out.write_all(&store::csv_header(&entry.table))?;
                     out.write_all(&store::csv_line(&entry.table, &values))?;
                 }
-                None => bail!("no row with primary key ({}) in `{}`.`{}`", pk.join(", "), table.schema, table.table),
+                None => bail!(
+                    "no row with primary key ({}) in `{}`.`{}`",
+                    pk.join(", "),
+                    table.schema,
+                    table.table
+                ),
             }
         }
     }
@@ -131,7 +145,10 @@ pub async fn checkpoint_command(cfg: Config, cmd: CheckpointCommand) -> anyhow::
         CheckpointCommand::List => print!("{}", app::checkpoint_list(&cfg)?),
         CheckpointCommand::Remove { target } => {
             let n = cp_commands::remove(&store, &selector(&target))?;
-            println!("removed {n} table checkpoint(s) from {}", store.path().display());
+            println!(
+                "removed {n} table checkpoint(s) from {}",
+                store.path().display()
+            );
         }
         CheckpointCommand::ErrorIgnore { target } => {
             let n = cp_commands::error_ignore(&store, &selector(&target))?;
@@ -139,14 +156,19 @@ pub async fn checkpoint_command(cfg: Config, cmd: CheckpointCommand) -> anyhow::
         }
         CheckpointCommand::ErrorDestroy { target } => {
             let n = app::error_destroy(&cfg, &store, &selector(&target)).await?;
-            println!("destroyed the imported data of {n} failed table(s); rerun the import to start them over");
+            println!(
+                "destroyed the imported data of {n} failed table(s); rerun the import to start them over"
+            );
         }
         CheckpointCommand::Dump { dir } => {
             let cp = store
                 .load()?
                 .with_context(|| format!("no checkpoint at {}", store.path().display()))?;
             cp_commands::dump(&cp, &dir).with_context(|| format!("writing {}", dir.display()))?;
-            println!("wrote tables.csv, engines.csv and chunks.csv to {}", dir.display());
+            println!(
+                "wrote tables.csv, engines.csv and chunks.csv to {}",
+                dir.display()
+            );
         }
     }
     Ok(())

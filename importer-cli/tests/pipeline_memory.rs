@@ -99,7 +99,10 @@ impl ImportTarget for MemTarget {
         Ok(TargetChecksum::Kv(ck))
     }
     async fn drop_table(&self, db: &str, name: &str) -> anyhow::Result<()> {
-        let mut tables = self.tables.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        let mut tables = self
+            .tables
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))?;
         tables.remove(&format!("{db}.{name}"));
         Ok(())
     }

@@ -69,6 +69,9 @@ pub struct Chunk {
     pub columns: Option<Vec<String>>,
 }
 
+/// A chunk's byte range and, after a file's first chunk, the header.
+type Range = (u64, u64, Option<Vec<String>>);
+
 /// Upper bound of rows in `len` bytes of rows with `columns` values.
 fn estimate_rows(len: u64, columns: usize) -> Result<i64, SourceError> {
     let n = u64::try_from(columns.max(1)).unwrap_or(u64::MAX);
@@ -97,7 +100,7 @@ pub fn make_table_chunks(
                 > opts
                     .max_region_size
                     .saturating_add(opts.max_region_size / 4);
-        let ranges: Vec<(u64, u64, Option<Vec<String>>)> = if splittable {
+        let ranges: Vec<Range> = if splittable {
             split_csv(&path, file, opts)?
         } else {
             let end = decompressed_size(&path, file.compression)?;
@@ -124,11 +127,7 @@ pub fn make_table_chunks(
 }
 
 /// Cuts a large CSV file at line terminators.
-fn split_csv(
-    path: &Path,
-    file: &DataFile,
-    opts: &ChunkOptions,
-) -> Result<Vec<(u64, u64, Option<Vec<String>>)>, SourceError> {
+fn split_csv(path: &Path, file: &DataFile, opts: &ChunkOptions) -> Result<Vec<Range>, SourceError> {
     let name = file.path.display().to_string();
     let size = file.size;
     let (mut pos, header) = if opts.csv.header {

@@ -16,7 +16,7 @@ use memchr::{memchr, memchr_iter, memchr2, memchr3};
 use super::SourceError;
 use super::compress::DataReader;
 use super::input::Input;
-use super::parser::{DataCharset, ParserOptions, Row, RowParser};
+use super::parser::{DataCharset, ParserOptions, Row, RowParser, set_bytes};
 
 /// `[mydumper.csv]` options, defaulting as Lightning does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,12 +120,12 @@ impl Syntax {
                 "csv separator and terminator must differ".into(),
             ));
         }
-        if let Some(e) = esc {
-            if sep.first() == Some(&e) || delim.first() == Some(&e) || term.first() == Some(&e) {
-                return Err(SourceError::Config(
-                    "csv escaped-by must differ from separator, delimiter and terminator".into(),
-                ));
-            }
+        if esc.is_some_and(|e| {
+            sep.first() == Some(&e) || delim.first() == Some(&e) || term.first() == Some(&e)
+        }) {
+            return Err(SourceError::Config(
+                "csv escaped-by must differ from separator, delimiter and terminator".into(),
+            ));
         }
         let mut special = [false; 256];
         special[usize::from(sep[0])] = true;
@@ -166,8 +166,7 @@ impl Syntax {
     }
 
     fn is_null_text(&self, content: &[u8], quoted: bool) -> bool {
-        !self.not_null
-            && !(quoted && self.quoted_null_is_text)
+        !(self.not_null || (quoted && self.quoted_null_is_text))
             && self.nulls.iter().any(|n| n.as_slice() == content)
     }
 }
@@ -512,7 +511,6 @@ pub struct CsvParser {
     options: ParserOptions,
     rec: Record,
     row_id: i64,
-    line: u64,
     columns: Option<Vec<String>>,
     header_pending: bool,
     header_schema_match: bool,
@@ -549,7 +547,6 @@ impl CsvParser {
             options,
             rec: Record::default(),
             row_id,
-            line: 1,
             columns: None,
             header_pending: offset == 0 && csv.header,
             header_schema_match: csv.header_schema_match,
@@ -568,7 +565,7 @@ impl CsvParser {
 
     fn fill(&mut self) -> Result<bool, SourceError> {
         self.input.fill().map_err(|e| {
-            let (offset, line) = (self.input.offset(), self.line);
+            let (offset, line) = (self.input.offset(), self.input.line());
             self.syntax_error(offset, line, format!("reading data failed: {e}"))
         })
     }
@@ -584,9 +581,9 @@ impl CsvParser {
         Ok(())
     }
 
-    /// Parses the next record into `self.rec`; returns its start offset and
-    /// line, or `None` at the end.
-    fn next_record(&mut self) -> Result<Option<(u64, u64)>, SourceError> {
+    /// Parses the next record into `self.rec`; returns its start offset, or
+    /// `None` at the end.
+    fn next_record(&mut self) -> Result<Option<u64>, SourceError> {
         if !self.bom_checked {
             self.skip_bom()?;
         }
@@ -604,8 +601,8 @@ impl CsvParser {
                 None => match self.syntax.parse_general(data, eof, &mut self.rec) {
                     Ok(step) => step,
                     Err(SynErr(at, reason)) => {
-                        let line = self.line + count_lines(&data[..at.min(data.len())]);
                         let offset = start + u64::try_from(at).unwrap_or(0);
+                        let line = self.input.line_of(offset);
                         return Err(self.syntax_error(offset, line, reason));
                     }
                 },
@@ -617,32 +614,28 @@ impl CsvParser {
                         return Err(SourceError::RowTooLarge {
                             file: self.file.to_string(),
                             offset: start,
-                            line: self.line,
+                            line: self.input.line_of(start),
                             limit: self.options.max_row_size,
                         });
                     }
                     self.fill()?;
                 }
-                Step::Blank(n) => {
-                    self.line += count_lines(&data[..n]);
-                    self.input.consume(n);
-                }
+                Step::Blank(n) => self.input.consume(n),
                 Step::Record(n) => {
-                    let line = self.line;
-                    self.line += count_lines(&data[..n]);
                     self.input.consume(n);
                     if self.header_pending {
                         self.header_pending = false;
-                        self.read_header(start, line)?;
+                        self.read_header(start)?;
                         continue;
                     }
-                    return Ok(Some((start, line)));
+                    return Ok(Some(start));
                 }
             }
         }
     }
 
-    fn read_header(&mut self, start: u64, line: u64) -> Result<(), SourceError> {
+    fn read_header(&mut self, start: u64) -> Result<(), SourceError> {
+        let line = self.input.line_of(start);
         if !self.header_schema_match {
             return Ok(());
         }
@@ -667,7 +660,7 @@ impl CsvParser {
         Ok(())
     }
 
-    fn check_count(&self, start: u64, line: u64) -> Result<(), SourceError> {
+    fn check_count(&self, start: u64) -> Result<(), SourceError> {
         let expected = match &self.columns {
             Some(cols) => Some(cols.len()),
             None => self.options.expected_columns,
@@ -676,7 +669,7 @@ impl CsvParser {
             Some(n) if n != self.rec.fields.len() => Err(SourceError::BadRow {
                 file: self.file.to_string(),
                 offset: start,
-                line,
+                line: self.input.line_of(start),
                 reason: format!(
                     "wrong column count: expected {n} fields, found {}",
                     self.rec.fields.len()
@@ -690,31 +683,50 @@ impl CsvParser {
     /// returns its field count. Checks the same as [`RowParser::read_row`]
     /// except character validity.
     pub fn read_raw(&mut self) -> Result<Option<usize>, SourceError> {
-        let Some((start, line)) = self.next_record()? else {
+        let Some(start) = self.next_record()? else {
             return Ok(None);
         };
         self.row_id += 1;
-        self.check_count(start, line)?;
+        self.check_count(start)?;
         Ok(Some(self.rec.fields.len()))
     }
 }
 
-fn count_lines(bytes: &[u8]) -> u64 {
-    u64::try_from(memchr_iter(b'\n', bytes).count()).unwrap_or(u64::MAX)
-}
-
 impl RowParser for CsvParser {
-    fn read_row(&mut self) -> Result<Option<Row>, SourceError> {
-        let Some((start, line)) = self.next_record()? else {
-            return Ok(None);
+    fn read_row_into(&mut self, row: &mut Row) -> Result<bool, SourceError> {
+        let Some(start) = self.next_record()? else {
+            return Ok(false);
         };
         self.row_id += 1;
-        self.check_count(start, line)?;
-        let validate = self.options.charset == DataCharset::Utf8mb4;
-        let mut values = Vec::with_capacity(self.rec.fields.len());
-        for (i, f) in self.rec.fields.iter().enumerate() {
+        self.check_count(start)?;
+        // One validation of the whole record is enough when every field is
+        // checked and no field starts with a continuation byte (so no
+        // character spans a field boundary).
+        let mut validate = self.options.charset == DataCharset::Utf8mb4;
+        if validate
+            && self.options.binary_fields.is_empty()
+            && std::str::from_utf8(&self.rec.data).is_ok()
+            && self.rec.fields.iter().all(|f| {
+                self.rec
+                    .data
+                    .get(f.start)
+                    .is_none_or(|b| (*b & 0xC0) != 0x80)
+            })
+        {
+            validate = false;
+        }
+        let n = self.rec.fields.len();
+        row.values.truncate(n);
+        row.values.resize_with(n, || Datum::Null);
+        for (i, (f, slot)) in self
+            .rec
+            .fields
+            .iter()
+            .zip(row.values.iter_mut())
+            .enumerate()
+        {
             if f.null {
-                values.push(Datum::Null);
+                *slot = Datum::Null;
                 continue;
             }
             let bytes = &self.rec.data[f.start..f.end];
@@ -722,18 +734,16 @@ impl RowParser for CsvParser {
                 return Err(SourceError::BadRow {
                     file: self.file.to_string(),
                     offset: start,
-                    line,
+                    line: self.input.line_of(start),
                     reason: format!("field {} is not valid UTF-8", i + 1),
                 });
             }
-            values.push(Datum::Bytes(bytes.to_vec()));
+            set_bytes(slot, bytes);
         }
-        Ok(Some(Row {
-            row_id: self.row_id,
-            values,
-            start_offset: start,
-            end_offset: self.input.offset(),
-        }))
+        row.row_id = self.row_id;
+        row.start_offset = start;
+        row.end_offset = self.input.offset();
+        Ok(true)
     }
 
     fn pos(&self) -> (u64, i64) {
@@ -745,7 +755,7 @@ impl RowParser for CsvParser {
         if offset < here {
             return Err(self.syntax_error(
                 here,
-                self.line,
+                self.input.line(),
                 format!("cannot move back to offset {offset}"),
             ));
         }
@@ -754,12 +764,12 @@ impl RowParser for CsvParser {
             self.header_pending = false;
             self.bom_checked = true;
             let reached = self.input.skip_to(offset).map_err(|e| {
-                self.syntax_error(here, self.line, format!("reading data failed: {e}"))
+                self.syntax_error(here, self.input.line(), format!("reading data failed: {e}"))
             })?;
             if !reached {
                 return Err(self.syntax_error(
                     self.input.offset(),
-                    self.line,
+                    self.input.line(),
                     format!("offset {offset} is past the end of the data"),
                 ));
             }
@@ -777,6 +787,6 @@ impl RowParser for CsvParser {
     }
 
     fn line(&self) -> u64 {
-        self.line
+        self.input.line()
     }
 }

@@ -14,6 +14,8 @@ pub(crate) struct Input {
     base: u64,
     eof: bool,
     block: usize,
+    /// Newlines in the stream before `buf[0]` (since the parser started).
+    lines_before: u64,
 }
 
 impl std::fmt::Debug for Input {
@@ -38,6 +40,7 @@ impl Input {
             base: offset,
             eof: false,
             block,
+            lines_before: 0,
         }
     }
 
@@ -59,6 +62,19 @@ impl Input {
         self.base + u64::try_from(self.start).unwrap_or(u64::MAX)
     }
 
+    /// The 1-based line of stream offset `offset`, which must not be before
+    /// the buffer (any offset at or after the last row read is fine).
+    /// Counted on demand, so only errors pay for it.
+    pub(crate) fn line_of(&self, offset: u64) -> u64 {
+        let rel = usize::try_from(offset.saturating_sub(self.base)).unwrap_or(usize::MAX);
+        1 + self.lines_before + count_lines(&self.buf[..rel.min(self.end)])
+    }
+
+    /// The line of the next unconsumed byte.
+    pub(crate) fn line(&self) -> u64 {
+        self.line_of(self.offset())
+    }
+
     /// Marks `n` bytes of [`Input::data`] consumed.
     #[inline]
     pub(crate) fn consume(&mut self, n: usize) {
@@ -73,6 +89,7 @@ impl Input {
             return Ok(false);
         }
         if self.start > 0 {
+            self.lines_before += count_lines(&self.buf[..self.start]);
             self.buf.copy_within(self.start..self.end, 0);
             self.base += u64::try_from(self.start).unwrap_or(u64::MAX);
             self.end -= self.start;
@@ -115,4 +132,8 @@ impl Input {
             }
         }
     }
+}
+
+fn count_lines(bytes: &[u8]) -> u64 {
+    u64::try_from(memchr::memchr_iter(b'\n', bytes).count()).unwrap_or(u64::MAX)
 }

@@ -40,4 +40,6 @@ pub mod schema;
 pub mod sql;
 
 pub use error::SourceError;
-pub use parser::{DataCharset, ParserOptions, Row, RowParser, column_permutation, open_parser};
+pub use parser::{
+    DataCharset, ParserOptions, Row, RowParser, column_permutation, decode_stream, open_parser,
+};

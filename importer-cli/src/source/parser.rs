@@ -13,7 +13,7 @@ use super::csv::{CsvOptions, CsvParser};
 use super::sql::SqlParser;
 
 /// One parsed row.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Row {
     /// The row's pre-allocated id: one more than the previous row's.
     pub row_id: i64,
@@ -32,7 +32,16 @@ pub trait RowParser: Send + std::fmt::Debug {
     /// The next row, or `None` at the end of the data. A
     /// [`SourceError::is_row_error`] error skips one row; any other error
     /// ends the file.
-    fn read_row(&mut self) -> Result<Option<Row>, SourceError>;
+    fn read_row(&mut self) -> Result<Option<Row>, SourceError> {
+        let mut row = Row::default();
+        Ok(self.read_row_into(&mut row)?.then_some(row))
+    }
+
+    /// Like [`RowParser::read_row`], reading into `row` and reusing its
+    /// allocations (the string buffers of its `Bytes` values): the fast way
+    /// to read a file row by row. Returns false at the end of the data, when
+    /// `row` is left unspecified.
+    fn read_row_into(&mut self, row: &mut Row) -> Result<bool, SourceError>;
 
     /// The stream offset after the last row read and that row's id.
     fn pos(&self) -> (u64, i64);
@@ -53,6 +62,18 @@ pub trait RowParser: Send + std::fmt::Debug {
     /// Line number (1-based, counted from where the parser started) of the
     /// next byte to read.
     fn line(&self) -> u64;
+}
+
+/// Sets `slot` to `Bytes(bytes)`, reusing its buffer when it is one.
+#[inline]
+pub(crate) fn set_bytes(slot: &mut Datum, bytes: &[u8]) {
+    match slot {
+        Datum::Bytes(buf) => {
+            buf.clear();
+            buf.extend_from_slice(bytes);
+        }
+        other => *other = Datum::Bytes(bytes.to_vec()),
+    }
 }
 
 /// The character set data files are written in (`data-character-set`).
@@ -133,8 +154,8 @@ impl ParserOptions {
     }
 }
 
-/// Wraps `reader` in a charset converter when `charset` needs one.
-pub(crate) fn decode_stream(reader: DataReader, charset: DataCharset) -> DataReader {
+/// Wraps `reader` in a converter to UTF-8 when `charset` needs one.
+pub fn decode_stream(reader: DataReader, charset: DataCharset) -> DataReader {
     match charset.encoding() {
         Some(encoding) => Box::new(DecodingReader::new(reader, encoding)),
         None => reader,

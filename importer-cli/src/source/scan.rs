@@ -517,10 +517,8 @@ pub fn scan(root: &Path, opts: &ScanOptions) -> Result<ScanResult, SourceError> 
                 }
                 let (tdb, _) = router.route(&c.db, "");
                 db_entry(&mut dbs, &tdb);
-                if !opts.no_schema {
-                    if let Some(db) = dbs.get_mut(&fold(&tdb)) {
-                        db.schema_file.get_or_insert(rel);
-                    }
+                if let (false, Some(db)) = (opts.no_schema, dbs.get_mut(&fold(&tdb))) {
+                    db.schema_file.get_or_insert(rel);
                 }
             }
             Kind::TableSchema | Kind::ViewSchema | Kind::Data(_) => {
@@ -547,10 +545,8 @@ pub fn scan(root: &Path, opts: &ScanOptions) -> Result<ScanResult, SourceError> 
                     data_files: Vec::new(),
                 });
                 match c.kind {
-                    Kind::TableSchema => {
-                        if !opts.no_schema {
-                            entry.schema_file.get_or_insert(rel);
-                        }
+                    Kind::TableSchema if !opts.no_schema => {
+                        entry.schema_file.get_or_insert(rel);
                     }
                     Kind::Data(format) => {
                         if size == 0 {

@@ -325,7 +325,7 @@ pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceErr
 
     let mut columns = Vec::with_capacity(ct.columns.len());
     // (name, columns with prefix lengths, unique, primary)
-    let mut constraints: Vec<(Option<String>, Vec<(String, Option<u32>)>, bool, bool)> = Vec::new();
+    let mut constraints: Vec<Constraint> = Vec::new();
     for (i, def) in ct.columns.iter().enumerate() {
         let cname = def.name.value.clone();
         let mut ft = parse_type(&def.data_type.to_string()).ok_or_else(|| {
@@ -484,6 +484,10 @@ pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceErr
     })
 }
 
+/// An index as declared: name, key parts (column, prefix length), unique,
+/// primary.
+type Constraint = (Option<String>, Vec<(String, Option<u32>)>, bool, bool);
+
 /// MySQL names an unnamed index after its first column, adding `_2`, `_3`…
 fn unique_index_name(indices: &[IndexInfo], base: &str) -> String {
     let taken = |n: &str| indices.iter().any(|i| i.name.eq_ignore_ascii_case(n));
@@ -499,11 +503,11 @@ fn unique_index_name(indices: &[IndexInfo], base: &str) -> String {
 /// `col` or `col(10)` (backquotes allowed) to name and prefix length.
 fn key_part(text: &str) -> Option<(String, Option<u32>)> {
     let t = text.trim();
-    if let Some(open) = t.rfind('(') {
-        if t.ends_with(')') {
-            let len: u32 = t[open + 1..t.len() - 1].trim().parse().ok()?;
-            return Some((unquote(t[..open].trim()), Some(len)));
-        }
+    if let Some(open) = t.rfind('(')
+        && t.ends_with(')')
+    {
+        let len: u32 = t[open + 1..t.len() - 1].trim().parse().ok()?;
+        return Some((unquote(t[..open].trim()), Some(len)));
     }
     if t.contains(['(', ' ']) && !t.starts_with('`') {
         return None;

@@ -16,12 +16,12 @@
 use std::sync::Arc;
 
 use backend_core::{Datum, Decimal};
-use memchr::{memchr, memchr_iter, memchr2, memmem};
+use memchr::{memchr, memchr2, memmem};
 
 use super::SourceError;
 use super::compress::DataReader;
 use super::input::Input;
-use super::parser::{DataCharset, ParserOptions, Row, RowParser};
+use super::parser::{DataCharset, ParserOptions, Row, RowParser, set_bytes};
 
 /// Where in the statement grammar the parser is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +45,13 @@ enum Stop {
 }
 
 type Step<T> = Result<T, Stop>;
+
+/// A parsed value: a datum, or string bytes in the tuple's arena.
+#[derive(Debug)]
+enum Val {
+    Datum(Datum),
+    Bytes(usize, usize),
+}
 
 /// What a step produced.
 enum Item {
@@ -186,10 +193,16 @@ impl Cur<'_> {
     /// A quoted string or identifier starting at the quote `q`; backslash
     /// escapes apply when `escapes` (and not `NO_BACKSLASH_ESCAPES`).
     fn quoted(&mut self, q: u8, escapes: bool) -> Step<Vec<u8>> {
+        let mut out = Vec::new();
+        self.quoted_into(q, escapes, &mut out)?;
+        Ok(out)
+    }
+
+    /// Like [`Cur::quoted`], appending the contents to `out`.
+    fn quoted_into(&mut self, q: u8, escapes: bool, out: &mut Vec<u8>) -> Step<()> {
         let open = self.pos;
         self.pos += 1;
         let escapes = escapes && self.backslash;
-        let mut out = Vec::new();
         loop {
             let rest = &self.data[self.pos..];
             let found = if escapes {
@@ -237,7 +250,7 @@ impl Cur<'_> {
                 None if !self.eof => return Err(Stop::NeedMore),
                 _ => {
                     self.pos = i + 1;
-                    return Ok(out);
+                    return Ok(());
                 }
             }
         }
@@ -334,7 +347,7 @@ impl Cur<'_> {
                 Some(v) => u8::try_from(v).unwrap_or(0),
                 None => return self.syntax("invalid hexadecimal literal"),
             };
-            if (i + odd) % 2 == 0 {
+            if (i + odd).is_multiple_of(2) {
                 acc = v;
                 if i + 1 == digits.len() {
                     out.push(acc);
@@ -377,13 +390,17 @@ impl Cur<'_> {
     }
 
     /// One value; the flag says whether it is text to validate.
-    fn value(&mut self) -> Step<(Datum, bool)> {
+    fn value(&mut self, arena: &mut Vec<u8>) -> Step<(Val, bool)> {
         self.skip_ws()?;
         let Some(b) = self.peek() else {
             return self.short("in a row");
         };
         match b {
-            b'\'' | b'"' => Ok((Datum::Bytes(self.quoted(b, true)?), true)),
+            b'\'' | b'"' => {
+                let start = arena.len();
+                self.quoted_into(b, true, arena)?;
+                Ok((Val::Bytes(start, arena.len()), true))
+            }
             b'0' if matches!(self.peek_at(1)?, Some(b'x' | b'X' | b'b' | b'B')) => {
                 let bits = matches!(self.data[self.pos + 1], b'b' | b'B');
                 self.pos += 2;
@@ -393,36 +410,38 @@ impl Cur<'_> {
                 } else {
                     self.hex_digits(&w)?
                 };
-                Ok((Datum::Bytes(bytes), false))
+                Ok((Val::Datum(Datum::Bytes(bytes)), false))
             }
             b'x' | b'X' | b'b' | b'B' if self.peek_at(1)? == Some(b'\'') => Ok((
-                Datum::Bytes(self.quoted_literal(matches!(b, b'b' | b'B'))?),
+                Val::Datum(Datum::Bytes(self.quoted_literal(matches!(b, b'b' | b'B'))?)),
                 false,
             )),
             b'n' | b'N' if self.peek_at(1)? == Some(b'\'') => {
                 self.pos += 1;
-                Ok((Datum::Bytes(self.quoted(b'\'', true)?), true))
+                let start = arena.len();
+                self.quoted_into(b'\'', true, arena)?;
+                Ok((Val::Bytes(start, arena.len()), true))
             }
             b'_' => {
                 let charset = self.word()?.to_ascii_lowercase();
                 self.skip_ws()?;
-                let (value, text) = self.value()?;
+                let (value, text) = self.value(arena)?;
                 Ok((value, text && charset != b"_binary"))
             }
             b'-' | b'+' | b'.' | b'0'..=b'9' => self.number(),
             _ if is_ident_byte(b) => {
                 let w = self.word()?.to_ascii_uppercase();
                 match w.as_slice() {
-                    b"NULL" => Ok((Datum::Null, false)),
-                    b"TRUE" => Ok((Datum::Int(1), false)),
-                    b"FALSE" => Ok((Datum::Int(0), false)),
+                    b"NULL" => Ok((Val::Datum(Datum::Null), false)),
+                    b"TRUE" => Ok((Val::Datum(Datum::Int(1)), false)),
+                    b"FALSE" => Ok((Val::Datum(Datum::Int(0)), false)),
                     b"CONVERT" => {
                         self.skip_ws()?;
                         if self.peek() != Some(b'(') {
                             return self.syntax("expected '(' after CONVERT");
                         }
                         self.pos += 1;
-                        let (value, text) = self.value()?;
+                        let (value, text) = self.value(arena)?;
                         self.skip_ws()?;
                         if !self.keyword("USING")? {
                             return self.syntax("expected USING in CONVERT");
@@ -451,7 +470,7 @@ impl Cur<'_> {
         }
     }
 
-    fn number(&mut self) -> Step<(Datum, bool)> {
+    fn number(&mut self) -> Step<(Val, bool)> {
         let mut negative = false;
         loop {
             match self.peek() {
@@ -487,6 +506,26 @@ impl Cur<'_> {
         if digits.is_empty() || digits == b"." {
             return self.syntax("invalid number");
         }
+        if !point && !exp {
+            // Plain integers, the common case, without text conversion.
+            let parsed = digits.iter().try_fold(0u64, |acc, d| {
+                acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+            });
+            if let Some(v) = parsed {
+                let datum = if !negative {
+                    match i64::try_from(v) {
+                        Ok(i) => Datum::Int(i),
+                        Err(_) => Datum::Uint(v),
+                    }
+                } else if v <= i64::MAX.unsigned_abs() + 1 {
+                    Datum::Int(0i64.wrapping_sub_unsigned(v))
+                } else {
+                    let text = String::from_utf8_lossy(digits).into_owned();
+                    self.big_integer(&text, negative)?
+                };
+                return Ok((Val::Datum(datum), false));
+            }
+        }
         let Ok(text) = std::str::from_utf8(digits) else {
             return self.syntax("invalid number");
         };
@@ -519,7 +558,7 @@ impl Cur<'_> {
         } else {
             self.big_integer(text, negative)?
         };
-        Ok((datum, false))
+        Ok((Val::Datum(datum), false))
     }
 
     fn big_integer(&self, text: &str, negative: bool) -> Step<Datum> {
@@ -535,9 +574,15 @@ impl Cur<'_> {
     }
 
     /// `( value, … )` starting at `(`.
-    fn tuple(&mut self, values: &mut Vec<Datum>, text: &mut Vec<bool>) -> Step<()> {
+    fn tuple(
+        &mut self,
+        values: &mut Vec<Val>,
+        text: &mut Vec<bool>,
+        arena: &mut Vec<u8>,
+    ) -> Step<()> {
         values.clear();
         text.clear();
+        arena.clear();
         self.pos += 1;
         self.skip_ws()?;
         if self.peek() == Some(b')') {
@@ -545,7 +590,7 @@ impl Cur<'_> {
             return Ok(());
         }
         loop {
-            let (v, t) = self.value()?;
+            let (v, t) = self.value(arena)?;
             values.push(v);
             text.push(t);
             self.skip_ws()?;
@@ -571,9 +616,9 @@ pub struct SqlParser {
     state: State,
     columns: Option<Vec<String>>,
     row_id: i64,
-    line: u64,
-    values: Vec<Datum>,
+    values: Vec<Val>,
     text: Vec<bool>,
+    arena: Vec<u8>,
 }
 
 impl std::fmt::Debug for SqlParser {
@@ -610,9 +655,9 @@ impl SqlParser {
             },
             columns: None,
             row_id,
-            line: 1,
             values: Vec::new(),
             text: Vec::new(),
+            arena: Vec::new(),
         }
     }
 
@@ -624,7 +669,13 @@ impl SqlParser {
             eof: self.input.eof(),
             backslash: self.backslash,
         };
-        let result = Self::step_in(&mut cur, &mut self.state, &mut self.values, &mut self.text);
+        let result = Self::step_in(
+            &mut cur,
+            &mut self.state,
+            &mut self.values,
+            &mut self.text,
+            &mut self.arena,
+        );
         match result {
             Ok(item) => Ok((item, cur.pos)),
             Err(Stop::NeedMore) => Err((0, String::new(), true)),
@@ -635,8 +686,9 @@ impl SqlParser {
     fn step_in(
         cur: &mut Cur<'_>,
         state: &mut State,
-        values: &mut Vec<Datum>,
+        values: &mut Vec<Val>,
         text: &mut Vec<bool>,
+        arena: &mut Vec<u8>,
     ) -> Step<Item> {
         cur.skip_ws()?;
         let next = cur.peek();
@@ -681,7 +733,7 @@ impl SqlParser {
             State::ExpectTuple => match next {
                 Some(b'(') => {
                     let start = cur.pos;
-                    cur.tuple(values, text)?;
+                    cur.tuple(values, text, arena)?;
                     *state = State::AfterTuple;
                     Ok(Item::Tuple(start))
                 }
@@ -706,12 +758,8 @@ impl SqlParser {
     }
 }
 
-fn count_lines(bytes: &[u8]) -> u64 {
-    u64::try_from(memchr_iter(b'\n', bytes).count()).unwrap_or(u64::MAX)
-}
-
 impl RowParser for SqlParser {
-    fn read_row(&mut self) -> Result<Option<Row>, SourceError> {
+    fn read_row_into(&mut self, row: &mut Row) -> Result<bool, SourceError> {
         loop {
             let offset = self.input.offset();
             match self.step() {
@@ -720,7 +768,7 @@ impl RowParser for SqlParser {
                         return Err(SourceError::RowTooLarge {
                             file: self.file.to_string(),
                             offset,
-                            line: self.line,
+                            line: self.input.line_of(offset),
                             limit: self.options.max_row_size,
                         });
                     }
@@ -728,37 +776,30 @@ impl RowParser for SqlParser {
                         return Err(SourceError::Syntax {
                             file: self.file.to_string(),
                             offset,
-                            line: self.line,
+                            line: self.input.line(),
                             reason: format!("reading data failed: {e}"),
                         });
                     }
                 }
                 Err((at, reason, false)) => {
-                    let data = self.input.data();
-                    let line = self.line + count_lines(&data[..at.min(data.len())]);
+                    let at = offset + u64::try_from(at).unwrap_or(0);
                     return Err(SourceError::Syntax {
                         file: self.file.to_string(),
-                        offset: offset + u64::try_from(at).unwrap_or(0),
-                        line,
+                        offset: at,
+                        line: self.input.line_of(at),
                         reason,
                     });
                 }
                 Ok((item, n)) => {
-                    let data = self.input.data();
-                    let tuple_line = match item {
-                        Item::Tuple(at) => self.line + count_lines(&data[..at]),
-                        _ => 0,
-                    };
-                    self.line += count_lines(&data[..n]);
                     self.input.consume(n);
                     match item {
-                        Item::Eof => return Ok(None),
+                        Item::Eof => return Ok(false),
                         Item::Skip => {}
                         Item::Head(cols) => self.columns = cols,
                         Item::Tuple(at) => {
                             self.row_id += 1;
                             let start = offset + u64::try_from(at).unwrap_or(0);
-                            return self.finish_row(start, tuple_line).map(Some);
+                            return self.finish_row(start, row).map(|()| true);
                         }
                     }
                 }
@@ -776,7 +817,7 @@ impl RowParser for SqlParser {
             return Err(SourceError::Syntax {
                 file: self.file.to_string(),
                 offset: here,
-                line: self.line,
+                line: self.input.line(),
                 reason: format!("cannot move back to offset {offset}"),
             });
         }
@@ -787,14 +828,14 @@ impl RowParser for SqlParser {
                 .map_err(|e| SourceError::Syntax {
                     file: self.file.to_string(),
                     offset: here,
-                    line: self.line,
+                    line: self.input.line(),
                     reason: format!("reading data failed: {e}"),
                 })?;
             if !reached {
                 return Err(SourceError::Syntax {
                     file: self.file.to_string(),
                     offset: self.input.offset(),
-                    line: self.line,
+                    line: self.input.line(),
                     reason: format!("offset {offset} is past the end of the data"),
                 });
             }
@@ -813,44 +854,60 @@ impl RowParser for SqlParser {
     }
 
     fn line(&self) -> u64 {
-        self.line
+        self.input.line()
     }
 }
 
 impl SqlParser {
-    fn finish_row(&mut self, start: u64, line: u64) -> Result<Row, SourceError> {
+    fn finish_row(&mut self, start: u64, row: &mut Row) -> Result<(), SourceError> {
         let bad = |reason: String| SourceError::BadRow {
             file: self.file.to_string(),
             offset: start,
-            line,
+            line: self.input.line_of(start),
             reason,
         };
         let expected = match &self.columns {
             Some(cols) => Some(cols.len()),
             None => self.options.expected_columns,
         };
-        if let Some(n) = expected {
-            if n != self.values.len() {
-                return Err(bad(format!(
-                    "wrong column count: expected {n} values, found {}",
-                    self.values.len()
-                )));
-            }
+        if let Some(n) = expected
+            && n != self.values.len()
+        {
+            return Err(bad(format!(
+                "wrong column count: expected {n} values, found {}",
+                self.values.len()
+            )));
         }
-        if self.options.charset == DataCharset::Utf8mb4 {
-            for (i, (v, t)) in self.values.iter().zip(&self.text).enumerate() {
-                if let (Datum::Bytes(b), true) = (v, *t) {
-                    if self.options.validates(i) && std::str::from_utf8(b).is_err() {
+        let validate = self.options.charset == DataCharset::Utf8mb4;
+        row.values.truncate(self.values.len());
+        row.values.resize_with(self.values.len(), || Datum::Null);
+        for (i, (v, t)) in self.values.iter_mut().zip(&self.text).enumerate() {
+            match v {
+                Val::Bytes(s, e) => {
+                    let bytes = &self.arena[*s..*e];
+                    if validate
+                        && *t
+                        && self.options.validates(i)
+                        && std::str::from_utf8(bytes).is_err()
+                    {
                         return Err(bad(format!("value {} is not valid UTF-8", i + 1)));
                     }
+                    set_bytes(&mut row.values[i], bytes);
+                }
+                Val::Datum(d) => {
+                    if let (Datum::Bytes(b), true) = (&*d, validate && *t)
+                        && self.options.validates(i)
+                        && std::str::from_utf8(b).is_err()
+                    {
+                        return Err(bad(format!("value {} is not valid UTF-8", i + 1)));
+                    }
+                    row.values[i] = std::mem::replace(d, Datum::Null);
                 }
             }
         }
-        Ok(Row {
-            row_id: self.row_id,
-            values: std::mem::take(&mut self.values),
-            start_offset: start,
-            end_offset: self.input.offset(),
-        })
+        row.row_id = self.row_id;
+        row.start_offset = start;
+        row.end_offset = self.input.offset();
+        Ok(())
     }
 }

@@ -1,0 +1,189 @@
+//! Schema files to the table model.
+#![allow(clippy::unwrap_used)]
+
+use backend_core::model::{ColumnType, DefaultValue};
+use importer_cli::source::schema::{parse_create_database, parse_create_table, parse_create_view};
+
+const DUMPLING: &str = "/*!40101 SET NAMES binary*/;\n/*!40014 SET FOREIGN_KEY_CHECKS=0*/;\n\
+CREATE TABLE `orders` (\n\
+  `id` bigint(20) unsigned NOT NULL AUTO_INCREMENT,\n\
+  `user_id` int(11) NOT NULL DEFAULT '0' COMMENT 'who',\n\
+  `amount` decimal(15,2) DEFAULT NULL,\n\
+  `note` varchar(255) CHARACTER SET latin1 COLLATE latin1_bin DEFAULT 'n/a',\n\
+  `state` enum('new','paid','it''s') NOT NULL DEFAULT 'new',\n\
+  `data` blob,\n\
+  `created` datetime(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),\n\
+  `total` decimal(16,2) GENERATED ALWAYS AS (`amount` * 2) VIRTUAL,\n\
+  `neg` int DEFAULT -5,\n\
+  PRIMARY KEY (`id`) /*T![clustered_index] CLUSTERED */,\n\
+  UNIQUE KEY `uk_user` (`user_id`,`created`),\n\
+  KEY `idx_note` (`note`(10)),\n\
+  KEY (`state`)\n\
+) ENGINE=InnoDB AUTO_INCREMENT=1001 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin COMMENT='t'\n\
+/*!50100 PARTITION BY HASH (`id`) PARTITIONS 4 */;\n";
+
+#[test]
+fn dumpling_table_with_noise() {
+    let t = parse_create_table(DUMPLING, "db.orders-schema.sql").unwrap();
+    assert_eq!(t.name, "orders");
+    assert_eq!(
+        (
+            t.charset.as_str(),
+            t.collation.as_str(),
+            t.auto_increment_base
+        ),
+        ("utf8mb4", "utf8mb4_bin", 1001)
+    );
+    let ids: Vec<i64> = t.columns.iter().map(|c| c.id).collect();
+    assert_eq!(ids, (1..=9).collect::<Vec<_>>());
+    let id = &t.columns[0];
+    assert!(id.auto_increment && id.field_type.unsigned && id.field_type.not_null);
+    assert_eq!(
+        (id.field_type.tp, id.field_type.flen),
+        (ColumnType::BigInt, Some(20))
+    );
+    assert_eq!(
+        t.columns[1].default,
+        Some(DefaultValue::Literal("0".into()))
+    );
+    let amount = &t.columns[2].field_type;
+    assert_eq!(
+        (amount.tp, amount.flen, amount.decimal),
+        (ColumnType::Decimal, Some(15), Some(2))
+    );
+    assert_eq!(t.columns[2].default, Some(DefaultValue::Null));
+    let note = &t.columns[3].field_type;
+    assert_eq!(
+        (note.charset.as_str(), note.collation.as_str()),
+        ("latin1", "latin1_bin")
+    );
+    assert_eq!(t.columns[4].field_type.elems, ["new", "paid", "it's"]);
+    assert_eq!(t.columns[5].field_type.charset, "binary");
+    let created = &t.columns[6];
+    assert_eq!(
+        (created.field_type.tp, created.field_type.decimal),
+        (ColumnType::DateTime, Some(3))
+    );
+    assert_eq!(created.default, Some(DefaultValue::CurrentTimestamp));
+    assert!(created.on_update_now);
+    let total = t.columns[7].generated.as_ref().unwrap();
+    assert!(!total.stored && total.expr.contains("amount"));
+    assert_eq!(
+        t.columns[8].default,
+        Some(DefaultValue::Literal("-5".into()))
+    );
+    // The integer primary key is the handle: no PRIMARY index, ids 1..3.
+    assert!(t.pk_is_handle && !t.is_common_handle);
+    let idx: Vec<(i64, &str, bool)> = t
+        .indices
+        .iter()
+        .map(|i| (i.id, i.name.as_str(), i.unique))
+        .collect();
+    assert_eq!(
+        idx,
+        vec![
+            (1, "uk_user", true),
+            (2, "idx_note", false),
+            (3, "state", false)
+        ]
+    );
+    assert_eq!(t.indices[1].columns[0].length, Some(10));
+    assert_eq!(t.loadable_columns().count(), 8);
+    assert_eq!(
+        t.create_sql
+            .as_deref()
+            .map(|s| s.starts_with("CREATE TABLE `orders`")),
+        Some(true)
+    );
+}
+
+#[test]
+fn handle_rules() {
+    let t = parse_create_table(
+        "CREATE TABLE t (a int, b int, PRIMARY KEY (a) /*T![clustered_index] NONCLUSTERED */);",
+        "f",
+    )
+    .unwrap();
+    assert!(!t.pk_is_handle);
+    assert_eq!(t.indices[0].name, "PRIMARY");
+    assert!(t.indices[0].primary && t.columns[0].field_type.not_null);
+    let t = parse_create_table(
+        "CREATE TABLE t (a varchar(10) PRIMARY KEY, b int UNIQUE);",
+        "f",
+    )
+    .unwrap();
+    assert!(!t.pk_is_handle && !t.is_common_handle);
+    assert_eq!(
+        t.indices
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>(),
+        ["PRIMARY", "b"]
+    );
+    let t = parse_create_table(
+        "CREATE TABLE t (a varchar(10), PRIMARY KEY (a) CLUSTERED);",
+        "f",
+    )
+    .unwrap();
+    assert!(t.is_common_handle);
+    let t = parse_create_table("CREATE TABLE t (a int, b int, PRIMARY KEY (a, b));", "f").unwrap();
+    assert!(!t.pk_is_handle);
+    let t = parse_create_table("CREATE TABLE t (a int, b int);", "f").unwrap();
+    assert!(!t.pk_is_handle && t.indices.is_empty() && t.charset == "utf8mb4");
+}
+
+#[test]
+fn mysqldump_style() {
+    let sql = "-- MySQL dump\n/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;\nDROP TABLE IF EXISTS `t`;\n/*!40101 SET @saved_cs_client     = @@character_set_client */;\nCREATE TABLE `t` (\n  `id` int NOT NULL,\n  `y` year DEFAULT NULL,\n  `b` bit(3) DEFAULT b'101',\n  `j` json,\n  `s` set('a','b'),\n  `f` double unsigned zerofill,\n  PRIMARY KEY (`id`),\n  FULLTEXT KEY `ft` (`j`)\n) ENGINE=InnoDB DEFAULT CHARSET=latin1;\n/*!40101 SET character_set_client = @saved_cs_client */;\n";
+    let t = parse_create_table(sql, "f").unwrap();
+    let types: Vec<ColumnType> = t.columns.iter().map(|c| c.field_type.tp).collect();
+    assert_eq!(
+        types,
+        [
+            ColumnType::Int,
+            ColumnType::Year,
+            ColumnType::Bit,
+            ColumnType::Json,
+            ColumnType::Set,
+            ColumnType::Double
+        ]
+    );
+    assert_eq!(t.charset, "latin1");
+    assert!(t.pk_is_handle);
+    assert_eq!(t.indices.len(), 1);
+}
+
+#[test]
+fn databases_and_views() {
+    let db = parse_create_database("/*!40101 SET NAMES binary*/;\nCREATE DATABASE IF NOT EXISTS `my``db` /*!40100 DEFAULT CHARACTER SET utf8mb4 */;\n", "f").unwrap();
+    assert_eq!(db.name, "my`db");
+    let v = parse_create_view(
+        "/*!40101 SET NAMES binary*/;\nDROP TABLE IF EXISTS `v`;\nDROP VIEW IF EXISTS `v`;\nSET character_set_client = utf8;\nCREATE ALGORITHM=UNDEFINED DEFINER=`root`@`%` SQL SECURITY DEFINER VIEW `v` (`a`) AS SELECT `t`.`a` AS `a` FROM `t`;\n",
+        "db.v-schema-view.sql",
+    )
+    .unwrap();
+    assert_eq!(v.name, "v");
+    assert_eq!(
+        v.create_sql,
+        "CREATE VIEW `v` (`a`) AS SELECT `t`.`a` AS `a` FROM `t`"
+    );
+}
+
+#[test]
+fn errors_name_file_and_reason() {
+    let e = parse_create_table("CREATE TABLE t (a int,, b int);", "db.t-schema.sql").unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("db.t-schema.sql: cannot parse CREATE TABLE"),
+        "{e}"
+    );
+    let e = parse_create_table("CREATE TABLE t (a geometry);", "db.t-schema.sql").unwrap_err();
+    assert!(e.to_string().contains("unsupported type"), "{e}");
+    let e = parse_create_table("/* only a comment */", "x.sql").unwrap_err();
+    assert_eq!(e.to_string(), "x.sql: no CREATE TABLE statement found");
+    let e = parse_create_table("CREATE TABLE t (a int, KEY (zz));", "x.sql").unwrap_err();
+    assert!(e.to_string().contains("unknown column \"zz\""), "{e}");
+    let e = parse_create_table("INSERT INTO t VALUES (1);", "x.sql").unwrap_err();
+    assert!(e.to_string().contains("unexpected statement"), "{e}");
+    assert!(parse_create_database("CREATE TABLE x (a int);", "x.sql").is_err());
+}
