@@ -311,9 +311,10 @@ pub struct TableInfo {
     /// Columns in table order; `columns[i].offset == i`.
     pub columns: Vec<ColumnInfo>,
     /// Indexes, including the primary key (flagged `primary`). When the key
-    /// is the integer handle ([`TableInfo::pk_is_handle`]) it stays listed so
-    /// the handle column can be found, but encoders write no index entries
-    /// for it: the record key is the index.
+    /// is the integer handle ([`TableInfo::pk_is_handle`]) it is listed with
+    /// id 0 — TiDB gives it no index id, so the other indexes keep TiDB's
+    /// ids — and encoders write no index entries for it: the record key is
+    /// the index.
     pub indices: Vec<IndexInfo>,
     /// The primary key is a single integer column that serves as the row
     /// handle (TiDB's `PKIsHandle`): no `_tidb_rowid` is generated and the

@@ -451,7 +451,17 @@ pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceErr
                 && idx_cols[0].length.is_none()
                 && columns[idx_cols[0].offset].field_type.tp.is_integer();
             if single_int && stmt.clustered != Some(false) {
+                // The record key is this index: TiDB gives it no index id,
+                // so it is listed (to find the handle column) with id 0 and
+                // the other indexes keep TiDB's ids.
                 pk_is_handle = true;
+                indices.push(IndexInfo {
+                    id: 0,
+                    name: "PRIMARY".into(),
+                    columns: idx_cols,
+                    unique: true,
+                    primary: true,
+                });
                 continue;
             }
             is_common_handle = stmt.clustered == Some(true);
@@ -460,8 +470,9 @@ pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceErr
             Some(n) => n,
             None => unique_index_name(&indices, &idx_cols[0].name),
         };
+        let real_indexes = indices.iter().filter(|i| i.id != 0).count();
         let id =
-            i64::try_from(indices.len() + 1).map_err(|_| schema_err(file, "too many indexes"))?;
+            i64::try_from(real_indexes + 1).map_err(|_| schema_err(file, "too many indexes"))?;
         indices.push(IndexInfo {
             id,
             name,
