@@ -10,6 +10,7 @@ use anyhow::{Context as _, bail};
 use backend_core::{Backend, LocalEngineConfig, SqlMode};
 use backend_local::kv_encoder::KvEncodingBuilder;
 use backend_local::{LocalBackend, LocalBackendConfig, OnDuplicate};
+use backend_tidb::{OnDuplicate as TidbOnDuplicate, TidbBackend, TidbBackendConfig, TlsMode};
 
 use crate::checkpoint::commands::{self as cp_commands, TableSelector};
 use crate::checkpoint::{CheckpointManager, FileCheckpointStore, TaskCheckpoint};
@@ -17,6 +18,7 @@ use crate::config::{self, Config, ConflictStrategy, KeepAfterSuccess, PostOpLeve
 use crate::import::report::{ProgressSource, Reporter, summary};
 use crate::import::target::ImportTarget;
 use crate::import::target::local::LocalTarget;
+use crate::import::target::tidb::TidbTarget;
 use crate::import::{self, ImportContext, ImportOptions, PostOp, TableReport};
 use crate::source::chunk::ChunkOptions;
 use crate::source::csv::CsvOptions;
@@ -222,11 +224,62 @@ fn open_local(cfg: &Config) -> anyhow::Result<Opened> {
     })
 }
 
+/// Connects the tidb backend to the server of `[tidb]`.
+async fn open_tidb(cfg: &Config) -> anyhow::Result<Opened> {
+    let t = &cfg.tidb;
+    let security = t.security.as_ref().unwrap_or(&cfg.security);
+    let path = |p: &str| (!p.is_empty()).then(|| PathBuf::from(p));
+    let on_duplicate = match conflict_strategy(cfg) {
+        // Lightning's tidb backend replaces by default.
+        ConflictStrategy::Replace | ConflictStrategy::None => TidbOnDuplicate::Replace,
+        ConflictStrategy::Ignore => TidbOnDuplicate::Ignore,
+        ConflictStrategy::Error => TidbOnDuplicate::Error,
+    };
+    let config = TidbBackendConfig {
+        host: t.host.clone(),
+        port: t.port,
+        user: t.user.clone(),
+        password: t.password.clone(),
+        sql_mode: t.sql_mode.clone(),
+        session_vars: t.session_vars.clone(),
+        tls: TlsMode::parse(&t.tls.to_string())?,
+        ca_path: path(&security.ca_path),
+        cert_path: path(&security.cert_path),
+        key_path: path(&security.key_path),
+        on_duplicate,
+        batch_size: to_usize(
+            cfg.tikv_importer.logical_import_batch_size.0,
+            "tikv-importer.logical-import-batch-size",
+        )?,
+        batch_rows: to_usize(
+            cfg.tikv_importer.logical_import_batch_rows,
+            "tikv-importer.logical-import-batch-rows",
+        )?,
+        max_error_type: cfg.lightning.max_error.type_,
+        conflict_threshold: cfg.conflict.threshold,
+        task_info_schema: (!cfg.lightning.task_info_schema_name.is_empty())
+            .then(|| cfg.lightning.task_info_schema_name.clone()),
+        region_concurrency: u32::try_from(cfg.lightning.region_concurrency.max(1))
+            .unwrap_or(u32::MAX),
+        ..TidbBackendConfig::default()
+    };
+    let backend = Arc::new(
+        TidbBackend::connect(config)
+            .await
+            .with_context(|| format!("connecting to {}:{}", t.host, t.port))?,
+    );
+    Ok(Opened {
+        target: Arc::new(TidbTarget::new(Arc::clone(&backend))),
+        backend,
+        target_id: format!("{}:{}", t.host, t.port),
+    })
+}
+
 /// Opens the backend and target the config names.
 pub async fn open(cfg: &Config) -> anyhow::Result<Opened> {
     match cfg.tikv_importer.backend {
         config::Backend::Local => open_local(cfg),
-        config::Backend::Tidb => bail!("the tidb backend is not wired into the CLI yet"),
+        config::Backend::Tidb => open_tidb(cfg).await,
     }
 }
 

@@ -182,7 +182,13 @@ pub async fn prepare(
                     let display = file.display().to_string();
                     let mut info = schema::parse_table_file(&root.join(file), &display)?;
                     // Routes may rename the table; the dump's name is not the target's.
-                    info.name = source.name.clone();
+                    if info.name != source.name {
+                        info.create_sql = info
+                            .create_sql
+                            .as_deref()
+                            .map(|sql| rename_create_table(sql, &info.name, &source.name));
+                        info.name = source.name.clone();
+                    }
                     target.create_table(&db.name, &info).await.with_context(|| {
                         format!("creating table `{}`.`{}` from {display}", db.name, source.name)
                     })?
@@ -220,6 +226,31 @@ pub async fn prepare(
     Ok(plans)
 }
 
+/// Rewrites the table name of a `CREATE TABLE` statement (routes): the
+/// first occurrence of the old name, quoted or bare, after `TABLE`.
+fn rename_create_table(sql: &str, old: &str, new: &str) -> String {
+    let quoted_new = backend_core::model::quote_identifier(new);
+    let upper = sql.to_ascii_uppercase();
+    let Some(table_kw) = upper.find("TABLE") else {
+        return sql.to_string();
+    };
+    let after = table_kw + "TABLE".len();
+    let quoted_old = backend_core::model::quote_identifier(old);
+    let rest = &sql[after..];
+    for candidate in [quoted_old.as_str(), old] {
+        if let Some(pos) = rest.find(candidate) {
+            return format!(
+                "{}{}{}{}",
+                &sql[..after],
+                &rest[..pos],
+                quoted_new,
+                &rest[pos + candidate.len()..]
+            );
+        }
+    }
+    sql.to_string()
+}
+
 /// A stable hash of the table definition (FNV-1a over its JSON form), to
 /// notice a schema that changed between runs.
 fn schema_hash(table: &TidbTableInfo) -> u64 {
@@ -255,4 +286,21 @@ pub async fn run(ctx: Arc<ImportContext>, plans: Vec<TablePlan>) -> Vec<TableRep
     }
     reports.sort_by(|a, b| a.name.cmp(&b.name));
     reports
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_rename_create_table() {
+        assert_eq!(
+            rename_create_table("CREATE TABLE `t1` (`t1` int)", "t1", "all"),
+            "CREATE TABLE `all` (`t1` int)"
+        );
+        assert_eq!(
+            rename_create_table("create table IF NOT EXISTS t1 (a int)", "t1", "x`y"),
+            "create table IF NOT EXISTS `x``y` (a int)"
+        );
+    }
 }

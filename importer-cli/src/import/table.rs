@@ -506,8 +506,18 @@ async fn compare_checksum(
                 remote.checksum, remote.kvs, remote.bytes, local.checksum, local.kvs, local.bytes
             ),
         ),
+        TargetChecksum::Rows(rows) if rows < cp.rows() && !ctx.options.incremental => {
+            // Rows the server merged by REPLACE / INSERT IGNORE are not lost
+            // data; say so rather than fail.
+            let words = format!(
+                "{rows} rows on the target, {} rows sent (the difference was resolved as duplicate keys)",
+                cp.rows()
+            );
+            tracing::warn!(table = %name, "{words}");
+            (true, words)
+        }
         TargetChecksum::Rows(rows) => (
-            rows == cp.rows(),
+            rows == cp.rows() || (ctx.options.incremental && rows >= cp.rows()),
             format!("{rows} rows on the target, {} rows sent", cp.rows()),
         ),
     };

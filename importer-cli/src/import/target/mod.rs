@@ -3,6 +3,7 @@
 //! server each implement it.
 
 pub mod local;
+pub mod tidb;
 
 use async_trait::async_trait;
 use backend_core::KvChecksum;
