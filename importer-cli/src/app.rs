@@ -14,6 +14,8 @@ use backend_tidb::{OnDuplicate as TidbOnDuplicate, TidbBackend, TidbBackendConfi
 
 use crate::checkpoint::commands::{self as cp_commands, TableSelector};
 use crate::checkpoint::{CheckpointManager, FileCheckpointStore, TaskCheckpoint};
+use crate::failpoint;
+use crate::checkpoint::file::create_private_dir;
 use crate::config::{self, Config, ConflictStrategy, KeepAfterSuccess, PostOpLevel};
 use crate::import::report::{ProgressSource, Reporter, summary};
 use crate::import::target::ImportTarget;
@@ -206,12 +208,28 @@ fn open_local(cfg: &Config) -> anyhow::Result<Opened> {
         ConflictStrategy::Ignore => OnDuplicate::Ignore,
         ConflictStrategy::Error | ConflictStrategy::None => OnDuplicate::Error,
     };
-    let backend = LocalBackend::new(config, Arc::new(KvEncodingBuilder)).with_context(|| {
+    // Engines hold table data: owner-only, like the checkpoint.
+    let kv_dir = &cfg.tikv_importer.sorted_kv_dir;
+    if !kv_dir.as_os_str().is_empty() {
+        create_private_dir(kv_dir)
+            .with_context(|| format!("creating sorted-kv-dir {}", kv_dir.display()))?;
+    }
+    let opening = || {
         format!(
             "opening the local target store {}",
             cfg.store.path.display()
         )
-    })?;
+    };
+    let backend = if failpoint::is_armed("mid-import") {
+        let store = backend_local::TargetStore::open(&cfg.store.path).with_context(opening)?;
+        let target = Arc::new(failpoint::IngestFailpoint {
+            inner: Arc::clone(&store),
+        });
+        LocalBackend::with_store(config, Arc::new(KvEncodingBuilder), store, target)
+            .with_context(opening)?
+    } else {
+        LocalBackend::new(config, Arc::new(KvEncodingBuilder)).with_context(opening)?
+    };
     let store = backend
         .target_store()
         .cloned()

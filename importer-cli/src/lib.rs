@@ -5,5 +5,6 @@ pub mod app;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
+pub mod failpoint;
 pub mod import;
 pub mod source;

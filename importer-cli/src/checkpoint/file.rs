@@ -112,7 +112,7 @@ impl FileCheckpointStore {
 
 /// Creates `dir` (and parents) readable by the owner only: checkpoints name
 /// tables and targets.
-pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::DirBuilderExt;

@@ -132,7 +132,9 @@ impl CheckpointManager {
         let mut state = self.lock();
         let out = change(&mut state);
         if let Some(store) = &self.store {
+            crate::failpoint::hit("before-checkpoint-save");
             store.save(&state)?;
+            crate::failpoint::hit("after-checkpoint-save");
         }
         Ok(out)
     }

@@ -16,6 +16,7 @@ use backend_core::{
 use tokio::sync::mpsc;
 
 use crate::checkpoint::ChunkCheckpoint;
+use crate::failpoint;
 use crate::import::ImportContext;
 use crate::import::progress::TableProgress;
 use crate::source;
@@ -136,6 +137,9 @@ pub(crate) async fn process_chunk(
             deliver_result = Err(err);
             break;
         }
+        // Test-only: a crash here leaves rows written but not recorded.
+        failpoint::rows(batch.rows);
+        failpoint::hit("after-engine-write-before-save");
         let advanced = batch.end_pos.saturating_sub(current.pos);
         current.pos = if batch.finished {
             current.end_offset
@@ -170,6 +174,7 @@ pub(crate) async fn process_chunk(
     };
     if pending.flushed() {
         publish(&pending.progress, pending.max_auto_id)?;
+        failpoint::chunk_done();
         Ok(ChunkOutcome::Durable)
     } else {
         Ok(ChunkOutcome::Pending(pending))

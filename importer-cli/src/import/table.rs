@@ -15,6 +15,7 @@ use crate::checkpoint::{
     ChunkCheckpoint, EngineCheckpoint, EngineStatus, INDEX_ENGINE, TableCheckpoint, TableFailure,
     TableStatus,
 };
+use crate::failpoint;
 use crate::import::chunk::{ChunkOutcome, ChunkSource, PendingChunk, process_chunk};
 use crate::import::progress::TableProgress;
 use crate::import::target::TargetChecksum;
@@ -336,6 +337,7 @@ async fn write_engine(
     let data_engine = Arc::try_unwrap(data_engine)
         .map_err(|_| anyhow::anyhow!("data engine {engine_id} of {name} is still in use"))?;
     let closed = data_engine.close().await?;
+    failpoint::hit("after-engine-close");
     // The index engine stays open for the next data engine; flushing it makes
     // this engine's index entries durable before its chunks are recorded.
     index_engine.flush().await?;
@@ -399,9 +401,11 @@ async fn import_engine(
     engine_id: i32,
     closed: ClosedEngine,
 ) -> anyhow::Result<()> {
+    failpoint::hit("before-engine-import");
     closed
         .import(ctx.options.region_split_size, ctx.options.region_split_keys)
         .await?;
+    failpoint::hit("after-engine-import");
     set_engine_status(ctx, name, engine_id, EngineStatus::Imported)?;
     closed.cleanup().await?;
     Ok(())
@@ -443,6 +447,7 @@ async fn post_process(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Res
         .checkpoints
         .table(&name)
         .with_context(|| format!("checkpoint of {name} vanished"))?;
+    failpoint::hit("before-post-process");
     if cp.status < TableStatus::AlteredAutoInc {
         progress.set_phase("rebasing auto-increment");
         let next = cp
@@ -470,6 +475,7 @@ async fn post_process(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Res
     if cp.status < TableStatus::Analyzed {
         if ctx.options.analyze != PostOp::Off {
             progress.set_phase("analyze");
+            failpoint::hit("before-analyze");
             let analyzed = ctx.target.analyze(&plan.table).await;
             match (analyzed, ctx.options.analyze) {
                 (Ok(()), _) => {}
@@ -498,6 +504,7 @@ async fn compare_checksum(
         .checksum(&plan.table)
         .await
         .with_context(|| format!("checksumming {name} on the target"))?;
+    failpoint::hit("mid-checksum");
     let (matched, words) = match remote {
         TargetChecksum::Kv(remote) => (
             remote == local,
