@@ -183,6 +183,18 @@ async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result
         }
         set_status(ctx, &name, TableStatus::Imported)?;
     }
+    if cp.status < TableStatus::AlteredAutoInc {
+        // A crash between an engine's import and its cleanup leaves the
+        // engine behind; every engine is imported now, so remove them all
+        // (removing a removed engine is a no-op).
+        for &engine_id in cp.engines.keys() {
+            let (tag, uuid) = backend_core::make_uuid(&name, engine_id);
+            ctx.backend
+                .cleanup_engine(uuid)
+                .await
+                .with_context(|| format!("cleaning up engine {tag}"))?;
+        }
+    }
     post_process(ctx, plan).await
 }
 
