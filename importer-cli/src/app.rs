@@ -13,10 +13,10 @@ use backend_local::{LocalBackend, LocalBackendConfig, OnDuplicate};
 use backend_tidb::{OnDuplicate as TidbOnDuplicate, TidbBackend, TidbBackendConfig, TlsMode};
 
 use crate::checkpoint::commands::{self as cp_commands, TableSelector};
-use crate::checkpoint::{CheckpointManager, FileCheckpointStore, TaskCheckpoint};
-use crate::failpoint;
 use crate::checkpoint::file::create_private_dir;
+use crate::checkpoint::{CheckpointManager, FileCheckpointStore, TaskCheckpoint};
 use crate::config::{self, Config, ConflictStrategy, KeepAfterSuccess, PostOpLevel};
+use crate::failpoint;
 use crate::import::report::{ProgressSource, Reporter, summary};
 use crate::import::target::ImportTarget;
 use crate::import::target::local::LocalTarget;

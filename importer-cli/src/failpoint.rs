@@ -132,7 +132,10 @@ fn bump(name: &str, by: u64) {
     };
     let reached = point.count.fetch_add(by, Ordering::SeqCst) + by;
     if reached >= point.at {
-        eprintln!("failpoint {name} reached ({reached} >= {}): aborting", point.at);
+        eprintln!(
+            "failpoint {name} reached ({reached} >= {}): aborting",
+            point.at
+        );
         std::process::abort();
     }
 }

@@ -73,7 +73,16 @@ fn gz(path: &Path, data: &[u8]) {
 }
 
 const WORDS: &[&str] = &[
-    "alpha", "beta", "gamma", "delta", "it's", "comma,here", "quote\"d", "ünï", "✓", "tab\there",
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "it's",
+    "comma,here",
+    "quote\"d",
+    "ünï",
+    "✓",
+    "tab\there",
 ];
 
 /// Writes a dumpling-style dump of four tables into `dir`: CSV with
@@ -154,7 +163,11 @@ pub fn generate(dir: &Path, scale: u64) -> Dump {
             for j in 0..stmt {
                 let kind = *rng.pick(&["click", "view", "buy", "refund"]);
                 let payload = rng.pick(WORDS).replace('\\', "\\\\").replace('\'', "''");
-                let amount = if (i + j) % 50 == 0 { 7 } else { rng.range(0, 1 << 40) };
+                let amount = if (i + j) % 50 == 0 {
+                    7
+                } else {
+                    rng.range(0, 1 << 40)
+                };
                 let at = if (i + j) % 50 == 0 {
                     "2024-01-01 00:00:00".to_string()
                 } else {
