@@ -55,7 +55,11 @@ pub(crate) async fn import_table(ctx: Arc<ImportContext>, plan: TablePlan) -> Ta
             progress.set_phase("failed");
             let message = format!("{err:#}");
             let saved = ctx.checkpoints.update(|cp| {
-                if let Some(table) = cp.tables.get_mut(&name) {
+                // A table blocked by an earlier failure keeps that failure's
+                // message rather than one wrapping it.
+                if let Some(table) = cp.tables.get_mut(&name)
+                    && table.failure.is_none()
+                {
                     table.failure = Some(TableFailure {
                         at: table.status,
                         message: message.clone(),

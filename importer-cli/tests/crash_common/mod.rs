@@ -26,7 +26,7 @@ impl Rng {
         }
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
+            .map(|d| u64::try_from(d.as_nanos() % (1 << 63)).unwrap_or(42))
             .unwrap_or(42)
     }
 
@@ -45,17 +45,18 @@ impl Rng {
     }
 
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[(self.next() % items.len() as u64) as usize]
+        &items[usize::try_from(self.next() % items.len() as u64).unwrap()]
     }
 }
 
-/// The database of the generated dump.
+/// The database of the generated dump (unless [`generate_db`] names one).
 pub const DB: &str = "crashdb";
 
 /// Tables of the dump with their row counts.
 #[derive(Debug, Clone)]
 pub struct Dump {
     pub dir: PathBuf,
+    pub db: String,
     pub tables: Vec<(&'static str, u64)>,
 }
 
@@ -91,17 +92,22 @@ const WORDS: &[&str] = &[
 /// primary key that holds exact duplicate rows, unique and secondary
 /// indexes. `scale` multiplies the row counts (1 ≈ 20k rows).
 pub fn generate(dir: &Path, scale: u64) -> Dump {
+    generate_db(dir, scale, DB)
+}
+
+/// [`generate`] with database `db`.
+pub fn generate_db(dir: &Path, scale: u64, db: &str) -> Dump {
     std::fs::create_dir_all(dir).unwrap();
     let mut rng = Rng::new(0x5eed);
     std::fs::write(
-        dir.join(format!("{DB}-schema-create.sql")),
-        format!("CREATE DATABASE IF NOT EXISTS `{DB}`;\n"),
+        dir.join(format!("{db}-schema-create.sql")),
+        format!("CREATE DATABASE IF NOT EXISTS `{db}`;\n"),
     )
     .unwrap();
 
     // users: CSV, 3 files, auto-increment PK given, unique + secondary index.
     std::fs::write(
-        dir.join(format!("{DB}.users-schema.sql")),
+        dir.join(format!("{db}.users-schema.sql")),
         "CREATE TABLE `users` (\n  `id` bigint NOT NULL AUTO_INCREMENT,\n  \
          `name` varchar(64) NOT NULL,\n  `email` varchar(128) DEFAULT NULL,\n  \
          `score` decimal(10,2) NOT NULL,\n  `born` date DEFAULT NULL,\n  \
@@ -116,7 +122,7 @@ pub fn generate(dir: &Path, scale: u64) -> Dump {
         for _ in 0..per_file {
             id += 1;
             let w = rng.pick(WORDS);
-            let email = if id % 97 == 0 {
+            let email = if id.is_multiple_of(97) {
                 "\\N".to_string()
             } else {
                 format!("u{id}@example.com")
@@ -127,7 +133,7 @@ pub fn generate(dir: &Path, scale: u64) -> Dump {
                 name.replace('"', "\"\""),
                 rng.range(0, 99_999),
                 rng.range(0, 99),
-                if id % 13 == 0 {
+                if id.is_multiple_of(13) {
                     "\\N".to_string()
                 } else {
                     format!(
@@ -139,14 +145,14 @@ pub fn generate(dir: &Path, scale: u64) -> Dump {
                 }
             ));
         }
-        std::fs::write(dir.join(format!("{DB}.users.{f:09}.csv")), csv).unwrap();
+        std::fs::write(dir.join(format!("{db}.users.{f:09}.csv")), csv).unwrap();
     }
     let users = id;
 
     // events: no primary key (hidden row ids), SQL, second file gzip'd,
     // exact duplicate rows included.
     std::fs::write(
-        dir.join(format!("{DB}.events-schema.sql")),
+        dir.join(format!("{db}.events-schema.sql")),
         "CREATE TABLE `events` (\n  `kind` varchar(16) NOT NULL,\n  \
          `payload` varchar(255) DEFAULT NULL,\n  `amount` bigint NOT NULL,\n  \
          `at` datetime NOT NULL,\n  KEY `idx_kind` (`kind`)\n) ENGINE=InnoDB;\n",
@@ -163,12 +169,12 @@ pub fn generate(dir: &Path, scale: u64) -> Dump {
             for j in 0..stmt {
                 let kind = *rng.pick(&["click", "view", "buy", "refund"]);
                 let payload = rng.pick(WORDS).replace('\\', "\\\\").replace('\'', "''");
-                let amount = if (i + j) % 50 == 0 {
+                let amount = if (i + j).is_multiple_of(50) {
                     7
                 } else {
                     rng.range(0, 1 << 40)
                 };
-                let at = if (i + j) % 50 == 0 {
+                let at = if (i + j).is_multiple_of(50) {
                     "2024-01-01 00:00:00".to_string()
                 } else {
                     format!(
@@ -182,7 +188,7 @@ pub fn generate(dir: &Path, scale: u64) -> Dump {
                 };
                 // Every 50th row is the same row: duplicates a table without
                 // a key must keep.
-                let (kind, payload) = if (i + j) % 50 == 0 {
+                let (kind, payload) = if (i + j).is_multiple_of(50) {
                     ("dup", "same".to_string())
                 } else {
                     (kind, payload)
@@ -195,7 +201,7 @@ pub fn generate(dir: &Path, scale: u64) -> Dump {
             i += stmt;
         }
         events += n;
-        let name = dir.join(format!("{DB}.events.{f:09}.sql"));
+        let name = dir.join(format!("{db}.events.{f:09}.sql"));
         if f == 1 {
             gz(&name.with_extension("sql.gz"), sql.as_bytes());
         } else {
@@ -205,7 +211,7 @@ pub fn generate(dir: &Path, scale: u64) -> Dump {
 
     // orders: SQL with a column list in another order, explicit PK.
     std::fs::write(
-        dir.join(format!("{DB}.orders-schema.sql")),
+        dir.join(format!("{db}.orders-schema.sql")),
         "CREATE TABLE `orders` (\n  `order_id` bigint NOT NULL,\n  \
          `user_id` bigint NOT NULL,\n  `amount` decimal(12,2) NOT NULL,\n  \
          `note` text,\n  PRIMARY KEY (`order_id`),\n  KEY `idx_user` (`user_id`,`amount`)\n\
@@ -220,7 +226,7 @@ pub fn generate(dir: &Path, scale: u64) -> Dump {
         let stmt = rng.range(10, 120).min(orders - o);
         for j in 0..stmt {
             let oid = (o + j) * 3 + 1;
-            let note = if oid % 11 == 0 {
+            let note = if oid.is_multiple_of(11) {
                 "NULL".to_string()
             } else {
                 format!("'line1\\nline2 {}'", rng.pick(WORDS).replace('\'', "\\'"))
@@ -235,12 +241,12 @@ pub fn generate(dir: &Path, scale: u64) -> Dump {
         }
         o += stmt;
     }
-    std::fs::write(dir.join(format!("{DB}.orders.000000000.sql")), sql).unwrap();
+    std::fs::write(dir.join(format!("{db}.orders.000000000.sql")), sql).unwrap();
 
     // tags: CSV without the auto-increment column (ids come from row ids
     // on the local backend, from the server on the tidb backend).
     std::fs::write(
-        dir.join(format!("{DB}.tags-schema.sql")),
+        dir.join(format!("{db}.tags-schema.sql")),
         "CREATE TABLE `tags` (\n  `id` int NOT NULL AUTO_INCREMENT,\n  \
          `tag` varchar(32) NOT NULL,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB;\n",
     )
@@ -250,10 +256,11 @@ pub fn generate(dir: &Path, scale: u64) -> Dump {
     for t in 0..tags {
         csv.push_str(&format!("tag-{t:06}-{}\n", rng.range(0, 9)));
     }
-    std::fs::write(dir.join(format!("{DB}.tags.000000000.csv")), csv).unwrap();
+    std::fs::write(dir.join(format!("{db}.tags.000000000.csv")), csv).unwrap();
 
     Dump {
         dir: dir.to_path_buf(),
+        db: db.to_string(),
         tables: vec![
             ("events", events),
             ("orders", orders),
@@ -326,6 +333,20 @@ pub fn run_importer(config: &Path, failpoints: &str, kill_after: Option<Duration
     }
     RunEnd::Failed(status, err)
 }
+
+/// The failpoints that apply to the tidb backend (no engines to import).
+pub const TIDB_POINTS: &[&str] = &[
+    "after-rows={rows}",
+    "after-rows={rows}",
+    "after-rows={rows}",
+    "after-chunks={n}",
+    "after-engine-write-before-save={n}",
+    "before-checkpoint-save={n}",
+    "after-checkpoint-save={n}",
+    "before-post-process={n}",
+    "mid-checksum={n}",
+    "before-analyze={n}",
+];
 
 /// The failpoint specs a crash test picks from; `{rows}` is replaced by a
 /// random row count up to the dump's total.

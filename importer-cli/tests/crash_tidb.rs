@@ -1,0 +1,405 @@
+//! Crash tests of the tidb backend against the MariaDB of
+//! `IMPORTER_TEST_MYSQL_URL`: the built `importer` is aborted by failpoints
+//! (between a committed batch and its checkpoint save, mid-post-process…)
+//! and killed with SIGKILL at random times; reruns resume until success and
+//! every table must then equal a clean import (ordered SELECT of every row,
+//! `CHECKSUM TABLE`, auto-increment above the largest id). Both checkpoint
+//! drivers run. A last test restarts the server mid-import.
+//!
+//! Randomised: the seed is printed; `IMPORTER_CRASH_SEED=N` replays a run.
+//! `IMPORTER_SOAK=1` runs many more cycles.
+#![allow(clippy::unwrap_used)]
+
+mod crash_common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crash_common::{Dump, Rng, RunEnd, TIDB_POINTS, generate_db, random_failpoint, run_importer};
+use sqlx::{MySqlPool, Row};
+
+/// `(host, port, user, password)` from `IMPORTER_TEST_MYSQL_URL`, or `None`
+/// (loudly) outside CI.
+fn server() -> Option<(String, u16, String, String)> {
+    let Ok(url) = std::env::var("IMPORTER_TEST_MYSQL_URL") else {
+        if std::env::var_os("CI").is_some() {
+            panic!("IMPORTER_TEST_MYSQL_URL not set in CI (run scripts/test.sh)");
+        }
+        eprintln!("skipped: IMPORTER_TEST_MYSQL_URL not set (run scripts/test.sh)");
+        return None;
+    };
+    parse_url(&url)
+}
+
+fn parse_url(url: &str) -> Option<(String, u16, String, String)> {
+    let rest = url.strip_prefix("mysql://")?;
+    let rest = rest.split('/').next()?;
+    let (creds, hostport) = rest.rsplit_once('@').unwrap_or(("root", rest));
+    let (user, password) = creds.split_once(':').unwrap_or((creds, ""));
+    let (host, port) = hostport.rsplit_once(':').unwrap_or((hostport, "3306"));
+    Some((
+        host.to_string(),
+        port.parse().ok()?,
+        user.to_string(),
+        password.to_string(),
+    ))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Driver {
+    File,
+    Mysql,
+}
+
+fn write_config(
+    dir: &Path,
+    dump: &Dump,
+    srv: &(String, u16, String, String),
+    driver: Driver,
+) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("importer.toml");
+    let checkpoint = match driver {
+        Driver::File => format!("dsn = \"{}\"", dir.join("cp.json").display()),
+        Driver::Mysql => format!("driver = \"mysql\"\nschema = \"{}_cp\"", dump.db),
+    };
+    let text = format!(
+        r#"
+[lightning]
+level = "warn"
+region-concurrency = 4
+table-concurrency = 2
+task-info-schema-name = "{db}_info"
+
+[checkpoint]
+{checkpoint}
+
+[tikv-importer]
+backend = "tidb"
+logical-import-batch-size = "8KiB"
+
+[mydumper]
+data-source-dir = "{src}"
+batch-size = "200KiB"
+max-region-size = "48KiB"
+strict-format = true
+
+[mydumper.csv]
+terminator = "\n"
+
+[tidb]
+host = "{host}"
+port = {port}
+user = "{user}"
+password = "{password}"
+
+[post-restore]
+checksum = "required"
+"#,
+        db = dump.db,
+        src = dump.dir.display(),
+        host = srv.0,
+        port = srv.1,
+        user = srv.2,
+        password = srv.3,
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+async fn pool(srv: &(String, u16, String, String)) -> MySqlPool {
+    let url = if srv.3.is_empty() {
+        format!("mysql://{}@{}:{}", srv.2, srv.0, srv.1)
+    } else {
+        format!("mysql://{}:{}@{}:{}", srv.2, srv.3, srv.0, srv.1)
+    };
+    sqlx::mysql::MySqlPoolOptions::new()
+        .max_connections(2)
+        .connect(&url)
+        .await
+        .unwrap()
+}
+
+async fn exec(pool: &MySqlPool, sql: String) {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+        .execute(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+async fn drop_all(pool: &MySqlPool, db: &str) {
+    for name in [db.to_string(), format!("{db}_info"), format!("{db}_cp")] {
+        exec(pool, format!("DROP DATABASE IF EXISTS `{name}`")).await;
+    }
+}
+
+/// One table as the server holds it.
+#[derive(Debug, PartialEq, Eq)]
+struct TableImage {
+    table: String,
+    /// Every row, quoted and joined, sorted.
+    rows: Vec<String>,
+    /// `CHECKSUM TABLE` (None where server-assigned ids differ by design).
+    checksum: Option<i64>,
+}
+
+/// The rows of `db`.`table` (without `skip` columns), ordered.
+async fn image(pool: &MySqlPool, db: &str, table: &str, skip: &[&str]) -> TableImage {
+    let cols: Vec<String> = sqlx::query(
+        "SELECT COLUMN_NAME FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+    )
+    .bind(db)
+    .bind(table)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get::<String, _>(0))
+    .filter(|c| !skip.contains(&c.as_str()))
+    .collect();
+    assert!(!cols.is_empty(), "{db}.{table} has no columns");
+    let expr: Vec<String> = cols.iter().map(|c| format!("QUOTE(`{c}`)")).collect();
+    let sql = format!(
+        "SELECT CAST(CONCAT_WS('|', {}) AS CHAR) AS r FROM `{db}`.`{table}` ORDER BY r",
+        expr.join(", ")
+    );
+    let rows: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect();
+    let checksum = if skip.is_empty() {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CHECKSUM TABLE `{db}`.`{table}`"
+        )))
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        row.try_get::<Option<i64>, _>(1).ok().flatten()
+    } else {
+        None
+    };
+    TableImage {
+        table: table.to_string(),
+        rows,
+        checksum,
+    }
+}
+
+/// Columns compared per table: `tags` ids are assigned by the server (its
+/// CSV has no id column), so only the tags themselves must match.
+fn skipped(table: &str) -> &'static [&'static str] {
+    if table == "tags" { &["id"] } else { &[] }
+}
+
+async fn db_image(pool: &MySqlPool, dump: &Dump) -> Vec<TableImage> {
+    let mut out = Vec::new();
+    for (table, rows) in &dump.tables {
+        let img = image(pool, &dump.db, table, skipped(table)).await;
+        assert_eq!(
+            img.rows.len() as u64,
+            *rows,
+            "{}.{table}: row count",
+            dump.db
+        );
+        out.push(img);
+    }
+    out
+}
+
+/// Auto-increment ids are unique and the next one is above them all.
+async fn check_auto_increment(pool: &MySqlPool, db: &str) {
+    for table in ["users", "tags"] {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT CAST(COUNT(*) AS SIGNED), CAST(COUNT(DISTINCT id) AS SIGNED), \
+             CAST(COALESCE(MAX(id), 0) AS SIGNED) FROM `{db}`.`{table}`"
+        )))
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        let (n, distinct, max): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        assert_eq!(n, distinct, "{db}.{table}: ids unique");
+        let next: Option<u64> = sqlx::query(
+            "SELECT AUTO_INCREMENT FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+        )
+        .bind(db)
+        .bind(table)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .get(0);
+        let next = next.unwrap_or(0);
+        assert!(
+            next > u64::try_from(max).unwrap(),
+            "{db}.{table}: AUTO_INCREMENT {next} must exceed the largest id {max}"
+        );
+    }
+}
+
+fn assert_same(got: &[TableImage], want: &[TableImage], context: &str) {
+    for (g, w) in got.iter().zip(want) {
+        if g.rows != w.rows {
+            let extra: Vec<_> = g
+                .rows
+                .iter()
+                .filter(|r| !w.rows.contains(r))
+                .take(3)
+                .collect();
+            let missing: Vec<_> = w
+                .rows
+                .iter()
+                .filter(|r| !g.rows.contains(r))
+                .take(3)
+                .collect();
+            panic!(
+                "{context}: {} differs from a clean import ({} vs {} rows; extra {extra:?}, missing {missing:?})",
+                g.table,
+                g.rows.len(),
+                w.rows.len()
+            );
+        }
+        assert_eq!(
+            g.checksum, w.checksum,
+            "{context}: CHECKSUM TABLE of {}",
+            g.table
+        );
+    }
+}
+
+/// Where a test's dumps and configs live.
+struct Fixture {
+    root: tempfile::TempDir,
+    srv: (String, u16, String, String),
+    pool: MySqlPool,
+    prefix: String,
+}
+
+impl Fixture {
+    async fn new(prefix: &str) -> Option<Fixture> {
+        let srv = server()?;
+        let pool = pool(&srv).await;
+        Some(Fixture {
+            root: tempfile::tempdir().unwrap(),
+            srv,
+            pool,
+            prefix: prefix.to_string(),
+        })
+    }
+
+    /// A fresh dump into database `<prefix>_<n>` (dropped first).
+    async fn dump(&self, n: usize) -> Dump {
+        let db = format!("{}_{n}", self.prefix);
+        drop_all(&self.pool, &db).await;
+        generate_db(&self.root.path().join(&db).join("dump"), 1, &db)
+    }
+
+    fn dir(&self, dump: &Dump) -> PathBuf {
+        self.root.path().join(&dump.db)
+    }
+}
+
+fn run_blocking(config: &Path, failpoints: &str, kill: Option<Duration>) -> RunEnd {
+    run_importer(config, failpoints, kill)
+}
+
+async fn clean_reference(fx: &Fixture) -> (Vec<TableImage>, Duration) {
+    let dump = fx.dump(0).await;
+    let config = write_config(&fx.dir(&dump), &dump, &fx.srv, Driver::File);
+    let started = Instant::now();
+    let end = tokio::task::spawn_blocking(move || run_blocking(&config, "", None))
+        .await
+        .unwrap();
+    assert!(matches!(end, RunEnd::Success), "clean import: {end:?}");
+    let took = started.elapsed();
+    check_auto_increment(&fx.pool, &dump.db).await;
+    let image = db_image(&fx.pool, &dump).await;
+    drop_all(&fx.pool, &dump.db).await;
+    (image, took)
+}
+
+async fn crash_cycles(prefix: &str, driver: Driver, min_crashes: usize) {
+    let Some(fx) = Fixture::new(prefix).await else {
+        return;
+    };
+    let seed = Rng::seed();
+    eprintln!("{prefix} seed {seed} (IMPORTER_CRASH_SEED={seed} replays it)");
+    let mut rng = Rng::new(seed);
+    let (want, clean_took) = clean_reference(&fx).await;
+    eprintln!("clean import took {clean_took:?}");
+    let mut crashes = 0;
+    let mut target = 1;
+    let mut log: Vec<String> = Vec::new();
+    while crashes < min_crashes {
+        let dump = fx.dump(target).await;
+        let config = write_config(&fx.dir(&dump), &dump, &fx.srv, driver);
+        let per_target = rng.range(3, 8);
+        let mut here = 0;
+        for attempt in 0.. {
+            assert!(attempt < 200, "no progress: {log:#?}");
+            let (failpoints, kill) = if here >= per_target {
+                (String::new(), None)
+            } else if rng.range(0, 9) < 6 {
+                (
+                    random_failpoint(&mut rng, TIDB_POINTS, dump.total_rows()),
+                    None,
+                )
+            } else {
+                let max = u64::try_from(clean_took.as_millis()).unwrap_or(1000) * 6 / 5;
+                (
+                    String::new(),
+                    Some(Duration::from_millis(rng.range(1, max.max(2)))),
+                )
+            };
+            let cfg = config.clone();
+            let fp = failpoints.clone();
+            let end = tokio::task::spawn_blocking(move || run_blocking(&cfg, &fp, kill))
+                .await
+                .unwrap();
+            log.push(format!(
+                "{}: {failpoints:?} kill={kill:?} -> {end:?}",
+                dump.db
+            ));
+            match end {
+                RunEnd::Success => break,
+                RunEnd::Crashed(_) => here += 1,
+                RunEnd::Failed(_, stderr)
+                    if stderr.contains("already holds rows")
+                        && log.len() >= 2
+                        && log[log.len() - 2].contains("signal 9") =>
+                {
+                    // Killed after completing and removing its checkpoint.
+                    break;
+                }
+                RunEnd::Failed(status, stderr) => {
+                    panic!("a resumed run failed ({status}):\n{stderr}\nhistory:\n{log:#?}")
+                }
+            }
+        }
+        crashes += usize::try_from(here).unwrap();
+        check_auto_increment(&fx.pool, &dump.db).await;
+        let got = db_image(&fx.pool, &dump).await;
+        assert_same(&got, &want, &format!("seed {seed}, {}", dump.db));
+        drop_all(&fx.pool, &dump.db).await;
+        target += 1;
+    }
+    eprintln!(
+        "{crashes} crash/resume cycles over {} targets, all equal to the clean import",
+        target - 1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_tidb_randomized_kill_and_resume_equals_clean_import() {
+    let n = if crash_common::soak() { 300 } else { 22 };
+    crash_cycles("crash_tidb_file", Driver::File, n).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_tidb_mysql_checkpoints_resume_equals_clean_import() {
+    let n = if crash_common::soak() { 100 } else { 8 };
+    crash_cycles("crash_tidb_mysql", Driver::Mysql, n).await;
+}
