@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use backend_core::{Backend, LocalEngineConfig, SqlMode};
 use backend_local::kv_encoder::KvEncodingBuilder;
 use backend_local::{LocalBackend, LocalBackendConfig, OnDuplicate};
@@ -14,7 +14,10 @@ use backend_tidb::{OnDuplicate as TidbOnDuplicate, TidbBackend, TidbBackendConfi
 
 use crate::checkpoint::commands::{self as cp_commands, TableSelector};
 use crate::checkpoint::file::create_private_dir;
-use crate::checkpoint::{CheckpointManager, FileCheckpointStore, TaskCheckpoint};
+use crate::checkpoint::{
+    CheckpointManager, CheckpointStore, FileCheckpointStore, MysqlCheckpointStore, MysqlLocation,
+    TaskCheckpoint,
+};
 use crate::config::{self, Config, ConflictStrategy, KeepAfterSuccess, PostOpLevel};
 use crate::failpoint;
 use crate::import::report::{ProgressSource, Reporter, summary};
@@ -353,9 +356,6 @@ pub fn checkpoint_path(cfg: &Config, root: &Path) -> PathBuf {
 
 /// Runs a whole import.
 pub async fn import(cfg: &Config) -> anyhow::Result<ImportOutcome> {
-    if cfg.checkpoint.enable && cfg.checkpoint.driver == config::CheckpointDriver::Mysql {
-        bail!("checkpoint.driver = \"mysql\" is not supported yet; use \"file\"");
-    }
     let root = source_root(cfg)?;
     let scanned: ScanResult = scan::scan(&root, &scan_options(cfg)?)
         .with_context(|| format!("scanning the data source {}", root.display()))?;
@@ -366,10 +366,7 @@ pub async fn import(cfg: &Config) -> anyhow::Result<ImportOutcome> {
     let opened = open(cfg).await?;
     let task = task_checkpoint(cfg, &scanned.root, &opened.target_id);
     let checkpoints = if cfg.checkpoint.enable {
-        CheckpointManager::open(
-            FileCheckpointStore::new(checkpoint_path(cfg, &scanned.root)),
-            task,
-        )?
+        CheckpointManager::open(open_checkpoint_store(cfg, &scanned.root)?, task)?
     } else {
         CheckpointManager::disabled(task)
     };
@@ -418,21 +415,48 @@ fn finish_checkpoint(cfg: &Config, checkpoints: &CheckpointManager) -> anyhow::R
                 .map(|d| d.as_secs())
                 .unwrap_or(0);
             let renamed = store.rename_with_suffix(&secs.to_string())?;
-            tracing::info!(path = %renamed.display(), "checkpoint kept");
+            tracing::info!(at = %renamed, "checkpoint kept");
         }
         KeepAfterSuccess::Origin => {}
     }
     Ok(())
 }
 
-/// `importer checkpoint …` against the config's checkpoint file.
-pub fn checkpoint_store(cfg: &Config) -> anyhow::Result<FileCheckpointStore> {
+/// The checkpoint store of the config: the file driver's file, or the
+/// mysql driver's schema on `[checkpoint] dsn` (by default the `[tidb]`
+/// server), connected.
+fn open_checkpoint_store(cfg: &Config, root: &Path) -> anyhow::Result<CheckpointStore> {
+    match cfg.checkpoint.driver {
+        config::CheckpointDriver::File => {
+            Ok(FileCheckpointStore::new(checkpoint_path(cfg, root)).into())
+        }
+        config::CheckpointDriver::Mysql => {
+            let schema = &cfg.checkpoint.schema;
+            let location = if cfg.checkpoint.dsn.is_empty() {
+                MysqlLocation {
+                    host: cfg.tidb.host.clone(),
+                    port: cfg.tidb.port,
+                    user: cfg.tidb.user.clone(),
+                    password: cfg.tidb.password.clone(),
+                    schema: schema.clone(),
+                }
+            } else {
+                MysqlLocation::from_dsn(&cfg.checkpoint.dsn, schema)
+                    .map_err(|e| anyhow::anyhow!("checkpoint.dsn: {e}"))?
+            };
+            Ok(MysqlCheckpointStore::connect(location)?.into())
+        }
+    }
+}
+
+/// `importer checkpoint …` against the config's checkpoint store.
+pub fn checkpoint_store(cfg: &Config) -> anyhow::Result<CheckpointStore> {
     let root = if cfg.mydumper.data_source_dir.is_empty() {
         PathBuf::new()
     } else {
         source_root(cfg)?
     };
-    Ok(FileCheckpointStore::new(checkpoint_path(cfg, &root)))
+    open_checkpoint_store(cfg, &root)
 }
 
 /// Lists the checkpoint (`importer checkpoint list`).
@@ -440,7 +464,7 @@ pub fn checkpoint_list(cfg: &Config) -> anyhow::Result<String> {
     let store = checkpoint_store(cfg)?;
     match store.load()? {
         Some(cp) => Ok(cp_commands::list(&cp)),
-        None => Ok(format!("no checkpoint at {}\n", store.path().display())),
+        None => Ok(format!("no checkpoint at {}\n", store.describe())),
     }
 }
 
@@ -455,7 +479,7 @@ pub fn table_selector(arg: &str) -> anyhow::Result<TableSelector> {
 /// Returns how many tables were destroyed.
 pub async fn error_destroy(
     cfg: &Config,
-    store: &FileCheckpointStore,
+    store: &CheckpointStore,
     which: &TableSelector,
 ) -> anyhow::Result<usize> {
     let Some(cp) = store.load()? else {

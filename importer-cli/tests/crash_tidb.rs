@@ -380,6 +380,20 @@ async fn crash_cycles(prefix: &str, driver: Driver, min_crashes: usize) {
             }
         }
         crashes += usize::try_from(here).unwrap();
+        // keep-after-success = "remove": the checkpoint is gone.
+        match driver {
+            Driver::File => assert!(!fx.dir(&dump).join("cp.json").exists()),
+            Driver::Mysql => {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+                )
+                .bind(format!("{}_cp", dump.db))
+                .fetch_one(&fx.pool)
+                .await
+                .unwrap();
+                assert_eq!(n, 0, "the checkpoint schema is dropped after success");
+            }
+        }
         check_auto_increment(&fx.pool, &dump.db).await;
         let got = db_image(&fx.pool, &dump).await;
         assert_same(&got, &want, &format!("seed {seed}, {}", dump.db));

@@ -69,9 +69,7 @@ impl FileCheckpointStore {
             path: self.path.clone(),
             source,
         })?;
-        let mut tmp_name = self.path.file_name().unwrap_or_default().to_os_string();
-        tmp_name.push(".tmp");
-        let tmp = dir.join(tmp_name);
+        let tmp = self.tmp_path();
         {
             let mut file = open_private(&tmp).map_err(io)?;
             file.write_all(&json).map_err(io)?;
@@ -84,9 +82,16 @@ impl FileCheckpointStore {
         Ok(())
     }
 
+    /// The temporary a save writes before renaming it over the file.
+    fn tmp_path(&self) -> PathBuf {
+        let mut name = self.path.as_os_str().to_os_string();
+        name.push(".tmp");
+        PathBuf::from(name)
+    }
+
     /// Deletes the file (and a leftover temporary), if present.
     pub fn remove(&self) -> Result<(), CheckpointError> {
-        for path in [self.path.clone(), self.path.with_extension("json.tmp")] {
+        for path in [self.path.clone(), self.tmp_path()] {
             match fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
