@@ -417,3 +417,211 @@ async fn crash_tidb_mysql_checkpoints_resume_equals_clean_import() {
     let n = if crash_common::soak() { 100 } else { 8 };
     crash_cycles("crash_tidb_mysql", Driver::Mysql, n).await;
 }
+
+/// A private MariaDB (so restarting it disturbs no other test), started by
+/// `scripts/mariadb.sh`.
+struct PrivateServer {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl PrivateServer {
+    fn script() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/mariadb.sh")
+    }
+
+    fn start(dir: &Path) -> PrivateServer {
+        let out = std::process::Command::new("bash")
+            .arg(Self::script())
+            .arg("start")
+            .arg(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "starting MariaDB: {out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let port = text
+            .lines()
+            .find_map(|l| l.strip_prefix("export IMPORTER_TEST_MYSQL_PORT="))
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no port in {text}"));
+        PrivateServer {
+            dir: dir.to_path_buf(),
+            port,
+        }
+    }
+}
+
+/// SIGKILLs the server in `dir` and starts it again with the same command
+/// line (same port, datadir and socket); returns once it answers.
+fn crash_and_restart(dir: &Path, down_for: Duration) {
+    {
+        let pid: u32 = std::fs::read_to_string(dir.join("pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+        let argv: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let status = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        while Path::new(&format!("/proc/{pid}/status")).exists()
+            && !std::fs::read_to_string(format!("/proc/{pid}/status"))
+                .unwrap_or_default()
+                .contains("State:\tZ")
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(down_for);
+        std::process::Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let sock = dir.join("sock");
+        for _ in 0..600 {
+            let ok = std::process::Command::new("mariadb-admin")
+                .arg("--no-defaults")
+                .arg(format!("--socket={}", sock.display()))
+                .args(["-uroot", "ping"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if ok {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "MariaDB did not come back; see {}",
+            dir.join("err.log").display()
+        );
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("bash")
+            .arg(Self::script())
+            .arg("stop")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+/// The target server is killed and restarted while the import runs; reruns
+/// (plain, no `error-ignore`) resume and the tables equal a clean import.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_tidb_server_restart_mid_import_resumes_without_loss() {
+    if server().is_none() {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let srv_dir = root.path().join("server");
+    let server = tokio::task::spawn_blocking({
+        let d = srv_dir.clone();
+        move || PrivateServer::start(&d)
+    })
+    .await
+    .unwrap();
+    let srv = (
+        "127.0.0.1".to_string(),
+        server.port,
+        "root".to_string(),
+        String::new(),
+    );
+    let pool = pool(&srv).await;
+    let seed = Rng::seed();
+    eprintln!("server restart seed {seed}");
+    let mut rng = Rng::new(seed);
+
+    // A clean import to compare with.
+    let reference = generate_db(&root.path().join("ref/dump"), 2, "restart_ref");
+    let config = write_config(&root.path().join("ref"), &reference, &srv, Driver::File);
+    let started = Instant::now();
+    let end = tokio::task::spawn_blocking(move || run_blocking(&config, "", None))
+        .await
+        .unwrap();
+    assert!(matches!(end, RunEnd::Success), "{end:?}");
+    let clean_took = started.elapsed();
+    let want = db_image(&pool, &reference).await;
+    pool.close().await;
+
+    let rounds = if crash_common::soak() { 10 } else { 4 };
+    for round in 0..rounds {
+        let dump = generate_db(
+            &root.path().join(format!("r{round}/dump")),
+            2,
+            &format!("restart_{round}"),
+        );
+        let driver = if round % 2 == 0 {
+            Driver::File
+        } else {
+            Driver::Mysql
+        };
+        let config = write_config(&root.path().join(format!("r{round}")), &dump, &srv, driver);
+        let cfg = config.clone();
+        let max = u64::try_from(clean_took.as_millis())
+            .unwrap_or(1000)
+            .max(50);
+        let at = Duration::from_millis(rng.range(max / 5, max * 3 / 4));
+        let down = Duration::from_millis(rng.range(100, 1500));
+        // Odd rounds: the importer is SIGKILLed as the server dies (a power
+        // cut of both); even rounds: it rides the restart out or fails.
+        let kill_importer = (round % 2 == 1).then_some(at);
+        let importer = tokio::task::spawn_blocking(move || run_blocking(&cfg, "", kill_importer));
+        tokio::time::sleep(at).await;
+        let running = !importer.is_finished();
+        let restart = tokio::task::spawn_blocking({
+            let dir = srv_dir.clone();
+            move || crash_and_restart(&dir, down)
+        });
+        let first = importer.await.unwrap();
+        restart.await.unwrap();
+        // Otherwise the import ended before the restart and proves nothing.
+        if kill_importer.is_some() {
+            assert!(
+                matches!(first, RunEnd::Crashed(_)),
+                "round {round}: {first:?}"
+            );
+        } else {
+            assert!(
+                running,
+                "round {round}: the import ended before the restart"
+            );
+        }
+        eprintln!("round {round}: restart at {at:?} for {down:?}: first run {first:?}");
+        let mut end = first;
+        for _ in 0..5 {
+            match end {
+                RunEnd::Success => break,
+                RunEnd::Failed(_, ref stderr) if stderr.contains("already holds rows") => {
+                    panic!("resume refused: {stderr}")
+                }
+                _ => {}
+            }
+            let cfg = config.clone();
+            end = tokio::task::spawn_blocking(move || run_blocking(&cfg, "", None))
+                .await
+                .unwrap();
+        }
+        assert!(
+            matches!(end, RunEnd::Success),
+            "no success after the restart: {end:?}"
+        );
+        let pool = self::pool(&srv).await;
+        check_auto_increment(&pool, &dump.db).await;
+        let got = db_image(&pool, &dump).await;
+        assert_same(&got, &want, &format!("seed {seed}, round {round}"));
+        pool.close().await;
+    }
+    drop(server);
+}

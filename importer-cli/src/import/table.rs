@@ -51,6 +51,19 @@ pub(crate) async fn import_table(ctx: Arc<ImportContext>, plan: TablePlan) -> Ta
                 error: None,
             }
         }
+        Err(err) if is_transient(&err) => {
+            // The target went away (restart, network): not the table's
+            // fault, so no failure is recorded and a plain rerun resumes.
+            progress.set_phase("interrupted");
+            TableReport {
+                name,
+                rows,
+                checksum: "-".into(),
+                error: Some(format!(
+                    "{err:#}\n(the target was unreachable; rerun the same command to resume)"
+                )),
+            }
+        }
         Err(err) => {
             progress.set_phase("failed");
             let message = format!("{err:#}");
@@ -77,6 +90,29 @@ pub(crate) async fn import_table(ctx: Arc<ImportContext>, plan: TablePlan) -> Ta
             }
         }
     }
+}
+
+/// Whether `err` says the target was unreachable rather than that the
+/// table's data or schema is wrong.
+fn is_transient(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<backend_core::Error>()
+            .is_some_and(|e| e.kind() == backend_core::ErrorKind::TargetUnavailable)
+            || matches!(
+                cause.downcast_ref::<crate::checkpoint::CheckpointError>(),
+                Some(crate::checkpoint::CheckpointError::Sql { .. })
+            )
+            || matches!(
+                cause.downcast_ref::<sqlx::Error>(),
+                Some(
+                    sqlx::Error::Io(_)
+                        | sqlx::Error::PoolTimedOut
+                        | sqlx::Error::PoolClosed
+                        | sqlx::Error::WorkerCrashed
+                )
+            )
+    })
 }
 
 async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result<String> {
