@@ -274,6 +274,7 @@ impl TidbBackend {
                     next: AtomicU64::new(0),
                     schema: schema_q,
                     ready: tokio::sync::OnceCell::new(),
+                    engines: Default::default(),
                 })
             }
             None => None,
@@ -519,12 +520,13 @@ impl Backend for TidbBackend {
     async fn open_engine(&self, config: &EngineConfig, engine_uuid: Uuid) -> Result<()> {
         // A fresh start must not take an abandoned run's statements for
         // its own (see `Markers`).
-        if !config.keep_sort_dir
-            && let Some(markers) = &self.inner.write.markers
-        {
-            markers
-                .forget_engine(&self.inner.pool, self.retry(), engine_uuid)
-                .await?;
+        if let Some(markers) = &self.inner.write.markers {
+            if !config.keep_sort_dir {
+                markers
+                    .forget_engine(&self.inner.pool, self.retry(), engine_uuid)
+                    .await?;
+            }
+            markers.manage(engine_uuid);
         }
         Ok(())
     }
@@ -574,7 +576,12 @@ impl Backend for TidbBackend {
         Ok(Box::new(TidbWriter::new(
             Arc::clone(&self.inner.write),
             config.table_name.clone(),
-            engine_uuid,
+            self.inner
+                .write
+                .markers
+                .as_ref()
+                .filter(|m| m.manages(engine_uuid))
+                .map(|_| engine_uuid),
         )))
     }
 }

@@ -45,12 +45,14 @@ pub(crate) struct WriteContext {
 pub struct TidbWriter {
     ctx: Arc<WriteContext>,
     table_name: String,
-    engine: Uuid,
+    /// The engine, when it was opened through this backend (only then are
+    /// its markers' lifetimes managed, so only then are keys deterministic).
+    engine: Option<Uuid>,
     synced: bool,
 }
 
 impl TidbWriter {
-    pub(crate) fn new(ctx: Arc<WriteContext>, table_name: String, engine: Uuid) -> Self {
+    pub(crate) fn new(ctx: Arc<WriteContext>, table_name: String, engine: Option<Uuid>) -> Self {
         TidbWriter {
             ctx,
             table_name,
@@ -175,8 +177,9 @@ fn build_statement(head: &str, rows: &[SqlRow]) -> Arc<str> {
 /// as a duplicate, the transaction is rolled back and the statement counts
 /// as done — so even a table without a unique key gets no duplicate rows.
 /// An engine's markers are deleted when it is cleaned up or opened afresh
-/// (`keep_sort_dir = false`). Rows without a position (library callers)
-/// get per-instance keys that only protect in-process retries.
+/// (`keep_sort_dir = false`). Rows without a position, and writers of
+/// engines this backend did not open (whose markers nobody would ever
+/// delete), get per-instance keys that only protect in-process retries.
 #[derive(Debug)]
 pub(crate) struct Markers {
     /// `` `schema`.`tidb_batch_markers` ``.
@@ -188,6 +191,9 @@ pub(crate) struct Markers {
     pub(crate) schema: String,
     /// Set once the table exists (created on first use).
     pub(crate) ready: tokio::sync::OnceCell<()>,
+    /// Engines opened through this backend: their writers use
+    /// deterministic keys.
+    pub(crate) engines: std::sync::Mutex<std::collections::HashSet<Uuid>>,
 }
 
 /// The table that holds [`Markers`] (our addition to Lightning's schema).
@@ -222,9 +228,9 @@ impl Markers {
     }
 
     /// The marker key of a statement of `rows` into `engine`.
-    fn key(&self, engine: Uuid, rows: &[SqlRow], sql: &str) -> String {
-        match (rows.first(), rows.last()) {
-            (Some(first), Some(last)) if !first.origin.file.is_empty() => {
+    fn key(&self, engine: Option<Uuid>, rows: &[SqlRow], sql: &str) -> String {
+        match (engine, rows.first(), rows.last()) {
+            (Some(engine), Some(first), Some(last)) if !first.origin.file.is_empty() => {
                 // FNV-1a: stable across builds, unlike std's hasher.
                 let mut h = 0xcbf2_9ce4_8422_2325u64;
                 let mut eat = |bytes: &[u8]| {
@@ -250,6 +256,22 @@ impl Markers {
                 self.next.fetch_add(1, Ordering::Relaxed)
             ),
         }
+    }
+
+    /// Whether writers of `engine` use deterministic keys.
+    pub(crate) fn manages(&self, engine: Uuid) -> bool {
+        self.engines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&engine)
+    }
+
+    /// Starts managing `engine`'s markers.
+    pub(crate) fn manage(&self, engine: Uuid) {
+        self.engines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(engine);
     }
 
     /// Deletes the markers of `engine` (its statements are all accounted
@@ -282,7 +304,7 @@ async fn execute(
     ctx: &WriteContext,
     what: &str,
     sql: Arc<str>,
-    engine: Uuid,
+    engine: Option<Uuid>,
     rows: &[SqlRow],
 ) -> Result<Option<u64>, TidbError> {
     let Some(markers) = &ctx.markers else {
@@ -364,7 +386,7 @@ fn resolved_duplicates(on_duplicate: OnDuplicate, rows: usize, affected: u64) ->
 async fn write_rows(
     ctx: &WriteContext,
     table: &str,
-    engine: Uuid,
+    engine: Option<Uuid>,
     column_names: &[String],
     rows: &[SqlRow],
 ) -> Result<(), TidbError> {
@@ -418,7 +440,7 @@ fn server_message(err: &sqlx::Error) -> String {
 async fn write_one_by_one(
     ctx: &WriteContext,
     table: &str,
-    engine: Uuid,
+    engine: Option<Uuid>,
     head: &str,
     rows: &[SqlRow],
     max_statement: usize,

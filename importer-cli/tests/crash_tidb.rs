@@ -479,12 +479,16 @@ fn crash_and_restart(dir: &Path, down_for: Duration) {
             std::thread::sleep(Duration::from_millis(10));
         }
         std::thread::sleep(down_for);
-        std::process::Command::new(&argv[0])
-            .args(&argv[1..])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
+        // Through `sh … &`, as the script does: the server is nobody's child
+        // here and the stop script (or init) reaps it.
+        let started = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("\"$@\" >/dev/null 2>&1 &")
+            .arg("sh")
+            .args(&argv)
+            .status()
             .unwrap();
+        assert!(started.success());
         let sock = dir.join("sock");
         for _ in 0..600 {
             let ok = std::process::Command::new("mariadb-admin")
