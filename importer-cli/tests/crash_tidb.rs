@@ -629,3 +629,130 @@ async fn crash_tidb_server_restart_mid_import_resumes_without_loss() {
     }
     drop(server);
 }
+
+/// The mysql driver stores what the file driver stores: a checkpoint with
+/// a failure, engines and chunks (odd names, CSV header columns) reads back
+/// equal; diff saves, table removal, rename and remove work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoint_mysql_store_round_trips() {
+    use importer_cli::checkpoint::{
+        Checkpoints, ChunkCheckpoint, EngineCheckpoint, EngineStatus, MysqlCheckpointStore,
+        MysqlLocation, TableCheckpoint, TableFailure, TableStatus, TaskCheckpoint,
+    };
+    let Some(srv) = server() else {
+        return;
+    };
+    let schema = "crash_cp_round_trip";
+    let pool = pool(&srv).await;
+    for s in [schema.to_string(), format!("{schema}_bak")] {
+        exec(&pool, format!("DROP DATABASE IF EXISTS `{s}`")).await;
+    }
+    let location = MysqlLocation {
+        host: srv.0.clone(),
+        port: srv.1,
+        user: srv.2.clone(),
+        password: srv.3.clone(),
+        schema: schema.into(),
+    };
+    let mut cp = Checkpoints::new(TaskCheckpoint {
+        source_dir: "/data/it's".into(),
+        backend: "tidb".into(),
+        target: "127.0.0.1:4000".into(),
+        sorted_kv_dir: String::new(),
+    });
+    let chunk = ChunkCheckpoint {
+        file: PathBuf::from("d.t.0.csv"),
+        offset: 10,
+        end_offset: u64::MAX,
+        pos: 99,
+        prev_rowid_max: 5,
+        rowid_max: 500,
+        next_row_id: 40,
+        rows: 34,
+        data_checksum: backend_core::KvChecksum {
+            checksum: u64::MAX - 1,
+            kvs: 34,
+            bytes: 3400,
+        },
+        index_checksum: backend_core::KvChecksum {
+            checksum: 7,
+            kvs: 1,
+            bytes: 2,
+        },
+        columns: Some(vec!["a".into(), "b,\"c\"".into()]),
+        timestamp: 1_700_000_000,
+    };
+    let mut engines = std::collections::BTreeMap::new();
+    engines.insert(
+        0,
+        EngineCheckpoint {
+            status: EngineStatus::Closed,
+            chunks: vec![
+                chunk.clone(),
+                ChunkCheckpoint {
+                    columns: None,
+                    ..chunk
+                },
+            ],
+        },
+    );
+    engines.insert(
+        -1,
+        EngineCheckpoint {
+            status: EngineStatus::Loaded,
+            chunks: vec![],
+        },
+    );
+    cp.tables.insert(
+        "`d`.`t``x`".into(),
+        TableCheckpoint {
+            status: TableStatus::AllWritten,
+            failure: Some(TableFailure {
+                at: TableStatus::AllWritten,
+                message: "boom: 'quoted'\nline 2 \\ ünï".into(),
+            }),
+            table_id: 42,
+            schema_hash: u64::MAX,
+            engines,
+            max_auto_id: 77,
+        },
+    );
+    let mut other = cp.tables["`d`.`t``x`"].clone();
+    other.failure = None;
+    other.status = TableStatus::Analyzed;
+    cp.tables.insert("`d`.`u`".into(), other);
+
+    let cp2 = cp.clone();
+    let loc = location.clone();
+    tokio::task::spawn_blocking(move || {
+        let store = MysqlCheckpointStore::connect(loc.clone()).unwrap();
+        assert!(store.load().unwrap().is_none());
+        store.save(&cp2).unwrap();
+        // A second process sees the same.
+        let again = MysqlCheckpointStore::connect(loc.clone()).unwrap();
+        assert_eq!(again.load().unwrap().as_ref(), Some(&cp2));
+        // A diff save: one chunk moves, one table goes.
+        let mut next = cp2.clone();
+        next.tables.remove("`d`.`u`");
+        if let Some(t) = next.tables.get_mut("`d`.`t``x`") {
+            t.failure = None;
+            t.engines.get_mut(&0).unwrap().chunks[1].pos = 1234;
+        }
+        again.save(&next).unwrap();
+        let third = MysqlCheckpointStore::connect(loc.clone()).unwrap();
+        assert_eq!(third.load().unwrap().as_ref(), Some(&next));
+        let kept = third.rename_with_suffix("bak").unwrap();
+        assert!(kept.contains("crash_cp_round_trip_bak"), "{kept}");
+        assert!(third.load().unwrap().is_none());
+        let bak = MysqlCheckpointStore::connect(MysqlLocation {
+            schema: "crash_cp_round_trip_bak".into(),
+            ..loc
+        })
+        .unwrap();
+        assert_eq!(bak.load().unwrap().as_ref(), Some(&next));
+        bak.remove().unwrap();
+        assert!(bak.load().unwrap().is_none());
+    })
+    .await
+    .unwrap();
+}

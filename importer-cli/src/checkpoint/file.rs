@@ -71,6 +71,14 @@ impl FileCheckpointStore {
         })?;
         let tmp = self.tmp_path();
         {
+            // A leftover (or planted: the tidb default lives in the temp
+            // directory) temporary is removed and the new one created
+            // exclusively, so a symlink is never followed.
+            match fs::remove_file(&tmp) {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => return Err(io(err)),
+            }
             let mut file = open_private(&tmp).map_err(io)?;
             file.write_all(&json).map_err(io)?;
             file.sync_all().map_err(io)?;
@@ -137,7 +145,7 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 fn open_private(path: &Path) -> std::io::Result<fs::File> {
     let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
