@@ -190,6 +190,8 @@ pub struct Opened {
     pub backend: Arc<dyn Backend>,
     /// Schema and post-process operations.
     pub target: Arc<dyn ImportTarget>,
+    /// Requirements and remote models.
+    pub target_info: Arc<dyn backend_core::TargetInfoGetter>,
     /// What identifies the target in the checkpoint.
     pub target_id: String,
 }
@@ -216,10 +218,14 @@ fn open_local(cfg: &Config) -> anyhow::Result<Opened> {
         .target_store()
         .cloned()
         .context("the local backend has no target store")?;
-    let target = LocalTarget::new(store)?;
+    let target = LocalTarget::new(Arc::clone(&store))?;
     Ok(Opened {
         backend: Arc::new(backend),
         target: Arc::new(target),
+        target_info: Arc::new(backend_local::catalog::LocalTargetInfo::new(
+            store,
+            cfg.store.path.clone(),
+        )),
         target_id: absolute(&cfg.store.path).display().to_string(),
     })
 }
@@ -270,6 +276,7 @@ async fn open_tidb(cfg: &Config) -> anyhow::Result<Opened> {
     );
     Ok(Opened {
         target: Arc::new(TidbTarget::new(Arc::clone(&backend))),
+        target_info: Arc::new(backend.target_info_getter()),
         backend,
         target_id: format!("{}:{}", t.host, t.port),
     })
@@ -346,6 +353,17 @@ pub async fn import(cfg: &Config) -> anyhow::Result<ImportOutcome> {
     }
     let options = import_options(cfg, &scanned.root)?;
     let opened = open(cfg).await?;
+    if cfg.lightning.check_requirements {
+        // Table emptiness is checked per table by `prepare`, which knows
+        // which tables this task is resuming.
+        let report = run_prechecks(cfg, &scanned, &opened, &options, true).await;
+        if !report.passed() {
+            opened.backend.close().await;
+            bail!(
+                "prechecks failed (set [lightning] check-requirements = false to skip them):\n{report}"
+            );
+        }
+    }
     let task = task_checkpoint(cfg, &scanned.root, &opened.target_id);
     let checkpoints = if cfg.checkpoint.enable {
         CheckpointManager::open(
@@ -502,6 +520,39 @@ fn split_unique_name(name: &str) -> Option<(String, String)> {
         Ok([db, tbl]) => Some((db, tbl)),
         Err(_) => None,
     }
+}
+
+async fn run_prechecks(
+    cfg: &Config,
+    scanned: &ScanResult,
+    opened: &Opened,
+    options: &ImportOptions,
+    skip_emptiness: bool,
+) -> crate::precheck::Report {
+    let local = cfg.tikv_importer.backend == config::Backend::Local;
+    crate::precheck::run(crate::precheck::PrecheckInput {
+        scan: scanned,
+        target_info: opened.target_info.as_ref(),
+        target: &opened.target,
+        sorted_kv_dir: local.then_some(cfg.tikv_importer.sorted_kv_dir.as_path()),
+        incremental: skip_emptiness || options.incremental,
+        csv: &options.csv,
+        parser: &options.parser,
+    })
+    .await
+}
+
+/// `importer --check-only`: scans the source, connects to the target and
+/// runs every precheck without writing data. Returns the report.
+pub async fn precheck(cfg: &Config) -> anyhow::Result<crate::precheck::Report> {
+    let root = source_root(cfg)?;
+    let scanned = scan::scan(&root, &scan_options(cfg)?)
+        .with_context(|| format!("scanning the data source {}", root.display()))?;
+    let options = import_options(cfg, &scanned.root)?;
+    let opened = open(cfg).await?;
+    let report = run_prechecks(cfg, &scanned, &opened, &options, false).await;
+    opened.backend.close().await;
+    Ok(report)
 }
 
 #[cfg(test)]

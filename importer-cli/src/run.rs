@@ -38,8 +38,13 @@ pub async fn import(cfg: Config) -> anyhow::Result<()> {
 }
 
 /// Runs the prechecks only and prints the report (`--check-only`).
-pub async fn precheck(_cfg: Config) -> anyhow::Result<()> {
-    bail!("--check-only is not implemented yet")
+pub async fn precheck(cfg: Config) -> anyhow::Result<()> {
+    let report = app::precheck(&cfg).await?;
+    print!("{report}");
+    if !report.passed() {
+        bail!("prechecks failed");
+    }
+    Ok(())
 }
 
 fn open_store(cfg: &Config) -> anyhow::Result<std::sync::Arc<TargetStore>> {
@@ -50,11 +55,27 @@ fn open_store(cfg: &Config) -> anyhow::Result<std::sync::Arc<TargetStore>> {
             path.display()
         );
     }
-    Ok(TargetStore::open(path).with_context(|| format!("opening the store {}", path.display()))?)
+    TargetStore::open(path).with_context(|| format!("opening the store {}", path.display()))
 }
 
-/// Reads a local target store back (`importer store …`).
+/// Reads a local target store back (`importer store …`). Output closed
+/// early by the reader (`| head`) is not an error.
 pub async fn store_command(cfg: Config, cmd: StoreCommand) -> anyhow::Result<()> {
+    match store_output(cfg, cmd).await {
+        Err(err) if is_broken_pipe(&err) => Ok(()),
+        other => other,
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+async fn store_output(cfg: Config, cmd: StoreCommand) -> anyhow::Result<()> {
     let store = open_store(&cfg)?;
     let db = store.db();
     let mut out = std::io::stdout().lock();

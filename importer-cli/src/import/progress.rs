@@ -137,6 +137,15 @@ pub struct Totals {
     pub chunks_total: u64,
 }
 
+/// `amount` per second over `elapsed`, rounded down; 0 for no time.
+pub fn per_second(amount: u64, elapsed: Duration) -> u64 {
+    let micros = elapsed.as_micros();
+    if micros == 0 {
+        return 0;
+    }
+    u64::try_from(u128::from(amount) * 1_000_000 / micros).unwrap_or(u64::MAX)
+}
+
 /// Formats a byte count with a binary unit (`1.5 MiB`).
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
