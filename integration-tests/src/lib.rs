@@ -32,3 +32,10 @@ pub mod behaviour;
 pub mod cli;
 pub mod compare;
 pub mod server;
+
+/// The test data directory `integration-tests/data/<name>`.
+pub fn data_dir(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(name)
+}

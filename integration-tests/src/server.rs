@@ -97,6 +97,50 @@ impl Server {
         }
     }
 
+    /// Runs the `mariadb` command-line client with `input` as its standard
+    /// input, in database `db`, under `sql_mode` (the reference loads of the
+    /// differential and real-dump tests: the server's own parser reads the
+    /// dump). `LOAD DATA LOCAL` is enabled.
+    pub fn mariadb_client(&self, db: &str, sql_mode: &str, input: &[u8]) -> anyhow::Result<()> {
+        use std::io::Write as _;
+        let mut cmd = std::process::Command::new("mariadb");
+        cmd.arg("--no-defaults")
+            .arg(format!("--host={}", self.host))
+            .arg(format!("--port={}", self.port))
+            .arg(format!("--user={}", self.user))
+            .arg("--local-infile=1")
+            .arg("--default-character-set=utf8mb4")
+            .arg(format!("--init-command=SET SESSION sql_mode='{sql_mode}'"))
+            .arg(db)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        if !self.password.is_empty() {
+            cmd.env("MYSQL_PWD", &self.password);
+        }
+        let mut child = cmd
+            .spawn()
+            .context("starting the `mariadb` client (install mariadb-client)")?;
+        let mut stdin = child.stdin.take().context("the client's stdin")?;
+        let input = input.to_vec();
+        let feeder = std::thread::spawn(move || stdin.write_all(&input));
+        let out = child
+            .wait_with_output()
+            .context("waiting for the `mariadb` client")?;
+        feeder
+            .join()
+            .map_err(|_| anyhow::anyhow!("the stdin feeder panicked"))?
+            .context("feeding the `mariadb` client")?;
+        if !out.status.success() {
+            bail!(
+                "the `mariadb` client failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(())
+    }
+
     /// A small connection pool for checks and reference loads.
     pub async fn pool(&self) -> anyhow::Result<MySqlPool> {
         let mut options = MySqlConnectOptions::new()
