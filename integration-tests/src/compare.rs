@@ -230,6 +230,77 @@ pub fn assert_same_rows(
     )
 }
 
+/// `CHECKSUM TABLE` of `db`.`table` (`None` when the server reports NULL).
+pub async fn mysql_checksum(
+    pool: &MySqlPool,
+    db: &str,
+    table: &str,
+) -> anyhow::Result<Option<i64>> {
+    let rows = server::query(pool, &format!("CHECKSUM TABLE `{db}`.`{table}`")).await?;
+    let row = rows
+        .first()
+        .with_context(|| format!("CHECKSUM TABLE {db}.{table} returned nothing"))?;
+    Ok(row.try_get::<Option<i64>, _>(1)?)
+}
+
+/// Where the same data was imported, for [`check_imports`].
+#[derive(Debug)]
+pub struct Imported<'a> {
+    /// The reference database on MariaDB (loaded by MariaDB's own tools).
+    pub reference_db: &'a str,
+    /// The local store and the database in it.
+    pub local: Option<(&'a TargetStore, &'a str)>,
+    /// The database the tidb backend imported into.
+    pub tidb_db: Option<&'a str>,
+}
+
+/// Checks every table: the tidb import has the reference's row count and
+/// `CHECKSUM TABLE`; the local store has the reference's rows, compared
+/// value by value after [`normalise`]. Returns the reference row counts;
+/// fails listing every mismatch.
+pub async fn check_imports(
+    pool: &MySqlPool,
+    imported: &Imported<'_>,
+    tables: &[&str],
+) -> anyhow::Result<Vec<usize>> {
+    let mut failures = Vec::new();
+    let mut counts = Vec::new();
+    for &table in tables {
+        let ref_db = imported.reference_db;
+        let count_sql = |db: &str| format!("SELECT COUNT(*) FROM `{db}`.`{table}`");
+        let ref_count: i64 = server::query(pool, &count_sql(ref_db)).await?[0].try_get(0)?;
+        counts.push(usize::try_from(ref_count)?);
+        if let Some(db) = imported.tidb_db {
+            let count: i64 = server::query(pool, &count_sql(db)).await?[0].try_get(0)?;
+            let (want, got) = (
+                mysql_checksum(pool, ref_db, table).await?,
+                mysql_checksum(pool, db, table).await?,
+            );
+            if count != ref_count || want != got {
+                failures.push(format!(
+                    "{table} (tidb): {count} rows, checksum {got:?}; reference {ref_count} rows, checksum {want:?}"
+                ));
+            }
+        }
+        if let Some((store, db)) = imported.local {
+            let (model, local_rows) = local_table(store, db, table)?;
+            let columns: Vec<String> = model.columns.iter().map(|c| c.name.clone()).collect();
+            let ref_rows = mysql_table(pool, ref_db, table, &columns).await?;
+            let (ref_rows, local_rows) =
+                (normalise(&model, ref_rows), normalise(&model, local_rows));
+            if let Err(e) =
+                assert_same_rows(table, &model, "reference", &ref_rows, "local", &local_rows)
+            {
+                failures.push(format!("{e:#}"));
+            }
+        }
+    }
+    if !failures.is_empty() {
+        bail!("{}", failures.join("\n\n"));
+    }
+    Ok(counts)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -32,6 +32,7 @@ pub mod behaviour;
 pub mod cli;
 pub mod compare;
 pub mod server;
+pub mod tools;
 
 /// The test data directory `integration-tests/data/<name>`.
 pub fn data_dir(name: &str) -> std::path::PathBuf {
