@@ -49,7 +49,10 @@ pub fn load_config(
     sections: &Sections,
 ) -> anyhow::Result<Config> {
     let mut toml = String::new();
-    toml.push_str("[lightning]\nlevel = \"warn\"\nregion-concurrency = 4\n");
+    toml.push_str("[lightning]\nlevel = \"warn\"\n");
+    if !sections.lightning.contains("region-concurrency") {
+        toml.push_str("region-concurrency = 4\n");
+    }
     toml.push_str(&sections.lightning);
     toml.push_str("\n[checkpoint]\nenable = true\n");
     toml.push_str(&format!(
