@@ -7,3 +7,4 @@ pub mod cli;
 pub mod config;
 pub mod import;
 pub mod source;
+pub mod status;

@@ -50,7 +50,7 @@ fn open_store(cfg: &Config) -> anyhow::Result<std::sync::Arc<TargetStore>> {
             path.display()
         );
     }
-    Ok(TargetStore::open(path).with_context(|| format!("opening the store {}", path.display()))?)
+    TargetStore::open(path).with_context(|| format!("opening the store {}", path.display()))
 }
 
 /// Reads a local target store back (`importer store …`).

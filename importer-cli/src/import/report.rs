@@ -96,10 +96,17 @@ fn log_line(progress: &Option<Arc<Progress>>) {
         human_bytes(t.bytes_read),
         human_bytes(t.bytes_total),
         t.rows,
-        human_bytes((t.bytes_read as f64 / secs) as u64),
+        human_bytes(per_second(t.bytes_read, secs)),
         t.chunks_done,
         t.chunks_total
     );
+}
+
+/// `count / secs` rounded down, for display.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn per_second(count: u64, secs: f64) -> u64 {
+    // Both operands are non-negative and `as` saturates at u64::MAX.
+    (count as f64 / secs.max(f64::MIN_POSITIVE)) as u64
 }
 
 struct BarView {
@@ -207,7 +214,7 @@ pub fn summary(reports: &[TableReport], progress: Option<&Progress>) -> String {
             })
             .unwrap_or((0, 0.0));
         let rate = if secs > 0.0 {
-            format!("{}/s", human_bytes((bytes as f64 / secs) as u64))
+            format!("{}/s", human_bytes(per_second(bytes, secs)))
         } else {
             "-".into()
         };
