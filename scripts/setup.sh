@@ -3,6 +3,7 @@
 # quietly. Usage: scripts/setup.sh [build|test]
 #   build: libclang-dev (bindgen in the rocksdb crate needs it)
 #   test:  build + mariadb-server/client (the SQL backend's tests run a real one)
+#          + chromium and chromium-driver (the status page's browser test)
 set -euo pipefail
 what=${1:-build}
 
@@ -11,6 +12,7 @@ dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
 if [[ "$what" == test ]]; then
     command -v mariadbd >/dev/null 2>&1 || need+=(mariadb-server)
     command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
+    command -v chromedriver >/dev/null 2>&1 || need+=(chromium chromium-driver)
 fi
 ((${#need[@]} == 0)) && exit 0
 
