@@ -222,10 +222,10 @@ fn the_page_shows_a_running_import_in_chromium() {
     while Instant::now() < deadline && importer.running() {
         let v = script(read);
         let (state, width) = (v[0].as_str().unwrap_or_default(), v[1].as_f64().unwrap());
-        if state != "running" {
+        if state == "succeeded" || state == "failed" {
             break;
         }
-        if width > 0.0 && v[2].as_u64() == Some(2) {
+        if state == "running" && width > 0.0 && v[2].as_u64() == Some(2) {
             match first {
                 None => first = Some(width),
                 Some(w) if width > w + 1.0 => moved = Some((w, width)),
