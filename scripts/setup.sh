@@ -3,7 +3,8 @@
 # quietly. Usage: scripts/setup.sh [build|test]
 #   build: libclang-dev (bindgen in the rocksdb crate needs it)
 #   test:  build + mariadb-server/client (the SQL backend's tests run a real one),
-#          mydumper, sysbench and tpchgen-cli (the real-dump tests)
+#          mydumper, sysbench and tpchgen-cli (the real-dump tests),
+#          chromium and chromium-driver (the status page's browser test)
 set -euo pipefail
 what=${1:-build}
 
@@ -19,6 +20,7 @@ if [[ "$what" == test ]]; then
         echo "installing: tpchgen-cli (PyPI)" >&2
         python3 -m pip install --quiet tpchgen-cli >/dev/null
     fi
+    command -v chromedriver >/dev/null 2>&1 || need+=(chromium chromium-driver)
 fi
 ((${#need[@]} == 0)) && exit 0
 

@@ -26,6 +26,7 @@ use crate::source::filter::TableFilter;
 use crate::source::route::RouteRule;
 use crate::source::scan::{self, FileRule, ScanOptions, ScanResult};
 use crate::source::{DataCharset, ParserOptions};
+use crate::status::{StatusServer, TaskStatus};
 
 /// The outcome of an import: one report per table.
 #[derive(Debug)]
@@ -340,8 +341,25 @@ pub fn checkpoint_path(cfg: &Config, root: &Path) -> PathBuf {
     }
 }
 
-/// Runs a whole import.
+/// Runs a whole import, serving its status on `[lightning] status-addr`
+/// when set.
 pub async fn import(cfg: &Config) -> anyhow::Result<ImportOutcome> {
+    let server = match cfg.lightning.status_addr.as_str() {
+        "" => None,
+        addr => Some(StatusServer::start(addr).await?),
+    };
+    let result = run_import(cfg, server.as_ref().map(StatusServer::task)).await;
+    if let Some(server) = server {
+        server.task().finish(&result);
+        server.stop().await;
+    }
+    result
+}
+
+async fn run_import(
+    cfg: &Config,
+    status: Option<&Arc<TaskStatus>>,
+) -> anyhow::Result<ImportOutcome> {
     if cfg.checkpoint.enable && cfg.checkpoint.driver == config::CheckpointDriver::Mysql {
         bail!("checkpoint.driver = \"mysql\" is not supported yet; use \"file\"");
     }
@@ -388,6 +406,9 @@ pub async fn import(cfg: &Config) -> anyhow::Result<ImportOutcome> {
             &plans,
         ));
         source.set(Arc::clone(&ctx.progress));
+        if let Some(status) = status {
+            status.attach(&ctx);
+        }
         let reports = import::run(Arc::clone(&ctx), plans).await;
         anyhow::Ok((ctx, reports))
     }

@@ -8,3 +8,4 @@ pub mod config;
 pub mod import;
 pub mod precheck;
 pub mod source;
+pub mod status;

@@ -12,6 +12,7 @@ pub mod file;
 pub mod model;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 pub use file::FileCheckpointStore;
@@ -73,6 +74,8 @@ pub enum CheckpointError {
 pub struct CheckpointManager {
     state: Mutex<Checkpoints>,
     store: Option<FileCheckpointStore>,
+    /// Successful saves to the store, for metrics.
+    saves: AtomicU64,
 }
 
 impl CheckpointManager {
@@ -95,6 +98,7 @@ impl CheckpointManager {
         Ok(CheckpointManager {
             state: Mutex::new(state),
             store: Some(store),
+            saves: AtomicU64::new(0),
         })
     }
 
@@ -103,6 +107,7 @@ impl CheckpointManager {
         CheckpointManager {
             state: Mutex::new(Checkpoints::new(task)),
             store: None,
+            saves: AtomicU64::new(0),
         }
     }
 
@@ -133,8 +138,14 @@ impl CheckpointManager {
         let out = change(&mut state);
         if let Some(store) = &self.store {
             store.save(&state)?;
+            self.saves.fetch_add(1, Ordering::Relaxed);
         }
         Ok(out)
+    }
+
+    /// How many times the checkpoint was saved by this process.
+    pub fn saves(&self) -> u64 {
+        self.saves.load(Ordering::Relaxed)
     }
 
     /// Saves the current state.

@@ -138,6 +138,7 @@ async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result
                 .open_engine(&engine_config, &name, INDEX_ENGINE)
                 .await?,
         );
+        TableProgress::add(&ctx.progress.engines.opened, 1);
         for (&engine_id, engine) in cp.engines.iter().filter(|(id, _)| **id != INDEX_ENGINE) {
             match engine.status {
                 EngineStatus::Loaded => {
@@ -258,6 +259,7 @@ async fn write_engine(
 ) -> anyhow::Result<()> {
     let name = plan.table.unique_name();
     let data_engine = Arc::new(ctx.engines.open_engine(config, &name, engine_id).await?);
+    TableProgress::add(&ctx.progress.engines.opened, 1);
     let mut tasks = JoinSet::new();
     for (idx, chunk) in engine.chunks.iter().enumerate() {
         if chunk.is_finished() {
@@ -422,6 +424,14 @@ fn set_engine_status(
     engine_id: i32,
     status: EngineStatus,
 ) -> anyhow::Result<()> {
+    let counter = match status {
+        EngineStatus::Loaded => None,
+        EngineStatus::Closed => Some(&ctx.progress.engines.closed),
+        EngineStatus::Imported => Some(&ctx.progress.engines.imported),
+    };
+    if let Some(counter) = counter {
+        TableProgress::add(counter, 1);
+    }
     ctx.checkpoints.update(|cp| {
         if let Some(engine) = cp
             .tables
