@@ -74,10 +74,11 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            let text = importer_cli::app::error_text(&e);
             if logs_to_file {
-                tracing::error!("{e:#}");
+                tracing::error!("{text}");
             }
-            eprintln!("error: {e:#}");
+            eprintln!("error: {text}");
             ExitCode::from(EXIT_FAILED)
         }
     }

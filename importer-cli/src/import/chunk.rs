@@ -188,6 +188,12 @@ fn encode_chunk(
     tx: mpsc::Sender<Batch>,
 ) -> anyhow::Result<()> {
     let opts = &ctx.options;
+    // Rows without a header or column list must carry exactly the table's
+    // loadable columns: extra values would otherwise be dropped silently.
+    let parser_options = source::ParserOptions {
+        expected_columns: Some(table.core.loadable_columns().count()),
+        ..opts.parser.clone()
+    };
     let mut parser = source::open_parser(
         &source.path,
         &source.name,
@@ -197,7 +203,7 @@ fn encode_chunk(
         start.prev_rowid_max,
         &opts.csv,
         opts.no_backslash_escapes,
-        &opts.parser,
+        &parser_options,
     )?;
     if let Some(columns) = &start.columns {
         parser.set_columns(columns.clone());
@@ -244,7 +250,13 @@ fn encode_chunk(
         };
         let columns = parser.columns();
         if perm_columns.as_ref().map(Option::as_deref) != Some(columns) {
-            permutation = source::column_permutation(&table.core, columns, &source.name)?;
+            permutation =
+                source::column_permutation(&table.core, columns, &source.name).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{e} (in the column names given before the row at byte offset {})",
+                        row.start_offset
+                    )
+                })?;
             perm_columns = Some(columns.map(<[String]>::to_vec));
             column_names = Arc::new(
                 table

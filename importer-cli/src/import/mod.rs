@@ -183,17 +183,32 @@ pub async fn prepare(
                     let mut info = schema::parse_table_file(&root.join(file), &display)?;
                     // Routes may rename the table; the dump's name is not the target's.
                     info.name = source.name.clone();
-                    target.create_table(&db.name, &info).await.with_context(|| {
-                        format!("creating table `{}`.`{}` from {display}", db.name, source.name)
-                    })?
+                    target
+                        .create_table(&db.name, &info)
+                        .await
+                        .with_context(|| {
+                            format!(
+                                "creating table `{}`.`{}` from {display}",
+                                db.name, source.name
+                            )
+                        })?
                 }
                 None => target
                     .existing_table(&db.name, &source.name)
                     .await?
                     .with_context(|| {
                         format!(
-                            "table `{}`.`{}` has data files but no schema file and does not exist on the target",
-                            db.name, source.name
+                            "{}: table `{}`.`{}` has data files but no schema file \
+                             (expected {}.{}-schema.sql) and does not exist on the target",
+                            source
+                                .data_files
+                                .first()
+                                .map(|f| f.path.display().to_string())
+                                .unwrap_or_default(),
+                            db.name,
+                            source.name,
+                            db.name,
+                            source.name
                         )
                     })?,
             };
