@@ -18,6 +18,7 @@ use crate::import::report::{ProgressSource, Reporter, summary};
 use crate::import::target::ImportTarget;
 use crate::import::target::local::LocalTarget;
 use crate::import::{self, ImportContext, ImportOptions, PostOp, TableReport};
+use crate::interrupt::{Interrupt, Interrupted};
 use crate::source::chunk::ChunkOptions;
 use crate::source::csv::CsvOptions;
 use crate::source::filter::TableFilter;
@@ -300,6 +301,13 @@ pub fn checkpoint_path(cfg: &Config, root: &Path) -> PathBuf {
 
 /// Runs a whole import.
 pub async fn import(cfg: &Config) -> anyhow::Result<ImportOutcome> {
+    import_until(cfg, &Interrupt::new()).await
+}
+
+/// Runs a whole import, stopping early when `interrupt` is triggered: no new
+/// chunks start, what is durable is saved in the checkpoint, and the result
+/// is an [`Interrupted`] error (the next run resumes).
+pub async fn import_until(cfg: &Config, interrupt: &Interrupt) -> anyhow::Result<ImportOutcome> {
     if cfg.checkpoint.enable && cfg.checkpoint.driver == config::CheckpointDriver::Mysql {
         bail!("checkpoint.driver = \"mysql\" is not supported yet; use \"file\"");
     }
@@ -335,13 +343,34 @@ pub async fn import(cfg: &Config) -> anyhow::Result<ImportOutcome> {
             &plans,
         ));
         source.set(Arc::clone(&ctx.progress));
+        if interrupt.reason().is_some() {
+            ctx.cancel();
+        }
+        let watcher = {
+            let ctx = Arc::clone(&ctx);
+            let interrupt = interrupt.clone();
+            tokio::spawn(async move {
+                let reason = interrupt.triggered().await;
+                tracing::warn!("{reason}: stopping after the chunks in flight");
+                ctx.cancel();
+            })
+        };
         let reports = import::run(Arc::clone(&ctx), plans).await;
+        watcher.abort();
         anyhow::Ok((ctx, reports))
     }
     .await;
     reporter.finish().await;
     opened.backend.close().await;
     let (ctx, reports) = result?;
+    if let Some(reason) = interrupt.reason() {
+        let where_ = ctx
+            .checkpoints
+            .store()
+            .map(|s| format!(" in {}", s.path().display()))
+            .unwrap_or_default();
+        return Err(Interrupted { reason, where_ }.into());
+    }
     let outcome = ImportOutcome {
         summary: summary(&reports, Some(&ctx.progress)),
         reports,

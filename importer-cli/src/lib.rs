@@ -6,4 +6,5 @@ pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod import;
+pub mod interrupt;
 pub mod source;

@@ -231,6 +231,11 @@ fn encode_chunk(
     let mut batch = new_batch(&*builder, &column_names);
     let mut errors = 0u64;
     loop {
+        if ctx.is_cancelled() {
+            // What was delivered and flushed is recorded; the rest of the
+            // chunk is redone from there on resume.
+            anyhow::bail!("import cancelled");
+        }
         if parser.pos().0 >= start.end_offset {
             batch.finished = true;
             break;

@@ -53,6 +53,16 @@ pub(crate) async fn import_table(ctx: Arc<ImportContext>, plan: TablePlan) -> Ta
         Err(err) => {
             progress.set_phase("failed");
             let message = crate::app::error_text(&err);
+            if ctx.is_cancelled() {
+                // Stopped on request: resumable as is, not a failure to
+                // clear by hand.
+                return TableReport {
+                    name,
+                    rows,
+                    checksum: "-".into(),
+                    error: Some(format!("interrupted ({message})")),
+                };
+            }
             let saved = ctx.checkpoints.update(|cp| {
                 if let Some(table) = cp.tables.get_mut(&name) {
                     table.failure = Some(TableFailure {
