@@ -213,6 +213,9 @@ pub struct Opened {
 
 /// Opens the local backend and its store.
 fn open_local(cfg: &Config) -> anyhow::Result<Opened> {
+    // Sorted KV pairs are the table data in the clear: owner-only, made
+    // before the backend creates it with the default mode.
+    owner_only_dir(&cfg.tikv_importer.sorted_kv_dir)?;
     let mut config = LocalBackendConfig::new(&cfg.tikv_importer.sorted_kv_dir, &cfg.store.path);
     config.local_writer_mem_cache_size = cfg.tikv_importer.local_writer_mem_cache_size.0;
     config.range_concurrency = cfg.tikv_importer.range_concurrency.max(1);
@@ -239,6 +242,20 @@ fn open_local(cfg: &Config) -> anyhow::Result<Opened> {
         target: Arc::new(target),
         target_id: absolute(&cfg.store.path).display().to_string(),
     })
+}
+
+/// Creates `dir` (and missing parents) with mode 0700; an existing one is
+/// left as the user set it.
+fn owner_only_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.exists() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
 }
 
 /// Opens the backend and target the config names.
