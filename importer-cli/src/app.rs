@@ -20,6 +20,7 @@ use crate::import::target::ImportTarget;
 use crate::import::target::local::LocalTarget;
 use crate::import::target::tidb::TidbTarget;
 use crate::import::{self, ImportContext, ImportOptions, PostOp, TableReport};
+use crate::interrupt::{Interrupt, Interrupted};
 use crate::source::chunk::ChunkOptions;
 use crate::source::csv::CsvOptions;
 use crate::source::filter::TableFilter;
@@ -42,6 +43,24 @@ impl ImportOutcome {
     pub fn succeeded(&self) -> bool {
         self.reports.iter().all(|r| r.error.is_none())
     }
+}
+
+/// An error and its causes on one line, like `{:#}`, but without repeating
+/// a cause whose text an outer message already includes (our error types
+/// print their source inline, and `{:#}` would print it again).
+pub fn error_text(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// The data source directory of the config.
@@ -199,6 +218,9 @@ pub struct Opened {
 
 /// Opens the local backend and its store.
 fn open_local(cfg: &Config) -> anyhow::Result<Opened> {
+    // Sorted KV pairs are the table data in the clear: owner-only, made
+    // before the backend creates it with the default mode.
+    owner_only_dir(&cfg.tikv_importer.sorted_kv_dir)?;
     let mut config = LocalBackendConfig::new(&cfg.tikv_importer.sorted_kv_dir, &cfg.store.path);
     config.local_writer_mem_cache_size = cfg.tikv_importer.local_writer_mem_cache_size.0;
     config.range_concurrency = cfg.tikv_importer.range_concurrency.max(1);
@@ -283,6 +305,20 @@ async fn open_tidb(cfg: &Config) -> anyhow::Result<Opened> {
     })
 }
 
+/// Creates `dir` (and missing parents) with mode 0700; an existing one is
+/// left as the user set it.
+fn owner_only_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.exists() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
+}
+
 /// Opens the backend and target the config names.
 pub async fn open(cfg: &Config) -> anyhow::Result<Opened> {
     match cfg.tikv_importer.backend {
@@ -344,11 +380,19 @@ pub fn checkpoint_path(cfg: &Config, root: &Path) -> PathBuf {
 /// Runs a whole import, serving its status on `[lightning] status-addr`
 /// when set.
 pub async fn import(cfg: &Config) -> anyhow::Result<ImportOutcome> {
+    import_until(cfg, &Interrupt::new()).await
+}
+
+/// Runs a whole import, stopping early when `interrupt` is triggered: no new
+/// chunks start, what is durable is saved in the checkpoint, and the result
+/// is an [`Interrupted`] error (the next run resumes). Serves its status on
+/// `[lightning] status-addr` when set.
+pub async fn import_until(cfg: &Config, interrupt: &Interrupt) -> anyhow::Result<ImportOutcome> {
     let server = match cfg.lightning.status_addr.as_str() {
         "" => None,
         addr => Some(StatusServer::start(addr).await?),
     };
-    let result = run_import(cfg, server.as_ref().map(StatusServer::task)).await;
+    let result = run_import(cfg, interrupt, server.as_ref().map(StatusServer::task)).await;
     if let Some(server) = server {
         server.task().finish(&result);
         server.stop().await;
@@ -358,6 +402,7 @@ pub async fn import(cfg: &Config) -> anyhow::Result<ImportOutcome> {
 
 async fn run_import(
     cfg: &Config,
+    interrupt: &Interrupt,
     status: Option<&Arc<TaskStatus>>,
 ) -> anyhow::Result<ImportOutcome> {
     if cfg.checkpoint.enable && cfg.checkpoint.driver == config::CheckpointDriver::Mysql {
@@ -409,13 +454,34 @@ async fn run_import(
         if let Some(status) = status {
             status.attach(&ctx);
         }
+        if interrupt.reason().is_some() {
+            ctx.cancel();
+        }
+        let watcher = {
+            let ctx = Arc::clone(&ctx);
+            let interrupt = interrupt.clone();
+            tokio::spawn(async move {
+                let reason = interrupt.triggered().await;
+                tracing::warn!("{reason}: stopping after the chunks in flight");
+                ctx.cancel();
+            })
+        };
         let reports = import::run(Arc::clone(&ctx), plans).await;
+        watcher.abort();
         anyhow::Ok((ctx, reports))
     }
     .await;
     reporter.finish().await;
     opened.backend.close().await;
     let (ctx, reports) = result?;
+    if let Some(reason) = interrupt.reason() {
+        let where_ = ctx
+            .checkpoints
+            .store()
+            .map(|s| format!(" in {}", s.path().display()))
+            .unwrap_or_default();
+        return Err(Interrupted { reason, where_ }.into());
+    }
     let outcome = ImportOutcome {
         summary: summary(&reports, Some(&ctx.progress)),
         reports,

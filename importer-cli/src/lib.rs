@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod import;
+pub mod interrupt;
 pub mod precheck;
 pub mod source;
 pub mod status;

@@ -11,10 +11,11 @@ use importer_cli::app;
 use importer_cli::checkpoint::commands::{self as cp_commands, TableSelector};
 use importer_cli::cli::{CheckpointCommand, CheckpointTarget, ExportFormat, StoreCommand};
 use importer_cli::config::Config;
+use importer_cli::interrupt::Interrupt;
 
 /// Imports the whole data source (`importer [--config FILE] [flags]`).
-pub async fn import(cfg: Config) -> anyhow::Result<()> {
-    let outcome = app::import(&cfg).await?;
+pub async fn import(cfg: Config, interrupt: &Interrupt) -> anyhow::Result<()> {
+    let outcome = app::import_until(&cfg, interrupt).await?;
     println!("{}", outcome.summary);
     if !outcome.succeeded() {
         let failed: Vec<&str> = outcome

@@ -192,6 +192,12 @@ fn encode_chunk(
     tx: mpsc::Sender<Batch>,
 ) -> anyhow::Result<()> {
     let opts = &ctx.options;
+    // Rows without a header or column list must carry exactly the table's
+    // loadable columns: extra values would otherwise be dropped silently.
+    let parser_options = source::ParserOptions {
+        expected_columns: Some(table.core.loadable_columns().count()),
+        ..opts.parser.clone()
+    };
     let mut parser = source::open_parser(
         &source.path,
         &source.name,
@@ -201,7 +207,7 @@ fn encode_chunk(
         start.prev_rowid_max,
         &opts.csv,
         opts.no_backslash_escapes,
-        &opts.parser,
+        &parser_options,
     )?;
     if let Some(columns) = &start.columns {
         parser.set_columns(columns.clone());
@@ -239,6 +245,11 @@ fn encode_chunk(
         sent
     };
     loop {
+        if ctx.is_cancelled() {
+            // What was delivered and flushed is recorded; the rest of the
+            // chunk is redone from there on resume.
+            anyhow::bail!("import cancelled");
+        }
         if parser.pos().0 >= start.end_offset {
             batch.finished = true;
             break;
@@ -258,7 +269,13 @@ fn encode_chunk(
         };
         let columns = parser.columns();
         if perm_columns.as_ref().map(Option::as_deref) != Some(columns) {
-            permutation = source::column_permutation(&table.core, columns, &source.name)?;
+            permutation =
+                source::column_permutation(&table.core, columns, &source.name).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{e} (in the column names given before the row at byte offset {})",
+                        row.start_offset
+                    )
+                })?;
             perm_columns = Some(columns.map(<[String]>::to_vec));
             column_names = Arc::new(
                 table

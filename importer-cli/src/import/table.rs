@@ -52,7 +52,17 @@ pub(crate) async fn import_table(ctx: Arc<ImportContext>, plan: TablePlan) -> Ta
         }
         Err(err) => {
             progress.set_phase("failed");
-            let message = format!("{err:#}");
+            let message = crate::app::error_text(&err);
+            if ctx.is_cancelled() {
+                // Stopped on request: resumable as is, not a failure to
+                // clear by hand.
+                return TableReport {
+                    name,
+                    rows,
+                    checksum: "-".into(),
+                    error: Some(format!("interrupted ({message})")),
+                };
+            }
             let saved = ctx.checkpoints.update(|cp| {
                 if let Some(table) = cp.tables.get_mut(&name) {
                     table.failure = Some(TableFailure {
@@ -97,6 +107,9 @@ async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result
                     plan.table.id,
                     cp.table_id
                 );
+            }
+            if cp.status < TableStatus::AllWritten {
+                check_files_unchanged(&name, plan, &cp)?;
             }
             cp
         }
@@ -184,6 +197,43 @@ async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result
         set_status(ctx, &name, TableStatus::Imported)?;
     }
     post_process(ctx, plan).await
+}
+
+/// A resumed table reads the chunks its checkpoint lists, which end where
+/// the files ended then: a file that grew since, or a new file, would have
+/// rows silently left out. (A file that shrank just ends early.)
+fn check_files_unchanged(name: &str, plan: &TablePlan, cp: &TableCheckpoint) -> anyhow::Result<()> {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+    let mut recorded: BTreeMap<&Path, u64> = BTreeMap::new();
+    for c in cp.engines.values().flat_map(|e| &e.chunks) {
+        let end = recorded.entry(c.file.as_path()).or_insert(0);
+        *end = (*end).max(c.end_offset);
+    }
+    let mut now: BTreeMap<&Path, u64> = BTreeMap::new();
+    for c in &plan.chunks {
+        let end = now.entry(c.file.path.as_path()).or_insert(0);
+        *end = (*end).max(c.end_offset);
+    }
+    let start_over = format!(
+        "run `importer checkpoint error-destroy '{name}'` to drop what was imported of it and \
+         start it over, or restore the file"
+    );
+    for (file, new) in &now {
+        match recorded.get(file) {
+            Some(old) if new > old => bail!(
+                "{}: grew from {old} to {new} bytes since the checkpoint of {name} was written, \
+                 and rows past byte {old} would be left out; {start_over}",
+                file.display()
+            ),
+            Some(_) => {}
+            None => bail!(
+                "{}: is a new data file of {name} since its checkpoint was written; {start_over}",
+                file.display()
+            ),
+        }
+    }
+    Ok(())
 }
 
 /// Lists the table's chunks and groups them into data engines of about
