@@ -420,7 +420,10 @@ async fn run_import(
         // Table emptiness is checked per table by `prepare`, which knows
         // which tables this task is resuming.
         let report = run_prechecks(cfg, &scanned, &opened, &options, true).await;
-        if !report.passed() {
+        for check in report.checks.iter().filter(|c| !c.passed && c.per_table) {
+            tracing::warn!("precheck {}: {}", check.name, check.detail);
+        }
+        if !report.task_checks_passed() {
             opened.backend.close().await;
             bail!(
                 "prechecks failed (set [lightning] check-requirements = false to skip them):\n{report}"

@@ -24,6 +24,10 @@ pub struct CheckResult {
     pub passed: bool,
     /// Details: what was found, and what to do when it failed.
     pub detail: String,
+    /// The check is about individual tables: during an import a failure is
+    /// a warning, and the tables concerned fail on their own (with the exact
+    /// file and offset) while the others are imported.
+    pub per_table: bool,
 }
 
 /// Every check's outcome.
@@ -35,6 +39,19 @@ pub struct Report {
 
 impl Report {
     fn push(&mut self, name: impl Into<String>, result: Result<String, String>) {
+        self.push_check(name, result, false);
+    }
+
+    fn push_table_check(&mut self, name: impl Into<String>, result: Result<String, String>) {
+        self.push_check(name, result, true);
+    }
+
+    fn push_check(
+        &mut self,
+        name: impl Into<String>,
+        result: Result<String, String>,
+        per_table: bool,
+    ) {
         let (passed, detail) = match result {
             Ok(d) => (true, d),
             Err(d) => (false, d),
@@ -43,12 +60,18 @@ impl Report {
             name: name.into(),
             passed,
             detail,
+            per_table,
         });
     }
 
     /// Whether every check passed.
     pub fn passed(&self) -> bool {
         self.checks.iter().all(|c| c.passed)
+    }
+
+    /// Whether every check that concerns the whole import passed.
+    pub fn task_checks_passed(&self) -> bool {
+        self.checks.iter().all(|c| c.passed || c.per_table)
     }
 }
 
@@ -144,7 +167,7 @@ pub async fn run(input: PrecheckInput<'_>) -> Report {
             },
         }
     }
-    report.push(
+    report.push_table_check(
         "schemas",
         if schema_problems.is_empty() {
             Ok(format!("{} tables have a schema", tables.len()))
@@ -163,7 +186,7 @@ pub async fn run(input: PrecheckInput<'_>) -> Report {
                 non_empty.push(info.unique_name());
             }
         }
-        report.push(
+        report.push_table_check(
             "empty target tables",
             if non_empty.is_empty() {
                 Ok("no target table holds rows".into())
@@ -222,7 +245,7 @@ pub async fn run(input: PrecheckInput<'_>) -> Report {
                 bad.push(e.to_string());
             }
         }
-        report.push(
+        report.push_table_check(
             "CSV headers",
             if bad.is_empty() {
                 Ok("every header names columns of its table".into())
