@@ -60,6 +60,21 @@ impl LocalBackend {
         Ok(backend)
     }
 
+    /// [`LocalBackend::new`] for a store opened by the caller, with imports
+    /// going through `target` — a wrapper of `store`, e.g. one that
+    /// observes ingests in tests — while [`LocalBackend::target_store`]
+    /// still hands out `store` for the catalog and read path.
+    pub fn with_store(
+        config: LocalBackendConfig,
+        encoding_builder: Arc<dyn EncodingBuilder>,
+        store: Arc<TargetStore>,
+        target: Arc<dyn ImportTarget>,
+    ) -> LocalResult<Self> {
+        let mut backend = Self::with_target(config, encoding_builder, target)?;
+        backend.store = Some(store);
+        Ok(backend)
+    }
+
     /// A backend importing into any [`ImportTarget`] (`config.target_dir`
     /// is not opened).
     pub fn with_target(

@@ -275,6 +275,7 @@ impl TidbBackend {
                     next: AtomicU64::new(0),
                     schema: schema_q,
                     ready: tokio::sync::OnceCell::new(),
+                    engines: Default::default(),
                 })
             }
             None => None,
@@ -489,7 +490,8 @@ impl TidbBackend {
 impl Backend for TidbBackend {
     async fn close(&self) {
         if let Some(markers) = &self.inner.write.markers {
-            // Markers only matter while this instance retries statements.
+            // Per-instance markers (rows without a source position) only
+            // matter while this instance retries statements.
             let sql = format!(
                 "DELETE FROM {} WHERE batch_key LIKE '{}-%'",
                 markers.table, markers.prefix
@@ -517,7 +519,17 @@ impl Backend for TidbBackend {
         Arc::new(self.inner.builder)
     }
 
-    async fn open_engine(&self, _config: &EngineConfig, _engine_uuid: Uuid) -> Result<()> {
+    async fn open_engine(&self, config: &EngineConfig, engine_uuid: Uuid) -> Result<()> {
+        // A fresh start must not take an abandoned run's statements for
+        // its own (see `Markers`).
+        if let Some(markers) = &self.inner.write.markers {
+            if !config.keep_sort_dir {
+                markers
+                    .forget_engine(&self.inner.pool, self.retry(), engine_uuid)
+                    .await?;
+            }
+            markers.manage(engine_uuid);
+        }
         Ok(())
     }
 
@@ -530,7 +542,12 @@ impl Backend for TidbBackend {
         Ok(())
     }
 
-    async fn cleanup_engine(&self, _engine_uuid: Uuid) -> Result<()> {
+    async fn cleanup_engine(&self, engine_uuid: Uuid) -> Result<()> {
+        if let Some(markers) = &self.inner.write.markers {
+            markers
+                .forget_engine(&self.inner.pool, self.retry(), engine_uuid)
+                .await?;
+        }
         Ok(())
     }
 
@@ -555,7 +572,7 @@ impl Backend for TidbBackend {
     async fn local_writer(
         &self,
         config: &LocalWriterConfig,
-        _engine_uuid: Uuid,
+        engine_uuid: Uuid,
     ) -> Result<Box<dyn EngineWriter>> {
         if config.table_name.is_empty() {
             return Err(Error::config(
@@ -565,6 +582,12 @@ impl Backend for TidbBackend {
         Ok(Box::new(TidbWriter::new(
             Arc::clone(&self.inner.write),
             config.table_name.clone(),
+            self.inner
+                .write
+                .markers
+                .as_ref()
+                .filter(|m| m.manages(engine_uuid))
+                .map(|_| engine_uuid),
         )))
     }
 }

@@ -17,6 +17,7 @@ use backend_core::{
     AlwaysFlushed, BackendMetrics, ChunkFlushStatus, EngineWriter, Error, Result, Rows, SqlRow,
 };
 use sqlx::MySqlPool;
+use uuid::Uuid;
 
 use crate::config::OnDuplicate;
 use crate::error::{ErrorClass, TidbError, classify};
@@ -48,14 +49,18 @@ pub(crate) struct WriteContext {
 pub struct TidbWriter {
     ctx: Arc<WriteContext>,
     table_name: String,
+    /// The engine, when it was opened through this backend (only then are
+    /// its markers' lifetimes managed, so only then are keys deterministic).
+    engine: Option<Uuid>,
     synced: bool,
 }
 
 impl TidbWriter {
-    pub(crate) fn new(ctx: Arc<WriteContext>, table_name: String) -> Self {
+    pub(crate) fn new(ctx: Arc<WriteContext>, table_name: String, engine: Option<Uuid>) -> Self {
         TidbWriter {
             ctx,
             table_name,
+            engine,
             synced: true,
         }
     }
@@ -78,9 +83,15 @@ impl EngineWriter for TidbWriter {
             )));
         };
         self.synced = false;
-        write_rows(&self.ctx, &self.table_name, column_names, &rows)
-            .await
-            .map_err(Error::from)?;
+        write_rows(
+            &self.ctx,
+            &self.table_name,
+            self.engine,
+            column_names,
+            &rows,
+        )
+        .await
+        .map_err(Error::from)?;
         self.synced = true;
         Ok(())
     }
@@ -155,12 +166,24 @@ fn build_statement(head: &str, rows: &[SqlRow]) -> Arc<str> {
 }
 
 /// Remembers which statements committed, so a statement whose outcome a
-/// lost connection hid is neither lost nor applied twice.
+/// lost connection or a crash hid is neither lost nor applied twice.
 ///
 /// Each statement runs as `BEGIN; …; INSERT INTO markers VALUES (key);
 /// COMMIT` in one round trip. After a transient error the writer looks the
 /// key up: present means the transaction committed (the reply was lost),
 /// absent means it rolled back with the session and is safe to redo.
+///
+/// Keys are deterministic when the rows carry their source position:
+/// `<engine uuid>-<hash of file, first and last row offset, row count and
+/// the statement text>`. A
+/// run resumed from a checkpoint re-sends the statements committed after
+/// the last checkpoint save with the same keys; the marker insert then fails
+/// as a duplicate, the transaction is rolled back and the statement counts
+/// as done — so even a table without a unique key gets no duplicate rows.
+/// An engine's markers are deleted when it is cleaned up or opened afresh
+/// (`keep_sort_dir = false`). Rows without a position, and writers of
+/// engines this backend did not open (whose markers nobody would ever
+/// delete), get per-instance keys that only protect in-process retries.
 #[derive(Debug)]
 pub(crate) struct Markers {
     /// `` `schema`.`tidb_batch_markers` ``.
@@ -172,6 +195,9 @@ pub(crate) struct Markers {
     pub(crate) schema: String,
     /// Set once the table exists (created on first use).
     pub(crate) ready: tokio::sync::OnceCell<()>,
+    /// Engines opened through this backend: their writers use
+    /// deterministic keys.
+    pub(crate) engines: std::sync::Mutex<std::collections::HashSet<Uuid>>,
 }
 
 /// The table that holds [`Markers`] (our addition to Lightning's schema).
@@ -205,21 +231,88 @@ impl Markers {
         )
     }
 
-    fn next_key(&self) -> String {
-        format!(
-            "{}-{}",
-            self.prefix,
-            self.next.fetch_add(1, Ordering::Relaxed)
+    /// The marker key of a statement of `rows` into `engine`.
+    fn key(&self, engine: Option<Uuid>, rows: &[SqlRow], sql: &str) -> String {
+        match (engine, rows.first(), rows.last()) {
+            (Some(engine), Some(first), Some(last)) if !first.origin.file.is_empty() => {
+                // FNV-1a: stable across builds, unlike std's hasher.
+                let mut h = 0xcbf2_9ce4_8422_2325u64;
+                let mut eat = |bytes: &[u8]| {
+                    for b in bytes {
+                        h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+                    }
+                };
+                eat(first.origin.file.as_bytes());
+                eat(&[0]);
+                eat(&first.origin.offset.to_le_bytes());
+                eat(last.origin.file.as_bytes());
+                eat(&[0]);
+                eat(&last.origin.offset.to_le_bytes());
+                eat(&(rows.len() as u64).to_le_bytes());
+                // The statement itself too: positions reused by a caller for
+                // other rows must not make their statement look done.
+                eat(sql.as_bytes());
+                format!("{}-{h:016x}", engine.simple())
+            }
+            _ => format!(
+                "{}-{}",
+                self.prefix,
+                self.next.fetch_add(1, Ordering::Relaxed)
+            ),
+        }
+    }
+
+    /// Whether writers of `engine` use deterministic keys.
+    pub(crate) fn manages(&self, engine: Uuid) -> bool {
+        self.engines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&engine)
+    }
+
+    /// Starts managing `engine`'s markers.
+    pub(crate) fn manage(&self, engine: Uuid) {
+        self.engines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(engine);
+    }
+
+    /// Deletes the markers of `engine` (its statements are all accounted
+    /// for, or it starts over).
+    pub(crate) async fn forget_engine(
+        &self,
+        pool: &MySqlPool,
+        retry: RetryPolicy,
+        engine: Uuid,
+    ) -> Result<(), TidbError> {
+        self.ensure_table(pool, retry).await?;
+        let sql: Arc<str> = format!(
+            "DELETE FROM {} WHERE batch_key LIKE '{}-%'",
+            self.table,
+            engine.simple()
         )
+        .into();
+        with_retry(retry, "deleting batch markers", || {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(Arc::clone(&sql))).execute(pool)
+        })
+        .await?;
+        Ok(())
     }
 }
 
 /// Runs `sql`, retrying transient errors; returns the affected rows, or
 /// `None` when a retry found the statement had committed already (its
 /// count was lost with the reply). Counts the statement in the metrics.
-async fn execute(ctx: &WriteContext, what: &str, sql: Arc<str>) -> Result<Option<u64>, TidbError> {
+async fn execute(
+    ctx: &WriteContext,
+    what: &str,
+    sql: Arc<str>,
+    engine: Option<Uuid>,
+    rows: &[SqlRow],
+) -> Result<Option<u64>, TidbError> {
     let attempts = AtomicU64::new(0);
-    let result = execute_with_retry(ctx, what, sql, &attempts).await;
+    let result = execute_with_retry(ctx, what, sql, engine, rows, &attempts).await;
     let metrics = &ctx.metrics;
     BackendMetrics::add(
         &metrics.sql_batches_retried,
@@ -239,6 +332,8 @@ async fn execute_with_retry(
     ctx: &WriteContext,
     what: &str,
     sql: Arc<str>,
+    engine: Option<Uuid>,
+    rows: &[SqlRow],
     attempts: &AtomicU64,
 ) -> Result<Option<u64>, TidbError> {
     let Some(markers) = &ctx.markers else {
@@ -252,7 +347,7 @@ async fn execute_with_retry(
         .await;
     };
     markers.ensure_table(&ctx.pool, ctx.retry).await?;
-    let key = markers.next_key();
+    let key = markers.key(engine, rows, &sql);
     let wrapped: Arc<str> = format!(
         "BEGIN; {sql}; INSERT INTO {} (batch_key) VALUES ('{key}'); COMMIT",
         markers.table
@@ -282,11 +377,23 @@ async fn execute_with_retry(
             // BEGIN and COMMIT affect nothing, the marker one row.
             Ok(result) => Ok(Some(result.rows_affected().saturating_sub(1))),
             Err(err) => {
-                if classify(&err) == ErrorClass::Retryable {
+                let class = classify(&err);
+                if class == ErrorClass::Retryable {
                     ambiguous.store(true, Ordering::SeqCst);
-                } else {
-                    // The session is alive with the transaction open.
-                    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+                    return Err(err);
+                }
+                // The session is alive with the transaction open.
+                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+                if class == ErrorClass::Duplicate {
+                    // The rows or the marker clash: a run before a crash may
+                    // have committed this very statement.
+                    let found: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(Arc::clone(&lookup)))
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    if found > 0 {
+                        tracing::debug!(key, "statement committed by an earlier run; skipped");
+                        return Ok(None);
+                    }
                 }
                 Err(err)
             }
@@ -310,6 +417,7 @@ fn resolved_duplicates(on_duplicate: OnDuplicate, rows: usize, affected: u64) ->
 async fn write_rows(
     ctx: &WriteContext,
     table: &str,
+    engine: Option<Uuid>,
     column_names: &[String],
     rows: &[SqlRow],
 ) -> Result<(), TidbError> {
@@ -329,10 +437,10 @@ async fn write_rows(
         let sql = build_statement(&head, batch);
         if sql.len() > max_statement {
             // Only single rows exceed the limit (see split_batches).
-            write_one_by_one(ctx, table, &head, batch, max_statement).await?;
+            write_one_by_one(ctx, table, engine, &head, batch, max_statement).await?;
             continue;
         }
-        match execute(ctx, &what, sql).await {
+        match execute(ctx, &what, sql, engine, batch).await {
             Ok(affected) => {
                 let dups =
                     affected.map_or(0, |a| resolved_duplicates(ctx.on_duplicate, batch.len(), a));
@@ -344,7 +452,7 @@ async fn write_rows(
                 ..
             }) => {
                 tracing::info!(table, rows = batch.len(), error = %source, "batch failed, redoing it row by row");
-                write_one_by_one(ctx, table, &head, batch, max_statement).await?;
+                write_one_by_one(ctx, table, engine, &head, batch, max_statement).await?;
             }
             Err(err) => return Err(err),
         }
@@ -363,6 +471,7 @@ fn server_message(err: &sqlx::Error) -> String {
 async fn write_one_by_one(
     ctx: &WriteContext,
     table: &str,
+    engine: Option<Uuid>,
     head: &str,
     rows: &[SqlRow],
     max_statement: usize,
@@ -384,7 +493,7 @@ async fn write_one_by_one(
             continue;
         }
         let sql = build_statement(head, std::slice::from_ref(row));
-        match execute(ctx, &what, sql).await {
+        match execute(ctx, &what, sql, engine, std::slice::from_ref(row)).await {
             Ok(affected) => {
                 let dups = affected.map_or(0, |a| resolved_duplicates(ctx.on_duplicate, 1, a));
                 ctx.recorder.count_resolved_duplicates(table, dups)?;

@@ -13,8 +13,13 @@ use backend_local::{LocalBackend, LocalBackendConfig, OnDuplicate};
 use backend_tidb::{OnDuplicate as TidbOnDuplicate, TidbBackend, TidbBackendConfig, TlsMode};
 
 use crate::checkpoint::commands::{self as cp_commands, TableSelector};
-use crate::checkpoint::{CheckpointManager, FileCheckpointStore, TaskCheckpoint};
+use crate::checkpoint::file::create_private_dir;
+use crate::checkpoint::{
+    CheckpointManager, CheckpointStore, FileCheckpointStore, MysqlCheckpointStore, MysqlLocation,
+    TaskCheckpoint,
+};
 use crate::config::{self, Config, ConflictStrategy, KeepAfterSuccess, PostOpLevel};
+use crate::failpoint;
 use crate::import::report::{ProgressSource, Reporter, summary};
 use crate::import::target::ImportTarget;
 use crate::import::target::local::LocalTarget;
@@ -231,12 +236,28 @@ fn open_local(cfg: &Config) -> anyhow::Result<Opened> {
         ConflictStrategy::Ignore => OnDuplicate::Ignore,
         ConflictStrategy::Error | ConflictStrategy::None => OnDuplicate::Error,
     };
-    let backend = LocalBackend::new(config, Arc::new(KvEncodingBuilder)).with_context(|| {
+    // Engines hold table data: owner-only, like the checkpoint.
+    let kv_dir = &cfg.tikv_importer.sorted_kv_dir;
+    if !kv_dir.as_os_str().is_empty() {
+        create_private_dir(kv_dir)
+            .with_context(|| format!("creating sorted-kv-dir {}", kv_dir.display()))?;
+    }
+    let opening = || {
         format!(
             "opening the local target store {}",
             cfg.store.path.display()
         )
-    })?;
+    };
+    let backend = if failpoint::is_armed("mid-import") {
+        let store = backend_local::TargetStore::open(&cfg.store.path).with_context(opening)?;
+        let target = Arc::new(failpoint::IngestFailpoint {
+            inner: Arc::clone(&store),
+        });
+        LocalBackend::with_store(config, Arc::new(KvEncodingBuilder), store, target)
+            .with_context(opening)?
+    } else {
+        LocalBackend::new(config, Arc::new(KvEncodingBuilder)).with_context(opening)?
+    };
     let store = backend
         .target_store()
         .cloned()
@@ -405,9 +426,6 @@ async fn run_import(
     interrupt: &Interrupt,
     status: Option<&Arc<TaskStatus>>,
 ) -> anyhow::Result<ImportOutcome> {
-    if cfg.checkpoint.enable && cfg.checkpoint.driver == config::CheckpointDriver::Mysql {
-        bail!("checkpoint.driver = \"mysql\" is not supported yet; use \"file\"");
-    }
     let root = source_root(cfg)?;
     let scanned: ScanResult = scan::scan(&root, &scan_options(cfg)?)
         .with_context(|| format!("scanning the data source {}", root.display()))?;
@@ -432,10 +450,7 @@ async fn run_import(
     }
     let task = task_checkpoint(cfg, &scanned.root, &opened.target_id);
     let checkpoints = if cfg.checkpoint.enable {
-        CheckpointManager::open(
-            FileCheckpointStore::new(checkpoint_path(cfg, &scanned.root)),
-            task,
-        )?
+        CheckpointManager::open(open_checkpoint_store(cfg, &scanned.root)?, task)?
     } else {
         CheckpointManager::disabled(task)
     };
@@ -481,7 +496,7 @@ async fn run_import(
         let where_ = ctx
             .checkpoints
             .store()
-            .map(|s| format!(" in {}", s.path().display()))
+            .map(|s| format!(" in {}", s.describe()))
             .unwrap_or_default();
         return Err(Interrupted { reason, where_ }.into());
     }
@@ -508,21 +523,48 @@ fn finish_checkpoint(cfg: &Config, checkpoints: &CheckpointManager) -> anyhow::R
                 .map(|d| d.as_secs())
                 .unwrap_or(0);
             let renamed = store.rename_with_suffix(&secs.to_string())?;
-            tracing::info!(path = %renamed.display(), "checkpoint kept");
+            tracing::info!(at = %renamed, "checkpoint kept");
         }
         KeepAfterSuccess::Origin => {}
     }
     Ok(())
 }
 
-/// `importer checkpoint …` against the config's checkpoint file.
-pub fn checkpoint_store(cfg: &Config) -> anyhow::Result<FileCheckpointStore> {
+/// The checkpoint store of the config: the file driver's file, or the
+/// mysql driver's schema on `[checkpoint] dsn` (by default the `[tidb]`
+/// server), connected.
+fn open_checkpoint_store(cfg: &Config, root: &Path) -> anyhow::Result<CheckpointStore> {
+    match cfg.checkpoint.driver {
+        config::CheckpointDriver::File => {
+            Ok(FileCheckpointStore::new(checkpoint_path(cfg, root)).into())
+        }
+        config::CheckpointDriver::Mysql => {
+            let schema = &cfg.checkpoint.schema;
+            let location = if cfg.checkpoint.dsn.is_empty() {
+                MysqlLocation {
+                    host: cfg.tidb.host.clone(),
+                    port: cfg.tidb.port,
+                    user: cfg.tidb.user.clone(),
+                    password: cfg.tidb.password.clone(),
+                    schema: schema.clone(),
+                }
+            } else {
+                MysqlLocation::from_dsn(&cfg.checkpoint.dsn, schema)
+                    .map_err(|e| anyhow::anyhow!("checkpoint.dsn: {e}"))?
+            };
+            Ok(MysqlCheckpointStore::connect(location)?.into())
+        }
+    }
+}
+
+/// `importer checkpoint …` against the config's checkpoint store.
+pub fn checkpoint_store(cfg: &Config) -> anyhow::Result<CheckpointStore> {
     let root = if cfg.mydumper.data_source_dir.is_empty() {
         PathBuf::new()
     } else {
         source_root(cfg)?
     };
-    Ok(FileCheckpointStore::new(checkpoint_path(cfg, &root)))
+    open_checkpoint_store(cfg, &root)
 }
 
 /// Lists the checkpoint (`importer checkpoint list`).
@@ -530,7 +572,7 @@ pub fn checkpoint_list(cfg: &Config) -> anyhow::Result<String> {
     let store = checkpoint_store(cfg)?;
     match store.load()? {
         Some(cp) => Ok(cp_commands::list(&cp)),
-        None => Ok(format!("no checkpoint at {}\n", store.path().display())),
+        None => Ok(format!("no checkpoint at {}\n", store.describe())),
     }
 }
 
@@ -545,7 +587,7 @@ pub fn table_selector(arg: &str) -> anyhow::Result<TableSelector> {
 /// Returns how many tables were destroyed.
 pub async fn error_destroy(
     cfg: &Config,
-    store: &FileCheckpointStore,
+    store: &CheckpointStore,
     which: &TableSelector,
 ) -> anyhow::Result<usize> {
     let Some(cp) = store.load()? else {

@@ -5,6 +5,7 @@ pub mod app;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
+pub mod failpoint;
 pub mod import;
 pub mod interrupt;
 pub mod precheck;

@@ -167,10 +167,7 @@ pub async fn checkpoint_command(cfg: Config, cmd: CheckpointCommand) -> anyhow::
         CheckpointCommand::List => print!("{}", app::checkpoint_list(&cfg)?),
         CheckpointCommand::Remove { target } => {
             let n = cp_commands::remove(&store, &selector(&target))?;
-            println!(
-                "removed {n} table checkpoint(s) from {}",
-                store.path().display()
-            );
+            println!("removed {n} table checkpoint(s) from {}", store.describe());
         }
         CheckpointCommand::ErrorIgnore { target } => {
             let n = cp_commands::error_ignore(&store, &selector(&target))?;
@@ -185,7 +182,7 @@ pub async fn checkpoint_command(cfg: Config, cmd: CheckpointCommand) -> anyhow::
         CheckpointCommand::Dump { dir } => {
             let cp = store
                 .load()?
-                .with_context(|| format!("no checkpoint at {}", store.path().display()))?;
+                .with_context(|| format!("no checkpoint at {}", store.describe()))?;
             cp_commands::dump(&cp, &dir).with_context(|| format!("writing {}", dir.display()))?;
             println!(
                 "wrote tables.csv, engines.csv and chunks.csv to {}",

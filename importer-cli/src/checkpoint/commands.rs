@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{CheckpointError, Checkpoints, FileCheckpointStore, TableStatus};
+use super::{CheckpointError, CheckpointStore, Checkpoints, TableStatus};
 
 /// Which tables a command applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,10 +82,7 @@ pub fn list(cp: &Checkpoints) -> String {
 
 /// Forgets the selected tables (their next run starts over). Returns how
 /// many were removed. With `All`, the whole file is deleted.
-pub fn remove(
-    store: &FileCheckpointStore,
-    which: &TableSelector,
-) -> Result<usize, CheckpointError> {
+pub fn remove(store: &CheckpointStore, which: &TableSelector) -> Result<usize, CheckpointError> {
     let Some(mut cp) = store.load()? else {
         return Ok(0);
     };
@@ -104,7 +101,7 @@ pub fn remove(
 /// Clears recorded failures so the next run retries the selected tables
 /// from where they stopped. Returns how many were cleared.
 pub fn error_ignore(
-    store: &FileCheckpointStore,
+    store: &CheckpointStore,
     which: &TableSelector,
 ) -> Result<usize, CheckpointError> {
     let Some(mut cp) = store.load()? else {
@@ -253,7 +250,9 @@ mod tests {
     #[test]
     fn ignore_remove_and_dump() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
-        let store = FileCheckpointStore::new(dir.path().join("cp.json"));
+        let store = CheckpointStore::from(crate::checkpoint::FileCheckpointStore::new(
+            dir.path().join("cp.json"),
+        ));
         store.save(&sample())?;
         let listing = list(&sample());
         assert!(

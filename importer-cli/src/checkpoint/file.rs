@@ -69,10 +69,16 @@ impl FileCheckpointStore {
             path: self.path.clone(),
             source,
         })?;
-        let mut tmp_name = self.path.file_name().unwrap_or_default().to_os_string();
-        tmp_name.push(".tmp");
-        let tmp = dir.join(tmp_name);
+        let tmp = self.tmp_path();
         {
+            // A leftover (or planted: the tidb default lives in the temp
+            // directory) temporary is removed and the new one created
+            // exclusively, so a symlink is never followed.
+            match fs::remove_file(&tmp) {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => return Err(io(err)),
+            }
             let mut file = open_private(&tmp).map_err(io)?;
             file.write_all(&json).map_err(io)?;
             file.sync_all().map_err(io)?;
@@ -84,9 +90,16 @@ impl FileCheckpointStore {
         Ok(())
     }
 
+    /// The temporary a save writes before renaming it over the file.
+    fn tmp_path(&self) -> PathBuf {
+        let mut name = self.path.as_os_str().to_os_string();
+        name.push(".tmp");
+        PathBuf::from(name)
+    }
+
     /// Deletes the file (and a leftover temporary), if present.
     pub fn remove(&self) -> Result<(), CheckpointError> {
-        for path in [self.path.clone(), self.path.with_extension("json.tmp")] {
+        for path in [self.path.clone(), self.tmp_path()] {
             match fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
@@ -112,7 +125,7 @@ impl FileCheckpointStore {
 
 /// Creates `dir` (and parents) readable by the owner only: checkpoints name
 /// tables and targets.
-pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::DirBuilderExt;
@@ -132,7 +145,7 @@ pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 fn open_private(path: &Path) -> std::io::Result<fs::File> {
     let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;

@@ -5,11 +5,14 @@
 //! [`CheckpointManager`] and saves it at the points where the data it
 //! describes is durable: a chunk's progress only once the backend reports
 //! its rows flushed, an engine's status once the engine is closed or
-//! imported. Saving replaces the whole file atomically (see [`file`]).
+//! imported. The store is a file replaced atomically ([`file`], the
+//! default) or tables on a MySQL-protocol server ([`mysql`], for the tidb
+//! backend); [`CheckpointStore`] hides which.
 
 pub mod commands;
 pub mod file;
 pub mod model;
+pub mod mysql;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +23,7 @@ pub use model::{
     CHECKPOINT_VERSION, Checkpoints, ChunkCheckpoint, EngineCheckpoint, EngineStatus, INDEX_ENGINE,
     TableCheckpoint, TableFailure, TableStatus, TaskCheckpoint,
 };
+pub use mysql::{MysqlCheckpointStore, MysqlLocation};
 
 /// Errors reading or writing checkpoints.
 #[derive(Debug, thiserror::Error)]
@@ -57,23 +61,98 @@ pub enum CheckpointError {
     },
     /// The checkpoint belongs to another task.
     #[error(
-        "checkpoint {} was written by a different task:\n  {}\nuse the same config, or run `importer checkpoint remove all` to start over",
-        path.display(),
+        "checkpoint {location} was written by a different task:\n  {}\nuse the same config, or run `importer checkpoint remove all` to start over",
         diff.join("\n  ")
     )]
     TaskMismatch {
-        /// The checkpoint file.
-        path: PathBuf,
+        /// The checkpoint file or schema.
+        location: String,
         /// One line per differing setting.
         diff: Vec<String>,
     },
+    /// A statement of the mysql driver failed.
+    #[error("checkpoint {location}: {what}: {source}")]
+    Sql {
+        /// The checkpoint schema and server.
+        location: String,
+        /// What was being done.
+        what: String,
+        /// The cause.
+        source: sqlx::Error,
+    },
+}
+
+/// Where checkpoints are kept (`[checkpoint] driver`).
+#[derive(Debug)]
+pub enum CheckpointStore {
+    /// One JSON file, replaced atomically.
+    File(FileCheckpointStore),
+    /// Tables in a schema on a server.
+    Mysql(MysqlCheckpointStore),
+}
+
+impl From<FileCheckpointStore> for CheckpointStore {
+    fn from(store: FileCheckpointStore) -> Self {
+        CheckpointStore::File(store)
+    }
+}
+
+impl From<MysqlCheckpointStore> for CheckpointStore {
+    fn from(store: MysqlCheckpointStore) -> Self {
+        CheckpointStore::Mysql(store)
+    }
+}
+
+impl CheckpointStore {
+    /// The file path or the schema and server, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            CheckpointStore::File(f) => f.path().display().to_string(),
+            CheckpointStore::Mysql(m) => m.describe(),
+        }
+    }
+
+    /// Reads the checkpoint, `None` when there is none.
+    pub fn load(&self) -> Result<Option<Checkpoints>, CheckpointError> {
+        match self {
+            CheckpointStore::File(f) => f.load(),
+            CheckpointStore::Mysql(m) => m.load(),
+        }
+    }
+
+    /// Saves `cp` durably.
+    pub fn save(&self, cp: &Checkpoints) -> Result<(), CheckpointError> {
+        match self {
+            CheckpointStore::File(f) => f.save(cp),
+            CheckpointStore::Mysql(m) => m.save(cp),
+        }
+    }
+
+    /// Deletes the checkpoint.
+    pub fn remove(&self) -> Result<(), CheckpointError> {
+        match self {
+            CheckpointStore::File(f) => f.remove(),
+            CheckpointStore::Mysql(m) => m.remove(),
+        }
+    }
+
+    /// Keeps the checkpoint under a new name with `suffix`
+    /// (`keep-after-success = "rename"`); returns where it went.
+    pub fn rename_with_suffix(&self, suffix: &str) -> Result<String, CheckpointError> {
+        match self {
+            CheckpointStore::File(f) => f
+                .rename_with_suffix(suffix)
+                .map(|p| p.display().to_string()),
+            CheckpointStore::Mysql(m) => m.rename_with_suffix(suffix),
+        }
+    }
 }
 
 /// The pipeline's handle on the checkpoint: the state plus where it is saved.
 #[derive(Debug)]
 pub struct CheckpointManager {
     state: Mutex<Checkpoints>,
-    store: Option<FileCheckpointStore>,
+    store: Option<CheckpointStore>,
     /// Successful saves to the store, for metrics.
     saves: AtomicU64,
 }
@@ -81,13 +160,17 @@ pub struct CheckpointManager {
 impl CheckpointManager {
     /// Opens the checkpoint at `store` for `task`: resumes what it holds, or
     /// starts empty. A checkpoint of another task is an error.
-    pub fn open(store: FileCheckpointStore, task: TaskCheckpoint) -> Result<Self, CheckpointError> {
+    pub fn open(
+        store: impl Into<CheckpointStore>,
+        task: TaskCheckpoint,
+    ) -> Result<Self, CheckpointError> {
+        let store = store.into();
         let state = match store.load()? {
             Some(saved) => {
                 let diff = saved.task.diff(&task);
                 if !diff.is_empty() {
                     return Err(CheckpointError::TaskMismatch {
-                        path: store.path().to_path_buf(),
+                        location: store.describe(),
                         diff,
                     });
                 }
@@ -116,8 +199,8 @@ impl CheckpointManager {
         self.store.is_some()
     }
 
-    /// The checkpoint file, when enabled.
-    pub fn store(&self) -> Option<&FileCheckpointStore> {
+    /// Where progress is saved, when enabled.
+    pub fn store(&self) -> Option<&CheckpointStore> {
         self.store.as_ref()
     }
 
@@ -137,8 +220,10 @@ impl CheckpointManager {
         let mut state = self.lock();
         let out = change(&mut state);
         if let Some(store) = &self.store {
+            crate::failpoint::hit("before-checkpoint-save");
             store.save(&state)?;
             self.saves.fetch_add(1, Ordering::Relaxed);
+            crate::failpoint::hit("after-checkpoint-save");
         }
         Ok(out)
     }

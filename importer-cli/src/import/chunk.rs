@@ -16,6 +16,7 @@ use backend_core::{
 use tokio::sync::mpsc;
 
 use crate::checkpoint::ChunkCheckpoint;
+use crate::failpoint;
 use crate::import::ImportContext;
 use crate::import::progress::TableProgress;
 use crate::source;
@@ -140,6 +141,9 @@ pub(crate) async fn process_chunk(
             break;
         }
         TableProgress::add(&progress.bytes_written, batch_bytes as u64);
+        // Test-only: a crash here leaves rows written but not recorded.
+        failpoint::rows(batch.rows);
+        failpoint::hit("after-engine-write-before-save");
         let advanced = batch.end_pos.saturating_sub(current.pos);
         current.pos = if batch.finished {
             current.end_offset
@@ -174,6 +178,7 @@ pub(crate) async fn process_chunk(
     };
     if pending.flushed() {
         publish(&pending.progress, pending.max_auto_id)?;
+        failpoint::chunk_done();
         Ok(ChunkOutcome::Durable)
     } else {
         Ok(ChunkOutcome::Pending(pending))

@@ -15,6 +15,7 @@ use crate::checkpoint::{
     ChunkCheckpoint, EngineCheckpoint, EngineStatus, INDEX_ENGINE, TableCheckpoint, TableFailure,
     TableStatus,
 };
+use crate::failpoint;
 use crate::import::chunk::{ChunkOutcome, ChunkSource, PendingChunk, process_chunk};
 use crate::import::progress::TableProgress;
 use crate::import::target::TargetChecksum;
@@ -50,6 +51,19 @@ pub(crate) async fn import_table(ctx: Arc<ImportContext>, plan: TablePlan) -> Ta
                 error: None,
             }
         }
+        Err(err) if is_transient(&err) => {
+            // The target went away (restart, network): not the table's
+            // fault, so no failure is recorded and a plain rerun resumes.
+            progress.set_phase("interrupted");
+            TableReport {
+                name,
+                rows,
+                checksum: "-".into(),
+                error: Some(format!(
+                    "{err:#}\n(the target was unreachable; rerun the same command to resume)"
+                )),
+            }
+        }
         Err(err) => {
             progress.set_phase("failed");
             let message = crate::app::error_text(&err);
@@ -64,7 +78,11 @@ pub(crate) async fn import_table(ctx: Arc<ImportContext>, plan: TablePlan) -> Ta
                 };
             }
             let saved = ctx.checkpoints.update(|cp| {
-                if let Some(table) = cp.tables.get_mut(&name) {
+                // A table blocked by an earlier failure keeps that failure's
+                // message rather than one wrapping it.
+                if let Some(table) = cp.tables.get_mut(&name)
+                    && table.failure.is_none()
+                {
                     table.failure = Some(TableFailure {
                         at: table.status,
                         message: message.clone(),
@@ -82,6 +100,29 @@ pub(crate) async fn import_table(ctx: Arc<ImportContext>, plan: TablePlan) -> Ta
             }
         }
     }
+}
+
+/// Whether `err` says the target was unreachable rather than that the
+/// table's data or schema is wrong.
+fn is_transient(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<backend_core::Error>()
+            .is_some_and(|e| e.kind() == backend_core::ErrorKind::TargetUnavailable)
+            || matches!(
+                cause.downcast_ref::<crate::checkpoint::CheckpointError>(),
+                Some(crate::checkpoint::CheckpointError::Sql { .. })
+            )
+            || matches!(
+                cause.downcast_ref::<sqlx::Error>(),
+                Some(
+                    sqlx::Error::Io(_)
+                        | sqlx::Error::PoolTimedOut
+                        | sqlx::Error::PoolClosed
+                        | sqlx::Error::WorkerCrashed
+                )
+            )
+    })
 }
 
 async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result<String> {
@@ -195,6 +236,18 @@ async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result
             import_engine(ctx, &name, engine_id, closed).await?;
         }
         set_status(ctx, &name, TableStatus::Imported)?;
+    }
+    if cp.status < TableStatus::AlteredAutoInc {
+        // A crash between an engine's import and its cleanup leaves the
+        // engine behind; every engine is imported now, so remove them all
+        // (removing a removed engine is a no-op).
+        for &engine_id in cp.engines.keys() {
+            let (tag, uuid) = backend_core::make_uuid(&name, engine_id);
+            ctx.backend
+                .cleanup_engine(uuid)
+                .await
+                .with_context(|| format!("cleaning up engine {tag}"))?;
+        }
     }
     post_process(ctx, plan).await
 }
@@ -388,6 +441,7 @@ async fn write_engine(
     let data_engine = Arc::try_unwrap(data_engine)
         .map_err(|_| anyhow::anyhow!("data engine {engine_id} of {name} is still in use"))?;
     let closed = data_engine.close().await?;
+    failpoint::hit("after-engine-close");
     // The index engine stays open for the next data engine; flushing it makes
     // this engine's index entries durable before its chunks are recorded.
     index_engine.flush().await?;
@@ -451,9 +505,11 @@ async fn import_engine(
     engine_id: i32,
     closed: ClosedEngine,
 ) -> anyhow::Result<()> {
+    failpoint::hit("before-engine-import");
     closed
         .import(ctx.options.region_split_size, ctx.options.region_split_keys)
         .await?;
+    failpoint::hit("after-engine-import");
     set_engine_status(ctx, name, engine_id, EngineStatus::Imported)?;
     closed.cleanup().await?;
     Ok(())
@@ -503,6 +559,7 @@ async fn post_process(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Res
         .checkpoints
         .table(&name)
         .with_context(|| format!("checkpoint of {name} vanished"))?;
+    failpoint::hit("before-post-process");
     if cp.status < TableStatus::AlteredAutoInc {
         progress.set_phase("rebasing auto-increment");
         let next = cp
@@ -530,6 +587,7 @@ async fn post_process(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Res
     if cp.status < TableStatus::Analyzed {
         if ctx.options.analyze != PostOp::Off {
             progress.set_phase("analyze");
+            failpoint::hit("before-analyze");
             let analyzed = ctx.target.analyze(&plan.table).await;
             match (analyzed, ctx.options.analyze) {
                 (Ok(()), _) => {}
@@ -558,6 +616,7 @@ async fn compare_checksum(
         .checksum(&plan.table)
         .await
         .with_context(|| format!("checksumming {name} on the target"))?;
+    failpoint::hit("mid-checksum");
     let (matched, words) = match remote {
         TargetChecksum::Kv(remote) => (
             remote == local,

@@ -1,0 +1,728 @@
+//! The mysql checkpoint driver: checkpoints in tables of `[checkpoint]
+//! schema` on a MySQL-protocol server (by default the `[tidb]` target).
+//!
+//! Layout follows Lightning's (`task_v2`, `table_v9`, `engine_v5`,
+//! `chunk_v5`, statuses as Lightning's numbers, a failed table's status
+//! divided by ten) with our extra columns: the failure message, per-chunk
+//! next row id, row count, separate index checksum and session timestamp.
+//!
+//! A save writes only the rows that changed since the last successful save,
+//! in one transaction, so the stored checkpoint moves from one consistent
+//! state to the next. The pipeline calls the store synchronously (as it
+//! does the file driver); the store runs its own connection on a private
+//! thread with a single-threaded runtime, so callers need no runtime of
+//! their own and a save never waits for the pipeline's worker threads.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+use backend_core::KvChecksum;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use sqlx::{MySqlPool, Row};
+
+use super::CheckpointError;
+use super::model::{
+    CHECKPOINT_VERSION, Checkpoints, ChunkCheckpoint, EngineCheckpoint, EngineStatus,
+    TableCheckpoint, TableFailure, TableStatus, TaskCheckpoint,
+};
+
+/// Where the checkpoint tables live.
+#[derive(Debug, Clone)]
+pub struct MysqlLocation {
+    /// Server host.
+    pub host: String,
+    /// Server port.
+    pub port: u16,
+    /// User.
+    pub user: String,
+    /// Password (never shown).
+    pub password: String,
+    /// The schema holding the checkpoint tables.
+    pub schema: String,
+}
+
+impl MysqlLocation {
+    /// How messages name the checkpoint.
+    pub fn describe(&self) -> String {
+        format!("schema `{}` on {}:{}", self.schema, self.host, self.port)
+    }
+
+    /// Parses a Go-style DSN `user[:password]@tcp(host:port)/` (Lightning's
+    /// `[checkpoint] dsn`).
+    pub fn from_dsn(dsn: &str, schema: &str) -> Result<Self, String> {
+        let (creds, rest) = dsn
+            .rsplit_once('@')
+            .ok_or_else(|| "expected user[:password]@tcp(host:port)/".to_string())?;
+        let (user, password) = creds.split_once(':').unwrap_or((creds, ""));
+        let inner = rest
+            .strip_prefix("tcp(")
+            .and_then(|r| r.split_once(')'))
+            .map(|(hp, _)| hp)
+            .ok_or_else(|| "expected tcp(host:port) after @".to_string())?;
+        let (host, port) = inner.rsplit_once(':').unwrap_or((inner, "4000"));
+        let port = port
+            .parse()
+            .map_err(|_| format!("port {port:?} is not a number"))?;
+        Ok(MysqlLocation {
+            host: host.to_string(),
+            port,
+            user: user.to_string(),
+            password: password.to_string(),
+            schema: schema.to_string(),
+        })
+    }
+}
+
+enum Request {
+    Load(mpsc::Sender<Result<Option<Checkpoints>, CheckpointError>>),
+    Save(Box<Checkpoints>, mpsc::Sender<Result<(), CheckpointError>>),
+    Remove(mpsc::Sender<Result<(), CheckpointError>>),
+    Rename(String, mpsc::Sender<Result<String, CheckpointError>>),
+}
+
+/// Checkpoints in tables on a server.
+#[derive(Debug)]
+pub struct MysqlCheckpointStore {
+    location: MysqlLocation,
+    requests: mpsc::Sender<Request>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Request")
+    }
+}
+
+impl MysqlCheckpointStore {
+    /// Connects to the server (on the store's own thread) and creates the
+    /// schema and tables if needed.
+    pub fn connect(location: MysqlLocation) -> Result<Self, CheckpointError> {
+        let (tx, rx) = mpsc::channel::<Request>();
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let loc = location.clone();
+        std::thread::Builder::new()
+            .name("checkpoint-mysql".into())
+            .spawn(move || serve(loc, rx, ready_tx))
+            .map_err(|source| CheckpointError::Io {
+                path: PathBuf::from(location.describe()),
+                source,
+            })?;
+        ready_rx.recv().map_err(|_| gone(&location))??;
+        Ok(MysqlCheckpointStore {
+            location,
+            requests: tx,
+        })
+    }
+
+    /// How messages name the checkpoint.
+    pub fn describe(&self) -> String {
+        self.location.describe()
+    }
+
+    fn call<T>(
+        &self,
+        make: impl FnOnce(mpsc::Sender<Result<T, CheckpointError>>) -> Request,
+    ) -> Result<T, CheckpointError> {
+        let (tx, rx) = mpsc::channel();
+        self.requests
+            .send(make(tx))
+            .map_err(|_| gone(&self.location))?;
+        rx.recv().map_err(|_| gone(&self.location))?
+    }
+
+    /// Reads the checkpoint, `None` when the schema holds none.
+    pub fn load(&self) -> Result<Option<Checkpoints>, CheckpointError> {
+        self.call(Request::Load)
+    }
+
+    /// Writes what changed since the last save, in one transaction.
+    pub fn save(&self, cp: &Checkpoints) -> Result<(), CheckpointError> {
+        self.call(|tx| Request::Save(Box::new(cp.clone()), tx))
+    }
+
+    /// Drops the checkpoint schema.
+    pub fn remove(&self) -> Result<(), CheckpointError> {
+        self.call(Request::Remove)
+    }
+
+    /// Moves the checkpoint tables to schema `<schema>_<suffix>` (for
+    /// `keep-after-success = "rename"`); returns its description.
+    pub fn rename_with_suffix(&self, suffix: &str) -> Result<String, CheckpointError> {
+        self.call(|tx| Request::Rename(suffix.to_string(), tx))
+    }
+}
+
+fn gone(location: &MysqlLocation) -> CheckpointError {
+    CheckpointError::Sql {
+        location: location.describe(),
+        what: "talking to the checkpoint thread".into(),
+        source: sqlx::Error::PoolClosed,
+    }
+}
+
+fn quote(name: &str) -> String {
+    backend_core::model::quote_identifier(name)
+}
+
+/// The store's thread: one runtime, one small pool, the last saved state.
+fn serve(
+    location: MysqlLocation,
+    requests: mpsc::Receiver<Request>,
+    ready: mpsc::Sender<Result<(), CheckpointError>>,
+) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(source) => {
+            let _ = ready.send(Err(CheckpointError::Io {
+                path: PathBuf::from(location.describe()),
+                source,
+            }));
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let mut db = match Db::connect(&location).await {
+            Ok(db) => db,
+            Err(err) => {
+                let _ = ready.send(Err(err));
+                return;
+            }
+        };
+        let _ = ready.send(Ok(()));
+        while let Ok(request) = requests.recv() {
+            match request {
+                Request::Load(reply) => {
+                    let _ = reply.send(db.load().await);
+                }
+                Request::Save(cp, reply) => {
+                    let _ = reply.send(db.save(*cp).await);
+                }
+                Request::Remove(reply) => {
+                    let _ = reply.send(db.remove().await);
+                }
+                Request::Rename(suffix, reply) => {
+                    let _ = reply.send(db.rename(&suffix).await);
+                }
+            }
+        }
+        db.pool.close().await;
+    });
+}
+
+struct Db {
+    location: MysqlLocation,
+    pool: MySqlPool,
+    schema: String,
+    /// What the tables hold (after the last load or successful save).
+    saved: Option<Checkpoints>,
+    created: bool,
+}
+
+/// Lightning's status numbers.
+fn table_code(status: TableStatus) -> u8 {
+    match status {
+        TableStatus::Loaded => 30,
+        TableStatus::AllWritten => 60,
+        TableStatus::Closed => 90,
+        TableStatus::Imported => 120,
+        TableStatus::AlteredAutoInc => 150,
+        TableStatus::Checksummed => 180,
+        TableStatus::Analyzed => 210,
+    }
+}
+
+fn table_status(code: u8) -> Option<TableStatus> {
+    Some(match code {
+        30 => TableStatus::Loaded,
+        60 => TableStatus::AllWritten,
+        90 => TableStatus::Closed,
+        120 => TableStatus::Imported,
+        150 => TableStatus::AlteredAutoInc,
+        180 => TableStatus::Checksummed,
+        210 => TableStatus::Analyzed,
+        _ => return None,
+    })
+}
+
+fn engine_code(status: EngineStatus) -> u8 {
+    match status {
+        EngineStatus::Loaded => 30,
+        EngineStatus::Closed => 90,
+        EngineStatus::Imported => 120,
+    }
+}
+
+fn engine_status(code: u8) -> Option<EngineStatus> {
+    Some(match code {
+        30 => EngineStatus::Loaded,
+        90 => EngineStatus::Closed,
+        120 => EngineStatus::Imported,
+        _ => return None,
+    })
+}
+
+impl Db {
+    async fn connect(location: &MysqlLocation) -> Result<Db, CheckpointError> {
+        let mut options = MySqlConnectOptions::new()
+            .host(&location.host)
+            .port(location.port)
+            .username(&location.user);
+        if !location.password.is_empty() {
+            options = options.password(&location.password);
+        }
+        let pool = MySqlPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|source| CheckpointError::Sql {
+                location: location.describe(),
+                what: "connecting".into(),
+                source,
+            })?;
+        Ok(Db {
+            location: location.clone(),
+            pool,
+            schema: quote(&location.schema),
+            saved: None,
+            created: false,
+        })
+    }
+
+    fn err(&self, what: &str) -> impl FnOnce(sqlx::Error) -> CheckpointError + '_ {
+        let what = what.to_string();
+        move |source| CheckpointError::Sql {
+            location: self.location.describe(),
+            what,
+            source,
+        }
+    }
+
+    async fn exec(&self, sql: String) -> Result<(), CheckpointError> {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+            .execute(&self.pool)
+            .await
+            .map_err(self.err(&sql))?;
+        Ok(())
+    }
+
+    async fn create(&mut self) -> Result<(), CheckpointError> {
+        if self.created {
+            return Ok(());
+        }
+        let s = &self.schema;
+        for sql in [
+            format!("CREATE DATABASE IF NOT EXISTS {s}"),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {s}.task_v2 (\
+                 id TINYINT UNSIGNED PRIMARY KEY, \
+                 source_dir VARCHAR(2048) NOT NULL, backend VARCHAR(16) NOT NULL, \
+                 target VARCHAR(2048) NOT NULL, sorted_kv_dir VARCHAR(2048) NOT NULL, \
+                 format_version INT UNSIGNED NOT NULL, \
+                 create_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+            ),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {s}.table_v9 (\
+                 table_name VARCHAR(261) NOT NULL PRIMARY KEY, \
+                 hash BIGINT UNSIGNED NOT NULL, status TINYINT UNSIGNED NOT NULL, \
+                 alloc_base BIGINT NOT NULL, table_id BIGINT NOT NULL, \
+                 failure TEXT NULL, \
+                 update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP)"
+            ),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {s}.engine_v5 (\
+                 table_name VARCHAR(261) NOT NULL, engine_id INT NOT NULL, \
+                 status TINYINT UNSIGNED NOT NULL, \
+                 update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, \
+                 PRIMARY KEY (table_name, engine_id))"
+            ),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {s}.chunk_v5 (\
+                 table_name VARCHAR(261) NOT NULL, engine_id INT NOT NULL, \
+                 chunk_index INT UNSIGNED NOT NULL, \
+                 path VARCHAR(2048) NOT NULL, `offset` BIGINT UNSIGNED NOT NULL, \
+                 `columns` TEXT NULL, end_offset BIGINT UNSIGNED NOT NULL, \
+                 pos BIGINT UNSIGNED NOT NULL, prev_rowid_max BIGINT NOT NULL, \
+                 rowid_max BIGINT NOT NULL, next_row_id BIGINT NOT NULL, \
+                 `rows` BIGINT UNSIGNED NOT NULL, \
+                 kvc_bytes BIGINT UNSIGNED NOT NULL, kvc_kvs BIGINT UNSIGNED NOT NULL, \
+                 kvc_checksum BIGINT UNSIGNED NOT NULL, \
+                 idx_kvc_bytes BIGINT UNSIGNED NOT NULL, idx_kvc_kvs BIGINT UNSIGNED NOT NULL, \
+                 idx_kvc_checksum BIGINT UNSIGNED NOT NULL, \
+                 session_timestamp BIGINT NOT NULL, \
+                 update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, \
+                 PRIMARY KEY (table_name, engine_id, chunk_index))"
+            ),
+        ] {
+            self.exec(sql).await?;
+        }
+        self.created = true;
+        Ok(())
+    }
+
+    async fn load(&mut self) -> Result<Option<Checkpoints>, CheckpointError> {
+        let exists: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'task_v2'",
+        )
+        .bind(&self.location.schema)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(self.err("looking for the checkpoint tables"))?;
+        if exists == 0 {
+            self.saved = None;
+            return Ok(None);
+        }
+        self.create().await?;
+        let s = self.schema.clone();
+        let task = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT source_dir, backend, target, sorted_kv_dir, format_version FROM {s}.task_v2 WHERE id = 1"
+        )))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(self.err("reading task_v2"))?;
+        let Some(task) = task else {
+            self.saved = None;
+            return Ok(None);
+        };
+        let corrupt = |what: String| CheckpointError::Sql {
+            location: self.location.describe(),
+            what,
+            source: sqlx::Error::Protocol("unexpected value".into()),
+        };
+        let version: u32 = task.try_get(4).map_err(self.err("reading task_v2"))?;
+        if version != CHECKPOINT_VERSION {
+            return Err(CheckpointError::Version {
+                path: PathBuf::from(self.location.describe()),
+                found: version,
+            });
+        }
+        let mut cp = Checkpoints::new(TaskCheckpoint {
+            source_dir: task.try_get(0).map_err(self.err("reading task_v2"))?,
+            backend: task.try_get(1).map_err(self.err("reading task_v2"))?,
+            target: task.try_get(2).map_err(self.err("reading task_v2"))?,
+            sorted_kv_dir: task.try_get(3).map_err(self.err("reading task_v2"))?,
+        });
+        let tables = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT table_name, hash, status, alloc_base, table_id, failure FROM {s}.table_v9"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.err("reading table_v9"))?;
+        for row in tables {
+            let get = self.err("reading table_v9");
+            let name: String = row.try_get(0).map_err(get)?;
+            let code: u8 = row.try_get(2).map_err(self.err("reading table_v9"))?;
+            let failure: Option<String> = row.try_get(5).map_err(self.err("reading table_v9"))?;
+            // Lightning marks a failure by dividing the status by ten.
+            let (status, failed) = if code < 30 {
+                (table_status(code.saturating_mul(10)), true)
+            } else {
+                (table_status(code), false)
+            };
+            let status = status.ok_or_else(|| corrupt(format!("table {name}: status {code}")))?;
+            cp.tables.insert(
+                name,
+                TableCheckpoint {
+                    status,
+                    failure: failed.then(|| TableFailure {
+                        at: status,
+                        message: failure.unwrap_or_default(),
+                    }),
+                    table_id: row.try_get(4).map_err(self.err("reading table_v9"))?,
+                    schema_hash: row.try_get(1).map_err(self.err("reading table_v9"))?,
+                    engines: BTreeMap::new(),
+                    max_auto_id: row.try_get(3).map_err(self.err("reading table_v9"))?,
+                },
+            );
+        }
+        let engines = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT table_name, engine_id, status FROM {s}.engine_v5"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.err("reading engine_v5"))?;
+        for row in engines {
+            let name: String = row.try_get(0).map_err(self.err("reading engine_v5"))?;
+            let id: i32 = row.try_get(1).map_err(self.err("reading engine_v5"))?;
+            let code: u8 = row.try_get(2).map_err(self.err("reading engine_v5"))?;
+            let status = engine_status(code)
+                .ok_or_else(|| corrupt(format!("engine {name}:{id}: status {code}")))?;
+            if let Some(t) = cp.tables.get_mut(&name) {
+                t.engines.insert(
+                    id,
+                    EngineCheckpoint {
+                        status,
+                        chunks: Vec::new(),
+                    },
+                );
+            }
+        }
+        let chunks = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT table_name, engine_id, path, `offset`, `columns`, end_offset, pos, \
+             prev_rowid_max, rowid_max, next_row_id, `rows`, kvc_bytes, kvc_kvs, kvc_checksum, \
+             idx_kvc_bytes, idx_kvc_kvs, idx_kvc_checksum, session_timestamp \
+             FROM {s}.chunk_v5 ORDER BY table_name, engine_id, chunk_index"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.err("reading chunk_v5"))?;
+        for row in chunks {
+            let e = || self.err("reading chunk_v5");
+            let name: String = row.try_get(0).map_err(e())?;
+            let id: i32 = row.try_get(1).map_err(e())?;
+            let path: String = row.try_get(2).map_err(e())?;
+            let columns: Option<String> = row.try_get(4).map_err(e())?;
+            let columns = match columns {
+                Some(text) => Some(
+                    serde_json::from_str(&text)
+                        .map_err(|_| corrupt(format!("chunk {path}: columns {text:?}")))?,
+                ),
+                None => None,
+            };
+            let chunk = ChunkCheckpoint {
+                file: PathBuf::from(path),
+                offset: row.try_get(3).map_err(e())?,
+                end_offset: row.try_get(5).map_err(e())?,
+                pos: row.try_get(6).map_err(e())?,
+                prev_rowid_max: row.try_get(7).map_err(e())?,
+                rowid_max: row.try_get(8).map_err(e())?,
+                next_row_id: row.try_get(9).map_err(e())?,
+                rows: row.try_get(10).map_err(e())?,
+                data_checksum: KvChecksum {
+                    bytes: row.try_get(11).map_err(e())?,
+                    kvs: row.try_get(12).map_err(e())?,
+                    checksum: row.try_get(13).map_err(e())?,
+                },
+                index_checksum: KvChecksum {
+                    bytes: row.try_get(14).map_err(e())?,
+                    kvs: row.try_get(15).map_err(e())?,
+                    checksum: row.try_get(16).map_err(e())?,
+                },
+                columns,
+                timestamp: row.try_get(17).map_err(e())?,
+            };
+            if let Some(engine) = cp
+                .tables
+                .get_mut(&name)
+                .and_then(|t| t.engines.get_mut(&id))
+            {
+                engine.chunks.push(chunk);
+            }
+        }
+        self.saved = Some(cp.clone());
+        Ok(Some(cp))
+    }
+
+    async fn save(&mut self, cp: Checkpoints) -> Result<(), CheckpointError> {
+        self.create().await?;
+        let s = self.schema.clone();
+        let old = self.saved.take();
+        let mut statements: Vec<String> = Vec::new();
+        if old.as_ref().map(|o| &o.task) != Some(&cp.task) {
+            statements.push(format!(
+                "REPLACE INTO {s}.task_v2 (id, source_dir, backend, target, sorted_kv_dir, format_version) \
+                 VALUES (1, {}, {}, {}, {}, {})",
+                lit(&cp.task.source_dir),
+                lit(&cp.task.backend),
+                lit(&cp.task.target),
+                lit(&cp.task.sorted_kv_dir),
+                cp.version
+            ));
+        }
+        let empty = BTreeMap::new();
+        let old_tables = old.as_ref().map_or(&empty, |o| &o.tables);
+        for name in old_tables.keys().filter(|n| !cp.tables.contains_key(*n)) {
+            for t in ["table_v9", "engine_v5", "chunk_v5"] {
+                statements.push(format!(
+                    "DELETE FROM {s}.{t} WHERE table_name = {}",
+                    lit(name)
+                ));
+            }
+        }
+        for (name, table) in &cp.tables {
+            let before = old_tables.get(name);
+            let head_changed = before.is_none_or(|b| {
+                b.status != table.status
+                    || b.failure != table.failure
+                    || b.table_id != table.table_id
+                    || b.schema_hash != table.schema_hash
+                    || b.max_auto_id != table.max_auto_id
+            });
+            if head_changed {
+                let code = table_code(table.status);
+                let (code, failure) = match &table.failure {
+                    Some(f) => (code / 10, lit(&f.message)),
+                    None => (code, "NULL".to_string()),
+                };
+                statements.push(format!(
+                    "REPLACE INTO {s}.table_v9 (table_name, hash, status, alloc_base, table_id, failure) \
+                     VALUES ({}, {}, {code}, {}, {}, {failure})",
+                    lit(name),
+                    table.schema_hash,
+                    table.max_auto_id,
+                    table.table_id
+                ));
+            }
+            for (id, engine) in &table.engines {
+                let before = before.and_then(|b| b.engines.get(id));
+                if before.is_none_or(|b| b.status != engine.status) {
+                    statements.push(format!(
+                        "REPLACE INTO {s}.engine_v5 (table_name, engine_id, status) VALUES ({}, {id}, {})",
+                        lit(name),
+                        engine_code(engine.status)
+                    ));
+                }
+                for (idx, chunk) in engine.chunks.iter().enumerate() {
+                    if before.and_then(|b| b.chunks.get(idx)) == Some(chunk) {
+                        continue;
+                    }
+                    let columns = match &chunk.columns {
+                        Some(c) => lit(&serde_json::to_string(c).unwrap_or_default()),
+                        None => "NULL".into(),
+                    };
+                    statements.push(format!(
+                        "REPLACE INTO {s}.chunk_v5 (table_name, engine_id, chunk_index, path, `offset`, \
+                         `columns`, end_offset, pos, prev_rowid_max, rowid_max, next_row_id, `rows`, \
+                         kvc_bytes, kvc_kvs, kvc_checksum, idx_kvc_bytes, idx_kvc_kvs, idx_kvc_checksum, \
+                         session_timestamp) VALUES ({}, {id}, {idx}, {}, {}, {columns}, {}, {}, {}, {}, {}, \
+                         {}, {}, {}, {}, {}, {}, {}, {})",
+                        lit(name),
+                        lit(&chunk.file.to_string_lossy()),
+                        chunk.offset,
+                        chunk.end_offset,
+                        chunk.pos,
+                        chunk.prev_rowid_max,
+                        chunk.rowid_max,
+                        chunk.next_row_id,
+                        chunk.rows,
+                        chunk.data_checksum.bytes,
+                        chunk.data_checksum.kvs,
+                        chunk.data_checksum.checksum,
+                        chunk.index_checksum.bytes,
+                        chunk.index_checksum.kvs,
+                        chunk.index_checksum.checksum,
+                        chunk.timestamp
+                    ));
+                }
+            }
+        }
+        if statements.is_empty() {
+            self.saved = Some(cp);
+            return Ok(());
+        }
+        let sql = format!("BEGIN; {}; COMMIT", statements.join("; "));
+        let result = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&self.pool)
+            .await;
+        match result {
+            Ok(_) => {
+                self.saved = Some(cp);
+                Ok(())
+            }
+            Err(source) => {
+                // Nothing is known about what the tables hold now: the next
+                // save rewrites everything, and a half-open transaction on
+                // the connection must not absorb it.
+                let _ = sqlx::raw_sql("ROLLBACK").execute(&self.pool).await;
+                Err(CheckpointError::Sql {
+                    location: self.location.describe(),
+                    what: "saving".into(),
+                    source,
+                })
+            }
+        }
+    }
+
+    async fn remove(&mut self) -> Result<(), CheckpointError> {
+        self.exec(format!("DROP DATABASE IF EXISTS {}", self.schema))
+            .await?;
+        self.saved = None;
+        self.created = false;
+        Ok(())
+    }
+
+    async fn rename(&mut self, suffix: &str) -> Result<String, CheckpointError> {
+        let new_name = format!("{}_{suffix}", self.location.schema);
+        let new = quote(&new_name);
+        self.exec(format!("CREATE DATABASE IF NOT EXISTS {new}"))
+            .await?;
+        let moves: Vec<String> = ["task_v2", "table_v9", "engine_v5", "chunk_v5"]
+            .iter()
+            .map(|t| format!("{}.{t} TO {new}.{t}", self.schema))
+            .collect();
+        self.exec(format!("RENAME TABLE {}", moves.join(", ")))
+            .await?;
+        self.remove().await?;
+        Ok(format!(
+            "schema `{new_name}` on {}:{}",
+            self.location.host, self.location.port
+        ))
+    }
+}
+
+/// A string literal, escaped for any sql_mode (backslashes doubled would
+/// break under NO_BACKSLASH_ESCAPES, so quotes are doubled and backslashes
+/// avoided through hex for anything unusual).
+fn lit(s: &str) -> String {
+    if s.bytes()
+        .all(|b| b.is_ascii_graphic() && b != b'\'' && b != b'\\' || b == b' ')
+    {
+        format!("'{s}'")
+    } else {
+        let hex: String = s.bytes().map(|b| format!("{b:02x}")).collect();
+        format!("CONVERT(X'{hex}' USING utf8mb4)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dsn_parses() {
+        let loc = MysqlLocation::from_dsn("root:pw@tcp(127.0.0.1:4000)/", "cp");
+        let loc = loc.as_ref().map(|l| {
+            (
+                l.user.as_str(),
+                l.password.as_str(),
+                l.host.as_str(),
+                l.port,
+            )
+        });
+        assert_eq!(loc, Ok(("root", "pw", "127.0.0.1", 4000)));
+        assert!(MysqlLocation::from_dsn("nonsense", "cp").is_err());
+    }
+
+    #[test]
+    fn literals_are_safe() {
+        assert_eq!(lit("`a`.`b`"), "'`a`.`b`'");
+        assert_eq!(lit("it's"), "CONVERT(X'69742773' USING utf8mb4)");
+        assert_eq!(lit(""), "''");
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for s in [
+            TableStatus::Loaded,
+            TableStatus::AllWritten,
+            TableStatus::Closed,
+            TableStatus::Imported,
+            TableStatus::AlteredAutoInc,
+            TableStatus::Checksummed,
+            TableStatus::Analyzed,
+        ] {
+            assert_eq!(table_status(table_code(s)), Some(s));
+        }
+        for s in [
+            EngineStatus::Loaded,
+            EngineStatus::Closed,
+            EngineStatus::Imported,
+        ] {
+            assert_eq!(engine_status(engine_code(s)), Some(s));
+        }
+    }
+}
