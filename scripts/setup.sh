@@ -2,7 +2,9 @@
 # Installs the system packages the build and tests need, idempotently and
 # quietly. Usage: scripts/setup.sh [build|test]
 #   build: libclang-dev (bindgen in the rocksdb crate needs it)
-#   test:  build + mariadb-server/client (the SQL backend's tests run a real one)
+#   test:  build + mariadb-server/client (the SQL backend's tests run a real one),
+#          mydumper, sysbench and tpchgen-cli (the real-dump tests),
+#          chromium and chromium-driver (the status page's browser test)
 set -euo pipefail
 what=${1:-build}
 
@@ -11,6 +13,14 @@ dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
 if [[ "$what" == test ]]; then
     command -v mariadbd >/dev/null 2>&1 || need+=(mariadb-server)
     command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
+    # Real-dump tests: dumps made by tools nobody here wrote.
+    command -v mydumper >/dev/null 2>&1 || need+=(mydumper)
+    command -v sysbench >/dev/null 2>&1 || need+=(sysbench)
+    if ! command -v tpchgen-cli >/dev/null 2>&1; then
+        echo "installing: tpchgen-cli (PyPI)" >&2
+        python3 -m pip install --quiet tpchgen-cli >/dev/null
+    fi
+    command -v chromedriver >/dev/null 2>&1 || need+=(chromium chromium-driver)
 fi
 ((${#need[@]} == 0)) && exit 0
 

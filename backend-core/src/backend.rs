@@ -190,6 +190,12 @@ pub trait Backend: Send + Sync + Debug {
     fn engine_file_sizes(&self) -> Vec<EngineFileSize> {
         Vec::new()
     }
+
+    /// The backend's live counters (ingested pairs, SQL batches), for
+    /// metrics. Backends that keep none return `None`.
+    fn metrics(&self) -> Option<Arc<crate::BackendMetrics>> {
+        None
+    }
 }
 
 /// Reads what already exists on the target.

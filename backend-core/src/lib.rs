@@ -42,6 +42,7 @@ mod encode;
 mod engine;
 mod engine_uuid;
 mod error;
+mod metrics;
 pub mod model;
 mod row;
 mod source;
@@ -58,6 +59,7 @@ pub use encode::{ColumnPermutation, EncodingBuilder, EncodingConfig, RowEncoder}
 pub use engine::{ClosedEngine, EngineManager, IMPORT_MAX_ATTEMPTS, OpenedEngine};
 pub use engine_uuid::{ENGINE_NAMESPACE, INDEX_ENGINE_ID, make_uuid};
 pub use error::{Error, ErrorKind, Result};
+pub use metrics::BackendMetrics;
 pub use row::{EncodedRow, KvPair, RowOrigin, Rows, SqlRow};
 pub use source::{
     CheckCtx, Compression, SourceDatabaseMeta, SourceFileMeta, SourceFormat, SourceTableMeta,

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use backend_core::{
-    Backend, EncodingBuilder, EngineConfig, EngineFileSize, EngineWriter, LocalWriterConfig, Result,
+    Backend, BackendMetrics, EncodingBuilder, EngineConfig, EngineFileSize, EngineWriter,
+    LocalWriterConfig, Result,
 };
 use uuid::Uuid;
 
@@ -29,6 +30,7 @@ pub struct LocalBackend {
     engines: Mutex<HashMap<Uuid, Arc<Engine>>>,
     reports: Mutex<HashMap<Uuid, ImportReport>>,
     slots: Mutex<Option<Arc<CompactionSlots>>>,
+    metrics: Arc<BackendMetrics>,
 }
 
 impl std::fmt::Debug for LocalBackend {
@@ -91,6 +93,7 @@ impl LocalBackend {
             engines: Mutex::new(HashMap::new()),
             reports: Mutex::new(HashMap::new()),
             slots: Mutex::new(None),
+            metrics: Arc::new(BackendMetrics::default()),
         })
     }
 
@@ -187,6 +190,12 @@ impl LocalBackend {
         let result = import_engine(Arc::clone(&engine), Arc::clone(&self.target), limits).await;
         engine.importing.store(false, Ordering::SeqCst);
         let report = result?;
+        // Counted per engine once its regions are in: the import reports
+        // them together.
+        for range in &report.ranges {
+            BackendMetrics::add(&self.metrics.kv_pairs_ingested, range.keys);
+            BackendMetrics::add(&self.metrics.sst_bytes_ingested, range.bytes);
+        }
         tracing::info!(
             engine = %engine_uuid,
             regions = report.ranges.len(),
@@ -303,6 +312,10 @@ impl Backend for LocalBackend {
             .ok_or_else(|| self.not_found(engine_uuid, "not open"))?;
         Self::blocking(engine_uuid, move || engine.flush()).await?;
         Ok(())
+    }
+
+    fn metrics(&self) -> Option<Arc<BackendMetrics>> {
+        Some(Arc::clone(&self.metrics))
     }
 
     async fn flush_all_engines(&self) -> Result<()> {

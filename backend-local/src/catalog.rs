@@ -397,6 +397,12 @@ impl DbHandle for Arc<DB> {
     }
 }
 
+impl DbHandle for Arc<crate::TargetStore> {
+    fn db(&self) -> &DB {
+        crate::TargetStore::db(self)
+    }
+}
+
 /// [`TargetInfoGetter`] for the local target store.
 pub struct LocalTargetInfo<H: DbHandle> {
     handle: H,

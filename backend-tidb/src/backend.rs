@@ -10,7 +10,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use backend_core::model::unique_table_name;
 use backend_core::{
-    Backend, EncodingBuilder, EngineConfig, EngineWriter, Error, LocalWriterConfig, Result,
+    Backend, BackendMetrics, EncodingBuilder, EngineConfig, EngineWriter, Error, LocalWriterConfig,
+    Result,
 };
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlSslMode};
 use sqlx::{Connection, MySqlConnection, MySqlPool, Row};
@@ -289,6 +290,7 @@ impl TidbBackend {
             retry,
             recorder,
             markers,
+            metrics: Arc::new(BackendMetrics::default()),
         });
         let builder = TidbEncodingBuilder::new(config.parsed_sql_mode()?);
         Ok(TidbBackend {
@@ -551,6 +553,10 @@ impl Backend for TidbBackend {
 
     async fn flush_engine(&self, _engine_uuid: Uuid) -> Result<()> {
         Ok(())
+    }
+
+    fn metrics(&self) -> Option<Arc<BackendMetrics>> {
+        Some(Arc::clone(&self.inner.write.metrics))
     }
 
     async fn flush_all_engines(&self) -> Result<()> {

@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use backend_core::model::quote_identifier;
-use backend_core::{AlwaysFlushed, ChunkFlushStatus, EngineWriter, Error, Result, Rows, SqlRow};
+use backend_core::{
+    AlwaysFlushed, BackendMetrics, ChunkFlushStatus, EngineWriter, Error, Result, Rows, SqlRow,
+};
 use sqlx::MySqlPool;
 use uuid::Uuid;
 
@@ -36,6 +38,8 @@ pub(crate) struct WriteContext {
     pub(crate) retry: RetryPolicy,
     pub(crate) recorder: Arc<ErrorRecorder>,
     pub(crate) markers: Option<Markers>,
+    /// Statement counters, shared with [`Backend::metrics`](backend_core::Backend::metrics).
+    pub(crate) metrics: Arc<BackendMetrics>,
 }
 
 /// Writes one table's rows. Engines of this backend hold nothing: rows go
@@ -299,7 +303,7 @@ impl Markers {
 
 /// Runs `sql`, retrying transient errors; returns the affected rows, or
 /// `None` when a retry found the statement had committed already (its
-/// count was lost with the reply).
+/// count was lost with the reply). Counts the statement in the metrics.
 async fn execute(
     ctx: &WriteContext,
     what: &str,
@@ -307,8 +311,34 @@ async fn execute(
     engine: Option<Uuid>,
     rows: &[SqlRow],
 ) -> Result<Option<u64>, TidbError> {
+    let attempts = AtomicU64::new(0);
+    let result = execute_with_retry(ctx, what, sql, engine, rows, &attempts).await;
+    let metrics = &ctx.metrics;
+    BackendMetrics::add(
+        &metrics.sql_batches_retried,
+        attempts.load(Ordering::Relaxed).saturating_sub(1),
+    );
+    let outcome = if result.is_ok() {
+        &metrics.sql_batches_sent
+    } else {
+        &metrics.sql_batches_failed
+    };
+    BackendMetrics::add(outcome, 1);
+    result
+}
+
+/// [`execute`] without the counting; `attempts` counts the tries.
+async fn execute_with_retry(
+    ctx: &WriteContext,
+    what: &str,
+    sql: Arc<str>,
+    engine: Option<Uuid>,
+    rows: &[SqlRow],
+    attempts: &AtomicU64,
+) -> Result<Option<u64>, TidbError> {
     let Some(markers) = &ctx.markers else {
         return with_retry(ctx.retry, what, || async {
+            attempts.fetch_add(1, Ordering::Relaxed);
             sqlx::raw_sql(sqlx::AssertSqlSafe(Arc::clone(&sql)))
                 .execute(&ctx.pool)
                 .await
@@ -330,6 +360,7 @@ async fn execute(
     .into();
     let ambiguous = AtomicBool::new(false);
     with_retry(ctx.retry, what, || async {
+        attempts.fetch_add(1, Ordering::Relaxed);
         let mut conn = ctx.pool.acquire().await?;
         if ambiguous.load(Ordering::SeqCst) {
             let found: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(Arc::clone(&lookup)))

@@ -303,6 +303,18 @@ async fn bad_rows_are_recorded_and_skipped_within_max_error() {
         "db.t.1.csv",
     );
     write(&backend, &table, &cols, rows).await.unwrap();
+    // The batch failed on a bad row and was redone row by row: 8 rows went
+    // in, the batch and the two bad rows failed.
+    let metrics = backend.metrics().unwrap();
+    let count = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    assert_eq!(
+        (
+            count(&metrics.sql_batches_sent),
+            count(&metrics.sql_batches_failed),
+            count(&metrics.sql_batches_retried)
+        ),
+        (8, 3, 0)
+    );
     let ids: Vec<i32> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT id FROM `{db}`.t ORDER BY id"
     )))
@@ -439,6 +451,17 @@ async fn killed_connections_are_retried_without_loss_or_duplicates() {
         (total, total),
         "after {} kills",
         kills.load(Ordering::SeqCst)
+    );
+    // 20 statements of 500 rows, all in; a kill costs at most one retry
+    // (one landing between statements costs none).
+    let metrics = backend.metrics().unwrap();
+    let sent = metrics.sql_batches_sent.load(Ordering::Relaxed);
+    let retried = metrics.sql_batches_retried.load(Ordering::Relaxed);
+    assert_eq!(sent, (total / 500) as u64);
+    assert_eq!(metrics.sql_batches_failed.load(Ordering::Relaxed), 0);
+    assert!(
+        u64::from(kills.load(Ordering::SeqCst)) >= retried,
+        "{retried} retries"
     );
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use backend_core::{Backend, LocalEngineConfig, SqlMode};
 use backend_local::kv_encoder::KvEncodingBuilder;
 use backend_local::{LocalBackend, LocalBackendConfig, OnDuplicate};
@@ -25,12 +25,14 @@ use crate::import::target::ImportTarget;
 use crate::import::target::local::LocalTarget;
 use crate::import::target::tidb::TidbTarget;
 use crate::import::{self, ImportContext, ImportOptions, PostOp, TableReport};
+use crate::interrupt::{Interrupt, Interrupted};
 use crate::source::chunk::ChunkOptions;
 use crate::source::csv::CsvOptions;
 use crate::source::filter::TableFilter;
 use crate::source::route::RouteRule;
 use crate::source::scan::{self, FileRule, ScanOptions, ScanResult};
 use crate::source::{DataCharset, ParserOptions};
+use crate::status::{StatusServer, TaskStatus};
 
 /// The outcome of an import: one report per table.
 #[derive(Debug)]
@@ -46,6 +48,24 @@ impl ImportOutcome {
     pub fn succeeded(&self) -> bool {
         self.reports.iter().all(|r| r.error.is_none())
     }
+}
+
+/// An error and its causes on one line, like `{:#}`, but without repeating
+/// a cause whose text an outer message already includes (our error types
+/// print their source inline, and `{:#}` would print it again).
+pub fn error_text(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// The data source directory of the config.
@@ -195,12 +215,17 @@ pub struct Opened {
     pub backend: Arc<dyn Backend>,
     /// Schema and post-process operations.
     pub target: Arc<dyn ImportTarget>,
+    /// Requirements and remote models.
+    pub target_info: Arc<dyn backend_core::TargetInfoGetter>,
     /// What identifies the target in the checkpoint.
     pub target_id: String,
 }
 
 /// Opens the local backend and its store.
 fn open_local(cfg: &Config) -> anyhow::Result<Opened> {
+    // Sorted KV pairs are the table data in the clear: owner-only, made
+    // before the backend creates it with the default mode.
+    owner_only_dir(&cfg.tikv_importer.sorted_kv_dir)?;
     let mut config = LocalBackendConfig::new(&cfg.tikv_importer.sorted_kv_dir, &cfg.store.path);
     config.local_writer_mem_cache_size = cfg.tikv_importer.local_writer_mem_cache_size.0;
     config.range_concurrency = cfg.tikv_importer.range_concurrency.max(1);
@@ -237,10 +262,14 @@ fn open_local(cfg: &Config) -> anyhow::Result<Opened> {
         .target_store()
         .cloned()
         .context("the local backend has no target store")?;
-    let target = LocalTarget::new(store)?;
+    let target = LocalTarget::new(Arc::clone(&store))?;
     Ok(Opened {
         backend: Arc::new(backend),
         target: Arc::new(target),
+        target_info: Arc::new(backend_local::catalog::LocalTargetInfo::new(
+            store,
+            cfg.store.path.clone(),
+        )),
         target_id: absolute(&cfg.store.path).display().to_string(),
     })
 }
@@ -291,9 +320,24 @@ async fn open_tidb(cfg: &Config) -> anyhow::Result<Opened> {
     );
     Ok(Opened {
         target: Arc::new(TidbTarget::new(Arc::clone(&backend))),
+        target_info: Arc::new(backend.target_info_getter()),
         backend,
         target_id: format!("{}:{}", t.host, t.port),
     })
+}
+
+/// Creates `dir` (and missing parents) with mode 0700; an existing one is
+/// left as the user set it.
+fn owner_only_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.exists() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
 }
 
 /// Opens the backend and target the config names.
@@ -354,8 +398,34 @@ pub fn checkpoint_path(cfg: &Config, root: &Path) -> PathBuf {
     }
 }
 
-/// Runs a whole import.
+/// Runs a whole import, serving its status on `[lightning] status-addr`
+/// when set.
 pub async fn import(cfg: &Config) -> anyhow::Result<ImportOutcome> {
+    import_until(cfg, &Interrupt::new()).await
+}
+
+/// Runs a whole import, stopping early when `interrupt` is triggered: no new
+/// chunks start, what is durable is saved in the checkpoint, and the result
+/// is an [`Interrupted`] error (the next run resumes). Serves its status on
+/// `[lightning] status-addr` when set.
+pub async fn import_until(cfg: &Config, interrupt: &Interrupt) -> anyhow::Result<ImportOutcome> {
+    let server = match cfg.lightning.status_addr.as_str() {
+        "" => None,
+        addr => Some(StatusServer::start(addr).await?),
+    };
+    let result = run_import(cfg, interrupt, server.as_ref().map(StatusServer::task)).await;
+    if let Some(server) = server {
+        server.task().finish(&result);
+        server.stop().await;
+    }
+    result
+}
+
+async fn run_import(
+    cfg: &Config,
+    interrupt: &Interrupt,
+    status: Option<&Arc<TaskStatus>>,
+) -> anyhow::Result<ImportOutcome> {
     let root = source_root(cfg)?;
     let scanned: ScanResult = scan::scan(&root, &scan_options(cfg)?)
         .with_context(|| format!("scanning the data source {}", root.display()))?;
@@ -364,6 +434,20 @@ pub async fn import(cfg: &Config) -> anyhow::Result<ImportOutcome> {
     }
     let options = import_options(cfg, &scanned.root)?;
     let opened = open(cfg).await?;
+    if cfg.lightning.check_requirements {
+        // Table emptiness is checked per table by `prepare`, which knows
+        // which tables this task is resuming.
+        let report = run_prechecks(cfg, &scanned, &opened, &options, true).await;
+        for check in report.checks.iter().filter(|c| !c.passed && c.per_table) {
+            tracing::warn!("precheck {}: {}", check.name, check.detail);
+        }
+        if !report.task_checks_passed() {
+            opened.backend.close().await;
+            bail!(
+                "prechecks failed (set [lightning] check-requirements = false to skip them):\n{report}"
+            );
+        }
+    }
     let task = task_checkpoint(cfg, &scanned.root, &opened.target_id);
     let checkpoints = if cfg.checkpoint.enable {
         CheckpointManager::open(open_checkpoint_store(cfg, &scanned.root)?, task)?
@@ -385,13 +469,37 @@ pub async fn import(cfg: &Config) -> anyhow::Result<ImportOutcome> {
             &plans,
         ));
         source.set(Arc::clone(&ctx.progress));
+        if let Some(status) = status {
+            status.attach(&ctx);
+        }
+        if interrupt.reason().is_some() {
+            ctx.cancel();
+        }
+        let watcher = {
+            let ctx = Arc::clone(&ctx);
+            let interrupt = interrupt.clone();
+            tokio::spawn(async move {
+                let reason = interrupt.triggered().await;
+                tracing::warn!("{reason}: stopping after the chunks in flight");
+                ctx.cancel();
+            })
+        };
         let reports = import::run(Arc::clone(&ctx), plans).await;
+        watcher.abort();
         anyhow::Ok((ctx, reports))
     }
     .await;
     reporter.finish().await;
     opened.backend.close().await;
     let (ctx, reports) = result?;
+    if let Some(reason) = interrupt.reason() {
+        let where_ = ctx
+            .checkpoints
+            .store()
+            .map(|s| format!(" in {}", s.describe()))
+            .unwrap_or_default();
+        return Err(Interrupted { reason, where_ }.into());
+    }
     let outcome = ImportOutcome {
         summary: summary(&reports, Some(&ctx.progress)),
         reports,
@@ -544,6 +652,39 @@ fn split_unique_name(name: &str) -> Option<(String, String)> {
         Ok([db, tbl]) => Some((db, tbl)),
         Err(_) => None,
     }
+}
+
+async fn run_prechecks(
+    cfg: &Config,
+    scanned: &ScanResult,
+    opened: &Opened,
+    options: &ImportOptions,
+    skip_emptiness: bool,
+) -> crate::precheck::Report {
+    let local = cfg.tikv_importer.backend == config::Backend::Local;
+    crate::precheck::run(crate::precheck::PrecheckInput {
+        scan: scanned,
+        target_info: opened.target_info.as_ref(),
+        target: &opened.target,
+        sorted_kv_dir: local.then_some(cfg.tikv_importer.sorted_kv_dir.as_path()),
+        incremental: skip_emptiness || options.incremental,
+        csv: &options.csv,
+        parser: &options.parser,
+    })
+    .await
+}
+
+/// `importer --check-only`: scans the source, connects to the target and
+/// runs every precheck without writing data. Returns the report.
+pub async fn precheck(cfg: &Config) -> anyhow::Result<crate::precheck::Report> {
+    let root = source_root(cfg)?;
+    let scanned = scan::scan(&root, &scan_options(cfg)?)
+        .with_context(|| format!("scanning the data source {}", root.display()))?;
+    let options = import_options(cfg, &scanned.root)?;
+    let opened = open(cfg).await?;
+    let report = run_prechecks(cfg, &scanned, &opened, &options, false).await;
+    opened.backend.close().await;
+    Ok(report)
 }
 
 #[cfg(test)]

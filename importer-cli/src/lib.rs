@@ -7,4 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod failpoint;
 pub mod import;
+pub mod interrupt;
+pub mod precheck;
 pub mod source;
+pub mod status;

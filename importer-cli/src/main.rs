@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use importer_cli::cli::{Cli, Command};
 use importer_cli::config::{self, Config, EnvVars, LogFormat, LogLevel};
+use importer_cli::interrupt::{Interrupt, Interrupted};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -63,10 +64,16 @@ fn main() -> ExitCode {
     let cfg = loaded.config;
     // When logs go to stderr the message below is the log; don't print it twice.
     let logs_to_file = !matches!(cfg.lightning.file.as_str(), "" | "-");
-    let result = runtime.block_on(async move {
+    let interrupt = Interrupt::new();
+    let result = runtime.block_on(async {
         match cli.command {
             None if cli.import.check_only => run::precheck(cfg).await,
-            None => run::import(cfg).await,
+            None => {
+                // Only the import stops cleanly; other commands keep the
+                // default (Ctrl-C ends them at once).
+                watch_signals(interrupt.clone());
+                run::import(cfg, &interrupt).await
+            }
             Some(Command::Store(args)) => run::store_command(cfg, args.command).await,
             Some(Command::Checkpoint(args)) => run::checkpoint_command(cfg, args.command).await,
         }
@@ -74,13 +81,64 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            let text = importer_cli::app::error_text(&e);
             if logs_to_file {
-                tracing::error!("{e:#}");
+                tracing::error!("{text}");
             }
-            eprintln!("error: {e:#}");
-            ExitCode::from(EXIT_FAILED)
+            eprintln!("error: {text}");
+            match e.downcast_ref::<Interrupted>() {
+                Some(stopped) => ExitCode::from(signal_exit_code(stopped.reason)),
+                None => ExitCode::from(EXIT_FAILED),
+            }
         }
     }
+}
+
+/// The shell's convention for "stopped by signal N": 128 + N.
+fn signal_exit_code(reason: &str) -> u8 {
+    match reason {
+        "SIGINT" => 130,
+        "SIGTERM" => 143,
+        _ => EXIT_FAILED,
+    }
+}
+
+/// The first SIGINT or SIGTERM asks the import to stop cleanly (chunks in
+/// flight finish their batch, the checkpoint is saved); a second one exits
+/// at once — still safe to resume, since checkpoints only ever record
+/// durable data, but the chunks in flight are redone.
+fn watch_signals(interrupt: Interrupt) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        tracing::warn!("cannot install signal handlers; Ctrl-C stops the import at once");
+        return;
+    };
+    tokio::spawn(async move {
+        let mut seen = 0;
+        loop {
+            let reason = tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            };
+            seen += 1;
+            if seen == 1 {
+                eprintln!(
+                    "{reason} received: stopping after the chunks in flight and saving the \
+                     checkpoint (send it again to exit at once)"
+                );
+                interrupt.trigger(reason);
+            } else {
+                eprintln!(
+                    "{reason} received again: exiting now; rerun the same command to resume \
+                     from the last checkpoint"
+                );
+                std::process::exit(i32::from(signal_exit_code(reason)));
+            }
+        }
+    });
 }
 
 /// Logs to `lightning.file` (stderr when empty or `-`) at `lightning.level`,

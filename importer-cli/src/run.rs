@@ -11,10 +11,11 @@ use importer_cli::app;
 use importer_cli::checkpoint::commands::{self as cp_commands, TableSelector};
 use importer_cli::cli::{CheckpointCommand, CheckpointTarget, ExportFormat, StoreCommand};
 use importer_cli::config::Config;
+use importer_cli::interrupt::Interrupt;
 
 /// Imports the whole data source (`importer [--config FILE] [flags]`).
-pub async fn import(cfg: Config) -> anyhow::Result<()> {
-    let outcome = app::import(&cfg).await?;
+pub async fn import(cfg: Config, interrupt: &Interrupt) -> anyhow::Result<()> {
+    let outcome = app::import_until(&cfg, interrupt).await?;
     println!("{}", outcome.summary);
     if !outcome.succeeded() {
         let failed: Vec<&str> = outcome
@@ -38,8 +39,13 @@ pub async fn import(cfg: Config) -> anyhow::Result<()> {
 }
 
 /// Runs the prechecks only and prints the report (`--check-only`).
-pub async fn precheck(_cfg: Config) -> anyhow::Result<()> {
-    bail!("--check-only is not implemented yet")
+pub async fn precheck(cfg: Config) -> anyhow::Result<()> {
+    let report = app::precheck(&cfg).await?;
+    print!("{report}");
+    if !report.passed() {
+        bail!("prechecks failed");
+    }
+    Ok(())
 }
 
 fn open_store(cfg: &Config) -> anyhow::Result<std::sync::Arc<TargetStore>> {
@@ -53,8 +59,24 @@ fn open_store(cfg: &Config) -> anyhow::Result<std::sync::Arc<TargetStore>> {
     TargetStore::open(path).with_context(|| format!("opening the store {}", path.display()))
 }
 
-/// Reads a local target store back (`importer store …`).
+/// Reads a local target store back (`importer store …`). Output closed
+/// early by the reader (`| head`) is not an error.
 pub async fn store_command(cfg: Config, cmd: StoreCommand) -> anyhow::Result<()> {
+    match store_output(cfg, cmd).await {
+        Err(err) if is_broken_pipe(&err) => Ok(()),
+        other => other,
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+async fn store_output(cfg: Config, cmd: StoreCommand) -> anyhow::Result<()> {
     let store = open_store(&cfg)?;
     let db = store.db();
     let mut out = std::io::stdout().lock();

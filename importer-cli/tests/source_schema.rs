@@ -72,7 +72,8 @@ fn dumpling_table_with_noise() {
         t.columns[8].default,
         Some(DefaultValue::Literal("-5".into()))
     );
-    // The integer primary key is the handle: no PRIMARY index, ids 1..3.
+    // The integer primary key is the handle: listed with id 0 (TiDB gives
+    // it no index id), the other indexes get ids 1..3.
     assert!(t.pk_is_handle && !t.is_common_handle);
     let idx: Vec<(i64, &str, bool)> = t
         .indices
@@ -82,12 +83,15 @@ fn dumpling_table_with_noise() {
     assert_eq!(
         idx,
         vec![
+            (0, "PRIMARY", true),
             (1, "uk_user", true),
             (2, "idx_note", false),
             (3, "state", false)
         ]
     );
-    assert_eq!(t.indices[1].columns[0].length, Some(10));
+    assert_eq!(t.handle_column().map(|c| c.offset), Some(0));
+    let note = t.indices.iter().find(|i| i.name == "idx_note");
+    assert_eq!(note.map(|i| i.columns[0].length), Some(Some(10)));
     assert_eq!(t.loadable_columns().count(), 8);
     assert_eq!(
         t.create_sql
@@ -150,7 +154,9 @@ fn mysqldump_style() {
     );
     assert_eq!(t.charset, "latin1");
     assert!(t.pk_is_handle);
-    assert_eq!(t.indices.len(), 1);
+    // PRIMARY (the handle, id 0) and one real index.
+    assert_eq!(t.indices.len(), 2);
+    assert_eq!(t.indices.iter().filter(|i| i.id == 0).count(), 1);
 }
 
 #[test]

@@ -15,6 +15,7 @@ pub mod model;
 pub mod mysql;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 pub use file::FileCheckpointStore;
@@ -152,6 +153,8 @@ impl CheckpointStore {
 pub struct CheckpointManager {
     state: Mutex<Checkpoints>,
     store: Option<CheckpointStore>,
+    /// Successful saves to the store, for metrics.
+    saves: AtomicU64,
 }
 
 impl CheckpointManager {
@@ -178,6 +181,7 @@ impl CheckpointManager {
         Ok(CheckpointManager {
             state: Mutex::new(state),
             store: Some(store),
+            saves: AtomicU64::new(0),
         })
     }
 
@@ -186,6 +190,7 @@ impl CheckpointManager {
         CheckpointManager {
             state: Mutex::new(Checkpoints::new(task)),
             store: None,
+            saves: AtomicU64::new(0),
         }
     }
 
@@ -217,9 +222,15 @@ impl CheckpointManager {
         if let Some(store) = &self.store {
             crate::failpoint::hit("before-checkpoint-save");
             store.save(&state)?;
+            self.saves.fetch_add(1, Ordering::Relaxed);
             crate::failpoint::hit("after-checkpoint-save");
         }
         Ok(out)
+    }
+
+    /// How many times the checkpoint was saved by this process.
+    pub fn saves(&self) -> u64 {
+        self.saves.load(Ordering::Relaxed)
     }
 
     /// Saves the current state.

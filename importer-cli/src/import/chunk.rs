@@ -117,6 +117,8 @@ pub(crate) async fn process_chunk(
     let mut max_auto_id = 0;
     let mut deliver_result = Ok(());
     while let Some(batch) = rx.recv().await {
+        let deliver_start = std::time::Instant::now();
+        let batch_bytes = batch.data.size() + batch.index.size();
         let delivered: anyhow::Result<()> = async {
             if !batch.data.is_empty() {
                 data_writer
@@ -133,10 +135,12 @@ pub(crate) async fn process_chunk(
             Ok(())
         }
         .await;
+        TableProgress::add(&progress.deliver_nanos, nanos_since(deliver_start));
         if let Err(err) = delivered {
             deliver_result = Err(err);
             break;
         }
+        TableProgress::add(&progress.bytes_written, batch_bytes as u64);
         // Test-only: a crash here leaves rows written but not recorded.
         failpoint::rows(batch.rows);
         failpoint::hit("after-engine-write-before-save");
@@ -193,6 +197,12 @@ fn encode_chunk(
     tx: mpsc::Sender<Batch>,
 ) -> anyhow::Result<()> {
     let opts = &ctx.options;
+    // Rows without a header or column list must carry exactly the table's
+    // loadable columns: extra values would otherwise be dropped silently.
+    let parser_options = source::ParserOptions {
+        expected_columns: Some(table.core.loadable_columns().count()),
+        ..opts.parser.clone()
+    };
     let mut parser = source::open_parser(
         &source.path,
         &source.name,
@@ -202,7 +212,7 @@ fn encode_chunk(
         start.prev_rowid_max,
         &opts.csv,
         opts.no_backslash_escapes,
-        &opts.parser,
+        &parser_options,
     )?;
     if let Some(columns) = &start.columns {
         parser.set_columns(columns.clone());
@@ -229,7 +239,22 @@ fn encode_chunk(
     let mut column_names: Arc<Vec<String>> = Arc::new(Vec::new());
     let mut batch = new_batch(&*builder, &column_names);
     let mut errors = 0u64;
+    let progress = ctx.progress.table(&table.unique_name());
+    let mut batch_start = std::time::Instant::now();
+    // Counts the batch as encoded and hands it over; false when the
+    // receiver is gone. Time blocked on a full channel is not encode time.
+    let mut send = |batch: Batch| -> bool {
+        count_encoded(&progress, &batch, batch_start);
+        let sent = tx.blocking_send(batch).is_ok();
+        batch_start = std::time::Instant::now();
+        sent
+    };
     loop {
+        if ctx.is_cancelled() {
+            // What was delivered and flushed is recorded; the rest of the
+            // chunk is redone from there on resume.
+            anyhow::bail!("import cancelled");
+        }
         if parser.pos().0 >= start.end_offset {
             batch.finished = true;
             break;
@@ -249,7 +274,13 @@ fn encode_chunk(
         };
         let columns = parser.columns();
         if perm_columns.as_ref().map(Option::as_deref) != Some(columns) {
-            permutation = source::column_permutation(&table.core, columns, &source.name)?;
+            permutation =
+                source::column_permutation(&table.core, columns, &source.name).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{e} (in the column names given before the row at byte offset {})",
+                        row.start_offset
+                    )
+                })?;
             perm_columns = Some(columns.map(<[String]>::to_vec));
             column_names = Arc::new(
                 table
@@ -262,7 +293,7 @@ fn encode_chunk(
             );
             if !batch.data.is_empty() && *batch.column_names != *column_names {
                 let full = std::mem::replace(&mut batch, new_batch(&*builder, &column_names));
-                if tx.blocking_send(full).is_err() {
+                if !send(full) {
                     return Ok(());
                 }
             }
@@ -296,7 +327,7 @@ fn encode_chunk(
         if batch.data.size() + batch.index.size() >= opts.deliver_bytes {
             batch.max_auto_id = encoder.max_auto_id();
             let full = std::mem::replace(&mut batch, new_batch(&*builder, &column_names));
-            if tx.blocking_send(full).is_err() {
+            if !send(full) {
                 return Ok(());
             }
         }
@@ -306,8 +337,24 @@ fn encode_chunk(
     batch.last_row_id = batch.last_row_id.max(start.next_row_id - 1);
     batch.max_auto_id = encoder.max_auto_id();
     // A receiver that is gone means delivery failed; that error wins.
-    let _ = tx.blocking_send(batch);
+    let _ = send(batch);
     Ok(())
+}
+
+/// Adds a batch about to be handed over to the table's encode counters.
+fn count_encoded(progress: &TableProgress, batch: &Batch, started: std::time::Instant) {
+    TableProgress::add(&progress.rows_read, batch.rows + batch.errors);
+    TableProgress::add(&progress.rows_encoded, batch.rows);
+    TableProgress::add(
+        &progress.bytes_encoded,
+        (batch.data.size() + batch.index.size()) as u64,
+    );
+    TableProgress::add(&progress.encode_nanos, nanos_since(started));
+}
+
+/// Nanoseconds since `start`, saturating (u64 nanoseconds last 584 years).
+fn nanos_since(start: std::time::Instant) -> u64 {
+    u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
 fn new_batch(builder: &dyn EncodingBuilder, column_names: &Arc<Vec<String>>) -> Batch {

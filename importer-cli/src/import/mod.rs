@@ -153,6 +153,20 @@ impl ImportContext {
     }
 }
 
+impl ImportContext {
+    /// Stops handing out chunks: workers waiting for a slot give up, chunks
+    /// in flight stop at their next row, and what is durable stays
+    /// recorded. Tables stopped this way are not marked failed.
+    pub fn cancel(&self) {
+        self.region_slots.close();
+    }
+
+    /// Whether [`ImportContext::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.region_slots.is_closed()
+    }
+}
+
 /// Creates every database and table of the scan on the target and plans
 /// each table's chunks. Tables that hold rows already are refused unless
 /// `incremental` (or their checkpoint shows this task wrote them).
@@ -189,17 +203,32 @@ pub async fn prepare(
                             .map(|sql| rename_create_table(sql, &info.name, &source.name));
                         info.name = source.name.clone();
                     }
-                    target.create_table(&db.name, &info).await.with_context(|| {
-                        format!("creating table `{}`.`{}` from {display}", db.name, source.name)
-                    })?
+                    target
+                        .create_table(&db.name, &info)
+                        .await
+                        .with_context(|| {
+                            format!(
+                                "creating table `{}`.`{}` from {display}",
+                                db.name, source.name
+                            )
+                        })?
                 }
                 None => target
                     .existing_table(&db.name, &source.name)
                     .await?
                     .with_context(|| {
                         format!(
-                            "table `{}`.`{}` has data files but no schema file and does not exist on the target",
-                            db.name, source.name
+                            "{}: table `{}`.`{}` has data files but no schema file \
+                             (expected {}.{}-schema.sql) and does not exist on the target",
+                            source
+                                .data_files
+                                .first()
+                                .map(|f| f.path.display().to_string())
+                                .unwrap_or_default(),
+                            db.name,
+                            source.name,
+                            db.name,
+                            source.name
                         )
                     })?,
             };
@@ -269,6 +298,14 @@ pub async fn run(ctx: Arc<ImportContext>, plans: Vec<TablePlan>) -> Vec<TableRep
         let slots = Arc::clone(&table_slots);
         tasks.spawn(async move {
             let _permit = slots.acquire_owned().await;
+            if ctx.is_cancelled() {
+                return TableReport {
+                    name: plan.table.unique_name(),
+                    rows: 0,
+                    checksum: "-".into(),
+                    error: Some("interrupted before it started".into()),
+                };
+            }
             table::import_table(ctx, plan).await
         });
     }

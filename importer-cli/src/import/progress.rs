@@ -25,10 +25,43 @@ pub struct TableProgress {
     pub chunks_total: AtomicU64,
     /// Rows skipped as errors (within `max-error`).
     pub errors: AtomicU64,
+    /// Rows the parser produced (encoded or skipped as errors).
+    pub rows_read: AtomicU64,
+    /// Rows encoded into KV pairs or SQL tuples.
+    pub rows_encoded: AtomicU64,
+    /// Bytes the encoder produced (KV pairs or SQL text).
+    pub bytes_encoded: AtomicU64,
+    /// Encoded bytes handed to the backend's writers.
+    pub bytes_written: AtomicU64,
+    /// Nanoseconds spent parsing and encoding (blocking threads, summed).
+    pub encode_nanos: AtomicU64,
+    /// Nanoseconds spent handing batches to the writers (summed).
+    pub deliver_nanos: AtomicU64,
     /// The table's phase, for display.
     pub phase: Mutex<&'static str>,
     started: Mutex<Option<Instant>>,
     finished: Mutex<Option<Duration>>,
+    /// Time spent in each phase so far, and when the current one began.
+    phases: Mutex<PhaseClock>,
+}
+
+/// Time spent per phase; touched only on phase changes and scrapes.
+#[derive(Debug, Default)]
+struct PhaseClock {
+    spent: Vec<(&'static str, Duration)>,
+    current: Option<(&'static str, Instant)>,
+}
+
+impl PhaseClock {
+    fn close_current(&mut self, now: Instant) {
+        if let Some((phase, since)) = self.current.take() {
+            let spent = now.saturating_duration_since(since);
+            match self.spent.iter_mut().find(|(p, _)| *p == phase) {
+                Some((_, total)) => *total += spent,
+                None => self.spent.push((phase, spent)),
+            }
+        }
+    }
 }
 
 impl TableProgress {
@@ -47,6 +80,13 @@ impl TableProgress {
         *self.phase.lock().unwrap_or_else(|e| e.into_inner()) = phase;
         let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
         started.get_or_insert_with(Instant::now);
+        let now = Instant::now();
+        let mut clock = self.phases.lock().unwrap_or_else(|e| e.into_inner());
+        clock.close_current(now);
+        // "done" and "failed" are end states, not work that takes time.
+        if phase != "done" && phase != "failed" {
+            clock.current = Some((phase, now));
+        }
     }
 
     /// Marks the table finished.
@@ -54,6 +94,33 @@ impl TableProgress {
         let started = *self.started.lock().unwrap_or_else(|e| e.into_inner());
         let elapsed = started.map(|s| s.elapsed()).unwrap_or_default();
         *self.finished.lock().unwrap_or_else(|e| e.into_inner()) = Some(elapsed);
+        self.phases
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .close_current(Instant::now());
+    }
+
+    /// Time spent in each phase so far (the current one up to now), in the
+    /// order the phases were entered.
+    pub fn phase_durations(&self) -> Vec<(&'static str, Duration)> {
+        let clock = self.phases.lock().unwrap_or_else(|e| e.into_inner());
+        let mut spent = clock.spent.clone();
+        if let Some((phase, since)) = clock.current {
+            let now = since.elapsed();
+            match spent.iter_mut().find(|(p, _)| *p == phase) {
+                Some((_, total)) => *total += now,
+                None => spent.push((phase, now)),
+            }
+        }
+        spent
+    }
+
+    /// Whether the table has finished (successfully or not).
+    pub fn is_finished(&self) -> bool {
+        self.finished
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
     }
 
     /// Time spent on the table (so far, or in total once finished).
@@ -74,11 +141,24 @@ impl TableProgress {
     }
 }
 
+/// Engines that reached each state, counted once per transition.
+#[derive(Debug, Default)]
+pub struct EngineCounters {
+    /// Engines opened for writing.
+    pub opened: AtomicU64,
+    /// Engines closed (all their rows written).
+    pub closed: AtomicU64,
+    /// Engines imported into the target.
+    pub imported: AtomicU64,
+}
+
 /// Counters for the whole import.
 #[derive(Debug)]
 pub struct Progress {
     tables: BTreeMap<String, Arc<TableProgress>>,
     started: Instant,
+    /// Engine state transitions.
+    pub engines: EngineCounters,
 }
 
 impl Progress {
@@ -90,6 +170,7 @@ impl Progress {
                 .map(|name| (name, Arc::new(TableProgress::default())))
                 .collect(),
             started: Instant::now(),
+            engines: EngineCounters::default(),
         }
     }
 
@@ -137,6 +218,15 @@ pub struct Totals {
     pub chunks_total: u64,
 }
 
+/// `amount` per second over `elapsed`, rounded down; 0 for no time.
+pub fn per_second(amount: u64, elapsed: Duration) -> u64 {
+    let micros = elapsed.as_micros();
+    if micros == 0 {
+        return 0;
+    }
+    u64::try_from(u128::from(amount) * 1_000_000 / micros).unwrap_or(u64::MAX)
+}
+
 /// Formats a byte count with a binary unit (`1.5 MiB`).
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -163,6 +253,27 @@ mod tests {
         assert_eq!(human_bytes(1023), "1023 B");
         assert_eq!(human_bytes(1536), "1.5 KiB");
         assert_eq!(human_bytes(96 << 20), "96.0 MiB");
+    }
+
+    #[test]
+    fn phase_durations_accumulate_per_phase() {
+        let t = TableProgress::default();
+        t.set_phase("writing");
+        std::thread::sleep(Duration::from_millis(20));
+        t.set_phase("importing");
+        t.set_phase("writing");
+        std::thread::sleep(Duration::from_millis(20));
+        t.set_phase("done");
+        t.finish();
+        let spent = t.phase_durations();
+        let names: Vec<_> = spent.iter().map(|(p, _)| *p).collect();
+        assert_eq!(names, ["writing", "importing"]);
+        assert!(spent[0].1 >= Duration::from_millis(40), "{spent:?}");
+        assert!(t.is_finished());
+        // Finished phases stop counting.
+        let before = t.phase_durations();
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(before, t.phase_durations());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::watch;
 
 use crate::import::TableReport;
-use crate::import::progress::{Progress, human_bytes};
+use crate::import::progress::{Progress, human_bytes, per_second};
 
 /// A running reporter; stop it with [`Reporter::finish`].
 #[derive(Debug)]
@@ -85,7 +85,6 @@ fn log_line(progress: &Option<Arc<Progress>>) {
         return;
     };
     let t = p.totals();
-    let secs = p.elapsed().as_secs_f64().max(0.001);
     let pct = if t.bytes_total == 0 {
         100.0
     } else {
@@ -96,7 +95,7 @@ fn log_line(progress: &Option<Arc<Progress>>) {
         human_bytes(t.bytes_read),
         human_bytes(t.bytes_total),
         t.rows,
-        human_bytes((t.bytes_read as f64 / secs) as u64),
+        human_bytes(per_second(t.bytes_read, p.elapsed())),
         t.chunks_done,
         t.chunks_total
     );
@@ -197,19 +196,17 @@ pub fn summary(reports: &[TableReport], progress: Option<&Progress>) -> String {
         "table", "rows", "bytes", "seconds", "throughput"
     ));
     for r in reports {
-        let (bytes, secs) = progress
+        let (bytes, elapsed) = progress
             .map(|p| {
                 let t = p.table(&r.name);
-                (
-                    t.bytes_read.load(Ordering::Relaxed),
-                    t.elapsed().as_secs_f64(),
-                )
+                (t.bytes_read.load(Ordering::Relaxed), t.elapsed())
             })
-            .unwrap_or((0, 0.0));
-        let rate = if secs > 0.0 {
-            format!("{}/s", human_bytes((bytes as f64 / secs) as u64))
-        } else {
+            .unwrap_or_default();
+        let secs = elapsed.as_secs_f64();
+        let rate = if elapsed.is_zero() {
             "-".into()
+        } else {
+            format!("{}/s", human_bytes(per_second(bytes, elapsed)))
         };
         let result = match &r.error {
             None => format!("ok, checksum {}", r.checksum),

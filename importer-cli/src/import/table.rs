@@ -66,7 +66,17 @@ pub(crate) async fn import_table(ctx: Arc<ImportContext>, plan: TablePlan) -> Ta
         }
         Err(err) => {
             progress.set_phase("failed");
-            let message = format!("{err:#}");
+            let message = crate::app::error_text(&err);
+            if ctx.is_cancelled() {
+                // Stopped on request: resumable as is, not a failure to
+                // clear by hand.
+                return TableReport {
+                    name,
+                    rows,
+                    checksum: "-".into(),
+                    error: Some(format!("interrupted ({message})")),
+                };
+            }
             let saved = ctx.checkpoints.update(|cp| {
                 // A table blocked by an earlier failure keeps that failure's
                 // message rather than one wrapping it.
@@ -139,6 +149,9 @@ async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result
                     cp.table_id
                 );
             }
+            if cp.status < TableStatus::AllWritten {
+                check_files_unchanged(&name, plan, &cp)?;
+            }
             cp
         }
         None => {
@@ -179,6 +192,7 @@ async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result
                 .open_engine(&engine_config, &name, INDEX_ENGINE)
                 .await?,
         );
+        TableProgress::add(&ctx.progress.engines.opened, 1);
         for (&engine_id, engine) in cp.engines.iter().filter(|(id, _)| **id != INDEX_ENGINE) {
             match engine.status {
                 EngineStatus::Loaded => {
@@ -236,6 +250,43 @@ async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result
         }
     }
     post_process(ctx, plan).await
+}
+
+/// A resumed table reads the chunks its checkpoint lists, which end where
+/// the files ended then: a file that grew since, or a new file, would have
+/// rows silently left out. (A file that shrank just ends early.)
+fn check_files_unchanged(name: &str, plan: &TablePlan, cp: &TableCheckpoint) -> anyhow::Result<()> {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+    let mut recorded: BTreeMap<&Path, u64> = BTreeMap::new();
+    for c in cp.engines.values().flat_map(|e| &e.chunks) {
+        let end = recorded.entry(c.file.as_path()).or_insert(0);
+        *end = (*end).max(c.end_offset);
+    }
+    let mut now: BTreeMap<&Path, u64> = BTreeMap::new();
+    for c in &plan.chunks {
+        let end = now.entry(c.file.path.as_path()).or_insert(0);
+        *end = (*end).max(c.end_offset);
+    }
+    let start_over = format!(
+        "run `importer checkpoint error-destroy '{name}'` to drop what was imported of it and \
+         start it over, or restore the file"
+    );
+    for (file, new) in &now {
+        match recorded.get(file) {
+            Some(old) if new > old => bail!(
+                "{}: grew from {old} to {new} bytes since the checkpoint of {name} was written, \
+                 and rows past byte {old} would be left out; {start_over}",
+                file.display()
+            ),
+            Some(_) => {}
+            None => bail!(
+                "{}: is a new data file of {name} since its checkpoint was written; {start_over}",
+                file.display()
+            ),
+        }
+    }
+    Ok(())
 }
 
 /// Lists the table's chunks and groups them into data engines of about
@@ -311,6 +362,7 @@ async fn write_engine(
 ) -> anyhow::Result<()> {
     let name = plan.table.unique_name();
     let data_engine = Arc::new(ctx.engines.open_engine(config, &name, engine_id).await?);
+    TableProgress::add(&ctx.progress.engines.opened, 1);
     let mut tasks = JoinSet::new();
     for (idx, chunk) in engine.chunks.iter().enumerate() {
         if chunk.is_finished() {
@@ -478,6 +530,14 @@ fn set_engine_status(
     engine_id: i32,
     status: EngineStatus,
 ) -> anyhow::Result<()> {
+    let counter = match status {
+        EngineStatus::Loaded => None,
+        EngineStatus::Closed => Some(&ctx.progress.engines.closed),
+        EngineStatus::Imported => Some(&ctx.progress.engines.imported),
+    };
+    if let Some(counter) = counter {
+        TableProgress::add(counter, 1);
+    }
     ctx.checkpoints.update(|cp| {
         if let Some(engine) = cp
             .tables

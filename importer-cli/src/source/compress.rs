@@ -21,18 +21,33 @@ pub type DataReader = Box<dyn Read + Send>;
 /// Plain files seek; compressed ones are decompressed and skipped up to it.
 pub fn open(path: &Path, compression: Compression, offset: u64) -> Result<DataReader, SourceError> {
     let mut file = File::open(path).map_err(|e| SourceError::io(path, "open", e))?;
+    let empty = file
+        .metadata()
+        .map_err(|e| SourceError::io(path, "stat", e))?
+        .len()
+        == 0;
     let mut reader: DataReader = match compression {
         Compression::None => {
             file.seek(SeekFrom::Start(offset))
                 .map_err(|e| SourceError::io(path, "seek", e))?;
             return Ok(Box::new(file));
         }
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file))),
-        Compression::Zstd => Box::new(
+        // A 0-byte file is an empty data file whatever its name says (the
+        // scan warns about it); a decompressor would call it truncated.
+        _ if empty => Box::new(io::empty()),
+        Compression::Gzip => Box::new(Located::new(
+            "gzip",
+            flate2::read::MultiGzDecoder::new(BufReader::new(file)),
+        )),
+        Compression::Zstd => Box::new(Located::new(
+            "zstd",
             zstd::stream::read::Decoder::new(file)
                 .map_err(|e| SourceError::io(path, "open zstd stream", e))?,
-        ),
-        Compression::Snappy => Box::new(snap::read::FrameDecoder::new(BufReader::new(file))),
+        )),
+        Compression::Snappy => Box::new(Located::new(
+            "snappy",
+            snap::read::FrameDecoder::new(BufReader::new(file)),
+        )),
     };
     if offset > 0 {
         let skipped = io::copy(&mut (&mut reader).take(offset), &mut io::sink())
@@ -56,6 +71,44 @@ pub fn decompressed_size(path: &Path, compression: Compression) -> Result<u64, S
     }
     let mut reader = open(path, compression, 0)?;
     io::copy(&mut reader, &mut io::sink()).map_err(|e| SourceError::io(path, "decompress", e))
+}
+
+/// A decompressing reader that says where the compressed data went bad:
+/// a truncated or corrupt file fails with the decompressed offset reached,
+/// so the message points into the file instead of just "unexpected end".
+struct Located<R> {
+    format: &'static str,
+    inner: R,
+    pos: u64,
+}
+
+impl<R> Located<R> {
+    fn new(format: &'static str, inner: R) -> Self {
+        Located {
+            format,
+            inner,
+            pos: 0,
+        }
+    }
+}
+
+impl<R: Read> Read for Located<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.pos += u64::try_from(n).unwrap_or(u64::MAX);
+                Ok(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
+            Err(e) => Err(io::Error::new(
+                e.kind(),
+                format!(
+                    "corrupt or truncated {} data after {} decompressed bytes ({e})",
+                    self.format, self.pos
+                ),
+            )),
+        }
+    }
 }
 
 /// Guesses a compression from a file name's last extension.

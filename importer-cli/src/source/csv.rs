@@ -467,13 +467,17 @@ impl Syntax {
                 }
             }
             let content = &rec.data[fstart..];
-            let null = if quoted {
-                self.is_null_text(content, true)
+            // As Lightning: a raw `\N` (quoted or not) is NULL; a value that
+            // only unescapes to `\N` (written `\\N`) is the text `\N`.
+            let raw = if quoted {
+                let dl = self.delim.len();
+                &data[raw_start + dl..pos.saturating_sub(dl).max(raw_start + dl)]
             } else {
-                let raw = &data[raw_start..pos];
-                (!self.not_null && self.esc.is_some_and(|e| raw == [e, b'N']))
-                    || self.is_null_text(content, false)
+                &data[raw_start..pos]
             };
+            let is_esc_n = |b: &[u8]| self.esc.is_some_and(|e| b == [e, b'N']);
+            let null = !self.not_null
+                && (is_esc_n(raw) || (!is_esc_n(content) && self.is_null_text(content, quoted)));
             rec.fields.push(Field {
                 start: fstart,
                 end: rec.data.len(),

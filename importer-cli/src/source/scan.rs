@@ -494,6 +494,9 @@ pub fn scan(root: &Path, opts: &ScanOptions) -> Result<ScanResult, SourceError> 
     let mut tables: BTreeMap<(String, String), TableSource> = BTreeMap::new();
     let mut views: BTreeMap<(String, String), ViewSource> = BTreeMap::new();
     let mut unmatched = Vec::new();
+    // Schema files by the source table they define: two for one table is
+    // an ambiguous dump, not something to resolve by picking one.
+    let mut schema_files: BTreeMap<(String, String), PathBuf> = BTreeMap::new();
 
     let db_entry = |dbs: &mut BTreeMap<String, DatabaseSource>, name: &str| {
         dbs.entry(fold(name)).or_insert_with(|| DatabaseSource {
@@ -546,6 +549,19 @@ pub fn scan(root: &Path, opts: &ScanOptions) -> Result<ScanResult, SourceError> 
                 });
                 match c.kind {
                     Kind::TableSchema if !opts.no_schema => {
+                        let source_key = (fold(&c.db), fold(&c.table));
+                        if let Some(first) = schema_files.get(&source_key) {
+                            return Err(SourceError::Layout {
+                                path: rel.display().to_string(),
+                                reason: format!(
+                                    "table `{}`.`{}` is defined twice: also by {}; remove one of the schema files",
+                                    c.db,
+                                    c.table,
+                                    first.display()
+                                ),
+                            });
+                        }
+                        schema_files.insert(source_key, rel.clone());
                         entry.schema_file.get_or_insert(rel);
                     }
                     Kind::Data(format) => {

@@ -290,6 +290,12 @@ impl Cur<'_> {
     fn column_list(&mut self) -> Step<Vec<String>> {
         self.pos += 1;
         let mut cols = Vec::new();
+        // `INSERT INTO t () VALUES ()`: no columns, every one takes its default.
+        self.skip_ws()?;
+        if self.peek() == Some(b')') {
+            self.pos += 1;
+            return Ok(cols);
+        }
         loop {
             self.skip_ws()?;
             cols.push(self.ident()?);

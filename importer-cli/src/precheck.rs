@@ -1,0 +1,280 @@
+//! Prechecks: what can be known to fail before anything is written.
+//!
+//! Each check yields a line of the report; `--check-only` prints the report,
+//! and an import with `check-requirements = true` runs the same checks and
+//! stops on the first failure.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use backend_core::TargetInfoGetter;
+
+use crate::import::target::ImportTarget;
+use crate::source::csv::CsvOptions;
+use crate::source::scan::ScanResult;
+use crate::source::{self, ParserOptions, schema};
+
+/// One check's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckResult {
+    /// What was checked.
+    pub name: String,
+    /// Passed?
+    pub passed: bool,
+    /// Details: what was found, and what to do when it failed.
+    pub detail: String,
+    /// The check is about individual tables: during an import a failure is
+    /// a warning, and the tables concerned fail on their own (with the exact
+    /// file and offset) while the others are imported.
+    pub per_table: bool,
+}
+
+/// Every check's outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// In the order run.
+    pub checks: Vec<CheckResult>,
+}
+
+impl Report {
+    fn push(&mut self, name: impl Into<String>, result: Result<String, String>) {
+        self.push_check(name, result, false);
+    }
+
+    fn push_table_check(&mut self, name: impl Into<String>, result: Result<String, String>) {
+        self.push_check(name, result, true);
+    }
+
+    fn push_check(
+        &mut self,
+        name: impl Into<String>,
+        result: Result<String, String>,
+        per_table: bool,
+    ) {
+        let (passed, detail) = match result {
+            Ok(d) => (true, d),
+            Err(d) => (false, d),
+        };
+        self.checks.push(CheckResult {
+            name: name.into(),
+            passed,
+            detail,
+            per_table,
+        });
+    }
+
+    /// Whether every check passed.
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.passed)
+    }
+
+    /// Whether every check that concerns the whole import passed.
+    pub fn task_checks_passed(&self) -> bool {
+        self.checks.iter().all(|c| c.passed || c.per_table)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in &self.checks {
+            let mark = if c.passed { "ok  " } else { "FAIL" };
+            writeln!(f, "[{mark}] {}: {}", c.name, c.detail)?;
+        }
+        let failed = self.checks.iter().filter(|c| !c.passed).count();
+        writeln!(f, "{} checks, {failed} failed", self.checks.len())
+    }
+}
+
+/// What the checks look at.
+#[derive(Debug)]
+pub struct PrecheckInput<'a> {
+    /// The scanned source.
+    pub scan: &'a ScanResult,
+    /// The target's requirements check (version, privileges, space).
+    pub target_info: &'a dyn TargetInfoGetter,
+    /// The target's tables.
+    pub target: &'a Arc<dyn ImportTarget>,
+    /// Where the local backend sorts (None for tidb).
+    pub sorted_kv_dir: Option<&'a Path>,
+    /// Allow non-empty target tables.
+    pub incremental: bool,
+    /// CSV dialect, for header checks.
+    pub csv: &'a CsvOptions,
+    /// Parser options, for header checks.
+    pub parser: &'a ParserOptions,
+}
+
+/// Runs every check.
+pub async fn run(input: PrecheckInput<'_>) -> Report {
+    let mut report = Report::default();
+    let scan = input.scan;
+    let tables: Vec<_> = scan.databases.iter().flat_map(|d| &d.tables).collect();
+    let total: u64 = tables
+        .iter()
+        .flat_map(|t| &t.data_files)
+        .map(|f| f.size)
+        .sum();
+    report.push(
+        "data source",
+        if tables.is_empty() {
+            Err(format!(
+                "no tables found under {} (check the file names and [mydumper] filter)",
+                scan.root.display()
+            ))
+        } else {
+            Ok(format!(
+                "{} databases, {} tables, {} data files, {} bytes in {}",
+                scan.databases.len(),
+                tables.len(),
+                tables.iter().map(|t| t.data_files.len()).sum::<usize>(),
+                total,
+                scan.root.display()
+            ))
+        },
+    );
+
+    let ctx = scan.check_ctx();
+    report.push(
+        "target requirements",
+        input
+            .target_info
+            .check_requirements(&ctx)
+            .await
+            .map(|()| input.target.describe())
+            .map_err(|e| format!("{e:#}")),
+    );
+
+    // Schemas: every table with data has a schema file that parses, or
+    // exists on the target already.
+    let mut schema_problems = Vec::new();
+    for t in &tables {
+        match &t.schema_file {
+            Some(file) => {
+                if let Err(e) =
+                    schema::parse_table_file(&scan.root.join(file), &file.display().to_string())
+                {
+                    schema_problems.push(e.to_string());
+                }
+            }
+            None => match input.target.existing_table(&t.db, &t.name).await {
+                Ok(Some(_)) => {}
+                Ok(None) => schema_problems.push(format!(
+                    "`{}`.`{}` has data files but no schema file and does not exist on the target",
+                    t.db, t.name
+                )),
+                Err(e) => schema_problems.push(format!("{e:#}")),
+            },
+        }
+    }
+    report.push_table_check(
+        "schemas",
+        if schema_problems.is_empty() {
+            Ok(format!("{} tables have a schema", tables.len()))
+        } else {
+            Err(schema_problems.join("; "))
+        },
+    );
+
+    // Target tables must be empty unless incremental.
+    if !input.incremental {
+        let mut non_empty = Vec::new();
+        for t in &tables {
+            if let Ok(Some(info)) = input.target.existing_table(&t.db, &t.name).await
+                && let Ok(false) = input.target.is_table_empty(&info).await
+            {
+                non_empty.push(info.unique_name());
+            }
+        }
+        report.push_table_check(
+            "empty target tables",
+            if non_empty.is_empty() {
+                Ok("no target table holds rows".into())
+            } else {
+                Err(format!(
+                    "{} already hold rows; empty them or set [tikv-importer] incremental-import = true \
+                     (a resumed import with a checkpoint is exempt)",
+                    non_empty.join(", ")
+                ))
+            },
+        );
+    }
+
+    if let Some(dir) = input.sorted_kv_dir {
+        report.push("sorted-kv-dir space", check_space(dir, total));
+    }
+
+    // CSV headers name columns of the table.
+    if input.csv.header {
+        let mut bad = Vec::new();
+        for t in &tables {
+            let Some(schema_file) = &t.schema_file else {
+                continue;
+            };
+            let Ok(info) = schema::parse_table_file(
+                &scan.root.join(schema_file),
+                &schema_file.display().to_string(),
+            ) else {
+                continue;
+            };
+            let Some(file) = t
+                .data_files
+                .iter()
+                .find(|f| f.format == backend_core::SourceFormat::Csv)
+            else {
+                continue;
+            };
+            let name = file.path.display().to_string();
+            let parsed = source::open_parser(
+                &scan.root.join(&file.path),
+                &name,
+                file.format,
+                file.compression,
+                0,
+                0,
+                input.csv,
+                false,
+                input.parser,
+            )
+            .and_then(|mut p| {
+                p.read_row()?;
+                let columns = p.columns().map(<[String]>::to_vec);
+                source::column_permutation(&info, columns.as_deref(), &name).map(|_| ())
+            });
+            if let Err(e) = parsed {
+                bad.push(e.to_string());
+            }
+        }
+        report.push_table_check(
+            "CSV headers",
+            if bad.is_empty() {
+                Ok("every header names columns of its table".into())
+            } else {
+                Err(bad.join("; "))
+            },
+        );
+    }
+    report
+}
+
+fn check_space(dir: &Path, need: u64) -> Result<String, String> {
+    let probe = dir
+        .ancestors()
+        .find(|p| p.exists())
+        .unwrap_or_else(|| Path::new("."));
+    match backend_local::catalog::free_disk_space(probe) {
+        Ok(free) if free >= need => Ok(format!(
+            "{free} bytes free at {}, source is {need} bytes",
+            probe.display()
+        )),
+        Ok(free) => Err(format!(
+            "only {free} bytes free at {}, but sorting needs about the source size ({need} bytes); \
+             free space, point sorted-kv-dir elsewhere, or set disk-quota",
+            probe.display()
+        )),
+        Err(e) => Err(format!(
+            "cannot read free space at {}: {e}",
+            probe.display()
+        )),
+    }
+}

@@ -1,0 +1,2 @@
+INSERT INTO `bad` VALUES (1,'one');
+INSERT INTO `bad` VALUES (2,'two');
