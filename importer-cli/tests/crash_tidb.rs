@@ -15,7 +15,12 @@ mod crash_common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crash_common::{Dump, Rng, RunEnd, TIDB_POINTS, generate_db, random_failpoint, run_importer};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crash_common::{
+    Dump, Rng, RunEnd, TIDB_POINTS, generate_db, random_failpoint, run_importer, run_importer_with,
+};
 use sqlx::{MySqlPool, Row};
 
 /// `(host, port, user, password)` from `IMPORTER_TEST_MYSQL_URL`, or `None`
@@ -567,7 +572,7 @@ async fn crash_tidb_server_restart_mid_import_resumes_without_loss() {
         .await
         .unwrap();
     assert!(matches!(end, RunEnd::Success), "{end:?}");
-    let clean_took = started.elapsed();
+    eprintln!("clean import took {:?}", started.elapsed());
     let want = db_image(&pool, &reference).await;
     pool.close().await;
 
@@ -585,17 +590,35 @@ async fn crash_tidb_server_restart_mid_import_resumes_without_loss() {
         };
         let config = write_config(&root.path().join(format!("r{round}")), &dump, &srv, driver);
         let cfg = config.clone();
-        let max = u64::try_from(clean_took.as_millis())
-            .unwrap_or(1000)
-            .max(50);
-        let at = Duration::from_millis(rng.range(max / 5, max * 3 / 4));
         let down = Duration::from_millis(rng.range(100, 1500));
+        // Restart once this many rows are in (mid-import by construction).
+        let after_rows = i64::try_from(rng.range(500, reference.total_rows() * 2 / 3)).unwrap();
         // Odd rounds: the importer is SIGKILLed as the server dies (a power
         // cut of both); even rounds: it rides the restart out or fails.
-        let kill_importer = (round % 2 == 1).then_some(at);
-        let importer = tokio::task::spawn_blocking(move || run_blocking(&cfg, "", kill_importer));
-        tokio::time::sleep(at).await;
+        let kill_importer = round % 2 == 1;
+        let kill_now = Arc::new(AtomicBool::new(false));
+        let flag = kill_importer.then(|| Arc::clone(&kill_now));
+        let importer = tokio::task::spawn_blocking(move || run_importer_with(&cfg, "", None, flag));
+        let watch = self::pool(&srv).await;
+        let started = Instant::now();
+        let mut rows = 0i64;
+        while !importer.is_finished() && rows < after_rows {
+            rows = 0;
+            for table in ["users", "events", "orders", "tags"] {
+                let n: Result<i64, _> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT COUNT(*) FROM `{}`.`{table}`",
+                    dump.db
+                )))
+                .fetch_one(&watch)
+                .await;
+                rows += n.unwrap_or(0);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        watch.close().await;
+        let at = started.elapsed();
         let running = !importer.is_finished();
+        kill_now.store(true, Ordering::SeqCst);
         let restart = tokio::task::spawn_blocking({
             let dir = srv_dir.clone();
             move || crash_and_restart(&dir, down)
@@ -603,18 +626,19 @@ async fn crash_tidb_server_restart_mid_import_resumes_without_loss() {
         let first = importer.await.unwrap();
         restart.await.unwrap();
         // Otherwise the import ended before the restart and proves nothing.
-        if kill_importer.is_some() {
+        assert!(
+            running,
+            "round {round}: the import ended before {after_rows} rows were in: {first:?}"
+        );
+        if kill_importer {
             assert!(
                 matches!(first, RunEnd::Crashed(_)),
                 "round {round}: {first:?}"
             );
-        } else {
-            assert!(
-                running,
-                "round {round}: the import ended before the restart"
-            );
         }
-        eprintln!("round {round}: restart at {at:?} for {down:?}: first run {first:?}");
+        eprintln!(
+            "round {round}: restart after {rows} rows ({at:?}) for {down:?}: first run {first:?}"
+        );
         let mut end = first;
         for _ in 0..5 {
             match end {

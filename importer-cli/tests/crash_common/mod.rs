@@ -289,6 +289,21 @@ pub enum RunEnd {
 /// Runs the importer with `config`, arming `failpoints` (may be empty) and
 /// killing it with SIGKILL after `kill_after` if given.
 pub fn run_importer(config: &Path, failpoints: &str, kill_after: Option<Duration>) -> RunEnd {
+    run_importer_with(config, failpoints, kill_after, None)
+}
+
+/// [`run_importer`], also killing the process with SIGKILL as soon as
+/// `kill_now` is set.
+pub fn run_importer_with(
+    config: &Path,
+    failpoints: &str,
+    kill_after: Option<Duration>,
+    kill_now: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+) -> RunEnd {
+    let kill_after = match (&kill_now, kill_after) {
+        (Some(_), None) => Some(Duration::from_secs(3600)),
+        (_, k) => k,
+    };
     let mut cmd = Command::new(importer());
     cmd.arg("--config")
         .arg(config)
@@ -311,7 +326,10 @@ pub fn run_importer(config: &Path, failpoints: &str, kill_after: Option<Duration
                 if let Some(status) = child.try_wait().unwrap() {
                     break status;
                 }
-                if Instant::now() >= deadline {
+                let flagged = kill_now
+                    .as_ref()
+                    .is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst));
+                if flagged || Instant::now() >= deadline {
                     // SIGKILL: no handler, no cleanup.
                     let _ = child.kill();
                     break child.wait().unwrap();
