@@ -329,14 +329,7 @@ async fn open_tidb(cfg: &Config) -> anyhow::Result<Opened> {
 /// Creates `dir` (and missing parents) with mode 0700; an existing one is
 /// left as the user set it.
 fn owner_only_dir(dir: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.exists() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
+    crate::checkpoint::file::create_private_dir(dir)
         .with_context(|| format!("creating {}", dir.display()))
 }
 
@@ -390,9 +383,7 @@ pub fn checkpoint_path(cfg: &Config, root: &Path) -> PathBuf {
                 cfg.tidb.port,
                 absolute(root).display()
             );
-            let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-            });
+            let hash = crate::checkpoint::stable_hash(key.as_bytes());
             std::env::temp_dir().join(format!("importer-checkpoint-{hash:016x}.json"))
         }
     }

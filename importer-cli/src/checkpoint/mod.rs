@@ -25,6 +25,14 @@ pub use model::{
 };
 pub use mysql::{MysqlCheckpointStore, MysqlLocation};
 
+/// FNV-1a, 64 bit: a hash that stays the same across runs and builds, for
+/// the identities checkpoints record (schema hashes, default file names).
+pub fn stable_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// Errors reading or writing checkpoints.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {

@@ -284,9 +284,7 @@ fn rename_create_table(sql: &str, old: &str, new: &str) -> String {
 /// notice a schema that changed between runs.
 fn schema_hash(table: &TidbTableInfo) -> u64 {
     let text = serde_json::to_string(&table.core).unwrap_or_default();
-    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    crate::checkpoint::stable_hash(text.as_bytes())
 }
 
 /// Imports every planned table and returns one report per table.
