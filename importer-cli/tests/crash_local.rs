@@ -306,8 +306,11 @@ fn crash_local_every_named_point_resumes() {
     let points = [
         "after-rows=1",
         "after-rows=9000",
+        // The first batch written after the resume: how many batches remain
+        // after the crashes before depends on what was durable, so a later
+        // batch number (it was 5, after `after-chunks`) is not always reached.
+        "after-engine-write-before-save=1",
         "after-chunks=3",
-        "after-engine-write-before-save=5",
         "before-checkpoint-save=2",
         "after-checkpoint-save=3",
         "after-engine-close=1",
