@@ -349,10 +349,7 @@ fn encode_chunk(
 fn count_encoded(progress: &TableProgress, batch: &Batch, started: std::time::Instant) {
     TableProgress::add(&progress.rows_read, batch.rows + batch.errors);
     TableProgress::add(&progress.rows_encoded, batch.rows);
-    TableProgress::add(
-        &progress.bytes_encoded,
-        batch.bytes as u64,
-    );
+    TableProgress::add(&progress.bytes_encoded, batch.bytes as u64);
     TableProgress::add(&progress.encode_nanos, nanos_since(started));
 }
 
