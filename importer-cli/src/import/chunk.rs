@@ -1,11 +1,17 @@
-//! One chunk: parse and encode on a blocking thread, deliver batches to the
-//! engine writers on the async side, record progress once it is durable.
+//! One chunk: parse on one blocking thread, encode on one or more, deliver
+//! batches to the engine writers on the async side, record progress once
+//! it is durable.
 //!
-//! A bounded channel between the two halves keeps memory flat: the parser
-//! runs at most a few batches ahead of the writers.
+//! Parsing is several times cheaper than encoding, so a chunk that gets
+//! more than one `region-concurrency` slot encodes its rows on several
+//! threads: the parser deals raw batches round-robin to the encoders and
+//! the deliver side reads their outputs in the same order, so batches are
+//! delivered (and checkpointed) in file order. Bounded channels at every
+//! hop keep memory flat: the parser runs at most a few batches ahead.
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
 
 use anyhow::Context as _;
 use backend_core::model::TidbTableInfo;
@@ -20,6 +26,7 @@ use crate::failpoint;
 use crate::import::ImportContext;
 use crate::import::progress::TableProgress;
 use crate::source;
+use crate::source::Row;
 
 /// Where a chunk's data comes from.
 #[derive(Debug, Clone)]
@@ -104,72 +111,106 @@ pub(crate) async fn process_chunk(
     let mut data_writer = data_engine.local_writer(&writer_config).await?;
     let mut index_writer = index_engine.local_writer(&writer_config).await?;
 
-    let (tx, mut rx) = mpsc::channel::<Batch>(4);
-    let encode = {
+    // Extra slots, when free, become extra encoder threads for this chunk.
+    let mut extra_slots = Vec::new();
+    while extra_slots.len() + 1 < ctx.options.region_concurrency {
+        match Arc::clone(&ctx.region_slots).try_acquire_owned() {
+            Ok(permit) => extra_slots.push(permit),
+            Err(_) => break,
+        }
+    }
+    let encoders = extra_slots.len() + 1;
+    let builder = ctx.backend.encoding_builder();
+    let (recycle_tx, recycle_rx) = std_mpsc::sync_channel::<Vec<Row>>(encoders * 2 + 2);
+    let mut raw_senders = Vec::with_capacity(encoders);
+    let mut outputs = Vec::with_capacity(encoders);
+    let mut threads = Vec::with_capacity(encoders + 1);
+    for _ in 0..encoders {
+        let (raw_tx, raw_rx) = std_mpsc::sync_channel::<anyhow::Result<RawBatch>>(1);
+        let (out_tx, out_rx) = mpsc::channel::<anyhow::Result<Vec<Batch>>>(2);
+        raw_senders.push(raw_tx);
+        outputs.push(out_rx);
+        let ctx = Arc::clone(ctx);
+        let table = Arc::clone(table);
+        let builder = Arc::clone(&builder);
+        let name = Arc::clone(&source.name);
+        let timestamp = start.timestamp;
+        let recycle = recycle_tx.clone();
+        threads.push(tokio::task::spawn_blocking(move || {
+            encode_batches(
+                &ctx, &table, &name, timestamp, &*builder, &raw_rx, &out_tx, &recycle,
+            );
+        }));
+    }
+    drop(recycle_tx);
+    {
         let ctx = Arc::clone(ctx);
         let table = Arc::clone(table);
         let source = source.clone();
         let start = start.clone();
-        let builder = ctx.backend.encoding_builder();
-        tokio::task::spawn_blocking(move || {
-            encode_chunk(&ctx, &table, &source, &start, builder, tx)
-        })
-    };
+        threads.push(tokio::task::spawn_blocking(move || {
+            parse_chunk(&ctx, &table, &source, &start, raw_senders, &recycle_rx);
+        }));
+    }
 
     let mut current = start;
     let mut max_auto_id = 0;
     let mut deliver_result = Ok(());
-    while let Some(batch) = rx.recv().await {
-        let deliver_start = std::time::Instant::now();
-        let batch_bytes = batch.bytes;
-        let delivered: anyhow::Result<()> = async {
-            if !batch.data.is_empty() {
-                data_writer
-                    .append_rows(&batch.column_names, batch.data)
-                    .await
-                    .with_context(|| format!("writing rows of {}", source.name))?;
+    let mut finished = false;
+    // Batches come out of the encoders in the order the parser dealt them.
+    'deliver: for seq in 0usize.. {
+        let Some(received) = outputs[seq % encoders].recv().await else {
+            break;
+        };
+        let batches = match received {
+            Ok(batches) => batches,
+            Err(err) => {
+                deliver_result = Err(err);
+                break;
             }
-            if !batch.index.is_empty() {
-                index_writer
-                    .append_rows(&[], batch.index)
-                    .await
-                    .with_context(|| format!("writing index entries of {}", source.name))?;
+        };
+        for batch in batches {
+            if let Err(err) = deliver_batch(
+                batch,
+                &source,
+                &mut *data_writer,
+                &mut *index_writer,
+                progress,
+                &mut current,
+                &mut max_auto_id,
+                &mut finished,
+            )
+            .await
+            {
+                deliver_result = Err(err);
+                break 'deliver;
             }
-            Ok(())
+            if data_writer.is_synced() && index_writer.is_synced() {
+                publish(&current, max_auto_id)?;
+            }
         }
-        .await;
-        TableProgress::add(&progress.deliver_nanos, nanos_since(deliver_start));
-        if let Err(err) = delivered {
-            deliver_result = Err(err);
+        if finished {
             break;
         }
-        TableProgress::add(&progress.bytes_written, batch_bytes as u64);
-        // Test-only: a crash here leaves rows written but not recorded.
-        failpoint::rows(batch.rows);
-        failpoint::hit("after-engine-write-before-save");
-        let advanced = batch.end_pos.saturating_sub(current.pos);
-        current.pos = if batch.finished {
-            current.end_offset
-        } else {
-            batch.end_pos
-        };
-        current.next_row_id = batch.last_row_id.saturating_add(1).max(current.next_row_id);
-        current.rows += batch.rows;
-        current.data_checksum.add(&batch.data_checksum);
-        current.index_checksum.add(&batch.index_checksum);
-        max_auto_id = max_auto_id.max(batch.max_auto_id);
-        TableProgress::add(&progress.bytes_read, advanced);
-        TableProgress::add(&progress.rows, batch.rows);
-        TableProgress::add(&progress.errors, batch.errors);
-        if data_writer.is_synced() && index_writer.is_synced() {
-            publish(&current, max_auto_id)?;
-        }
     }
-    // Dropping the receiver stops the encoder if delivery failed.
-    drop(rx);
-    let encoded = encode.await.context("the encoding task panicked")?;
+    // Dropping the receivers stops the parser and encoders if delivery
+    // failed.
+    drop(outputs);
+    for thread in threads {
+        thread
+            .await
+            .context("a parsing or encoding thread panicked")?;
+    }
+    drop(extra_slots);
     deliver_result?;
-    encoded?;
+    if !finished {
+        // Only a bug can end the stream without its last batch; never
+        // record such a chunk as complete.
+        anyhow::bail!(
+            "{}: the parser stopped before the end of the chunk",
+            source.name
+        );
+    }
 
     let data_status = data_writer.close().await?;
     let index_status = index_writer.close().await?;
@@ -188,17 +229,210 @@ pub(crate) async fn process_chunk(
     }
 }
 
-/// The blocking half: parse rows from the chunk's position, encode them and
-/// send batches. Returns when the chunk is exhausted, on the first error
-/// beyond `max-error`, or when the receiver is gone.
-fn encode_chunk(
+/// Writes one batch and advances the chunk's progress past it.
+#[allow(clippy::too_many_arguments)]
+async fn deliver_batch(
+    batch: Batch,
+    source: &ChunkSource,
+    data_writer: &mut dyn backend_core::EngineWriter,
+    index_writer: &mut dyn backend_core::EngineWriter,
+    progress: &TableProgress,
+    current: &mut ChunkCheckpoint,
+    max_auto_id: &mut i64,
+    finished: &mut bool,
+) -> anyhow::Result<()> {
+    let deliver_start = std::time::Instant::now();
+    let batch_bytes = batch.bytes;
+    if !batch.data.is_empty() {
+        data_writer
+            .append_rows(&batch.column_names, batch.data)
+            .await
+            .with_context(|| format!("writing rows of {}", source.name))?;
+    }
+    if !batch.index.is_empty() {
+        index_writer
+            .append_rows(&[], batch.index)
+            .await
+            .with_context(|| format!("writing index entries of {}", source.name))?;
+    }
+    TableProgress::add(&progress.deliver_nanos, nanos_since(deliver_start));
+    TableProgress::add(&progress.bytes_written, batch_bytes as u64);
+    // Test-only: a crash here leaves rows written but not recorded.
+    failpoint::rows(batch.rows);
+    failpoint::hit("after-engine-write-before-save");
+    let advanced = batch.end_pos.saturating_sub(current.pos);
+    current.pos = if batch.finished {
+        current.end_offset
+    } else {
+        batch.end_pos
+    };
+    current.next_row_id = batch.last_row_id.saturating_add(1).max(current.next_row_id);
+    current.rows += batch.rows;
+    current.data_checksum.add(&batch.data_checksum);
+    current.index_checksum.add(&batch.index_checksum);
+    *max_auto_id = (*max_auto_id).max(batch.max_auto_id);
+    *finished |= batch.finished;
+    TableProgress::add(&progress.bytes_read, advanced);
+    TableProgress::add(&progress.rows, batch.rows);
+    TableProgress::add(&progress.errors, batch.errors);
+    Ok(())
+}
+
+/// Parsed rows on their way from the parser to an encoder.
+#[derive(Debug)]
+struct RawBatch {
+    rows: Vec<Row>,
+    /// How the rows' fields map to the table's columns.
+    permutation: Arc<Vec<Option<usize>>>,
+    /// Target columns of those fields, for SQL tuples.
+    column_names: Arc<Vec<String>>,
+    /// Rows the parser skipped as bad (within `max-error`).
+    errors: u64,
+    /// Parser position after the batch.
+    end_pos: u64,
+    /// Row id of the batch's last row (or of the row before it).
+    last_row_id: i64,
+    /// The chunk is exhausted after this batch.
+    finished: bool,
+}
+
+/// The parsing thread: reads rows from the chunk's position and deals them
+/// in raw batches of about `deliver-bytes` of source round-robin to the
+/// encoders. Ends after the batch that finishes the chunk, on an error
+/// (sent in place of the next batch), or when the encoders are gone.
+fn parse_chunk(
     ctx: &ImportContext,
     table: &Arc<TidbTableInfo>,
     source: &ChunkSource,
     start: &ChunkCheckpoint,
-    builder: Arc<dyn EncodingBuilder>,
-    tx: mpsc::Sender<Batch>,
-) -> anyhow::Result<()> {
+    encoders: Vec<std_mpsc::SyncSender<anyhow::Result<RawBatch>>>,
+    recycled: &std_mpsc::Receiver<Vec<Row>>,
+) {
+    let mut seq = 0usize;
+    let mut send = |batch: anyhow::Result<RawBatch>| -> bool {
+        let sent = encoders[seq % encoders.len()].send(batch).is_ok();
+        seq += 1;
+        sent
+    };
+    let mut parsed = || -> anyhow::Result<()> {
+        let mut parser = open_chunk_parser(ctx, table, source, start)?;
+        let mut permutation: Arc<Vec<Option<usize>>> = Arc::new(Vec::new());
+        let mut perm_columns: Option<Option<Vec<String>>> = None;
+        let mut column_names: Arc<Vec<String>> = Arc::new(Vec::new());
+        let mut batch = RawBatch {
+            rows: Vec::new(),
+            permutation: Arc::clone(&permutation),
+            column_names: Arc::clone(&column_names),
+            errors: 0,
+            end_pos: 0,
+            last_row_id: 0,
+            finished: false,
+        };
+        let mut batch_start = start.pos;
+        let mut row = Row::default();
+        loop {
+            if ctx.is_cancelled() {
+                // What was delivered and flushed is recorded; the rest of
+                // the chunk is redone from there on resume.
+                anyhow::bail!("import cancelled");
+            }
+            if parser.pos().0 >= start.end_offset {
+                break;
+            }
+            match parser.read_row_into(&mut row) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(err) if err.is_row_error() => {
+                    record_error(ctx, &err.to_string())?;
+                    batch.errors += 1;
+                    continue;
+                }
+                Err(err) => return Err(err.into()),
+            }
+            let columns = parser.columns();
+            if perm_columns.as_ref().map(Option::as_deref) != Some(columns) {
+                let perm = source::column_permutation(&table.core, columns, &source.name).map_err(
+                    |e| {
+                        anyhow::anyhow!(
+                            "{e} (in the column names given before the row at byte offset {})",
+                            row.start_offset
+                        )
+                    },
+                )?;
+                perm_columns = Some(columns.map(<[String]>::to_vec));
+                column_names = Arc::new(
+                    table
+                        .core
+                        .columns
+                        .iter()
+                        .filter(|c| perm.get(c.offset).copied().flatten().is_some())
+                        .map(|c| c.name.clone())
+                        .collect(),
+                );
+                permutation = Arc::new(perm);
+                if !batch.rows.is_empty() {
+                    // Rows of one batch share one column list.
+                    let next = RawBatch {
+                        rows: recycled.try_recv().unwrap_or_default(),
+                        permutation: Arc::clone(&permutation),
+                        column_names: Arc::clone(&column_names),
+                        errors: 0,
+                        end_pos: batch.end_pos,
+                        last_row_id: batch.last_row_id,
+                        finished: false,
+                    };
+                    batch_start = batch.end_pos;
+                    if !send(Ok(std::mem::replace(&mut batch, next))) {
+                        return Ok(());
+                    }
+                }
+                batch.permutation = Arc::clone(&permutation);
+                batch.column_names = Arc::clone(&column_names);
+            }
+            batch.end_pos = row.end_offset;
+            batch.last_row_id = row.row_id;
+            batch.rows.push(std::mem::take(&mut row));
+            if row_bytes_since(batch_start, batch.end_pos) >= ctx.options.deliver_bytes {
+                let next = RawBatch {
+                    rows: recycled.try_recv().unwrap_or_default(),
+                    permutation: Arc::clone(&permutation),
+                    column_names: Arc::clone(&column_names),
+                    errors: 0,
+                    end_pos: batch.end_pos,
+                    last_row_id: batch.last_row_id,
+                    finished: false,
+                };
+                batch_start = batch.end_pos;
+                if !send(Ok(std::mem::replace(&mut batch, next))) {
+                    return Ok(());
+                }
+            }
+        }
+        let (pos, _) = parser.pos();
+        batch.end_pos = batch.end_pos.max(pos);
+        batch.last_row_id = batch.last_row_id.max(start.next_row_id - 1);
+        batch.finished = true;
+        send(Ok(batch));
+        Ok(())
+    };
+    if let Err(err) = parsed() {
+        // In place of the next batch, so everything before it is delivered.
+        send(Err(err));
+    }
+}
+
+/// Source bytes between two parser positions.
+fn row_bytes_since(start: u64, end: u64) -> usize {
+    usize::try_from(end.saturating_sub(start)).unwrap_or(usize::MAX)
+}
+
+/// Opens the chunk's parser positioned at its recorded progress.
+fn open_chunk_parser(
+    ctx: &ImportContext,
+    table: &TidbTableInfo,
+    source: &ChunkSource,
+    start: &ChunkCheckpoint,
+) -> anyhow::Result<Box<dyn source::RowParser>> {
     let opts = &ctx.options;
     // Rows without a header or column list must carry exactly the table's
     // loadable columns: extra values would otherwise be dropped silently.
@@ -223,90 +457,84 @@ fn encode_chunk(
     // Resume by re-parsing (not re-encoding) up to the recorded position, so
     // the parser's state (CSV header, the current INSERT's column list) is
     // exactly what it was.
+    let mut row = Row::default();
     while parser.pos().0 < start.pos {
-        match parser.read_row() {
-            Ok(Some(_)) => {}
-            Ok(None) => break,
+        match parser.read_row_into(&mut row) {
+            Ok(true) => {}
+            Ok(false) => break,
             Err(err) if err.is_row_error() => {}
             Err(err) => return Err(err.into()),
         }
     }
-    let mut encoder = builder.new_encoder(&EncodingConfig {
-        table: Arc::clone(table),
-        sql_mode: opts.sql_mode,
-        timestamp: start.timestamp,
-    })?;
+    Ok(parser)
+}
 
-    let mut permutation: Vec<Option<usize>> = Vec::new();
-    let mut perm_columns: Option<Option<Vec<String>>> = None;
-    let mut column_names: Arc<Vec<String>> = Arc::new(Vec::new());
-    let mut batch = new_batch(&*builder, &column_names);
-    let mut errors = 0u64;
-    let progress = ctx.progress.table(&table.unique_name());
-    let mut batch_start = std::time::Instant::now();
-    // Counts the batch as encoded and hands it over; false when the
-    // receiver is gone. Time blocked on a full channel is not encode time.
-    let mut send = |batch: Batch| -> bool {
-        count_encoded(&progress, &batch, batch_start);
-        let sent = tx.blocking_send(batch).is_ok();
-        batch_start = std::time::Instant::now();
-        sent
+/// An encoding thread: turns each raw batch it is dealt into batches of
+/// about `deliver-bytes` of encoded rows and hands them to the deliver side
+/// in one message. Ends when the parser or the deliver side is gone.
+#[allow(clippy::too_many_arguments)]
+fn encode_batches(
+    ctx: &ImportContext,
+    table: &Arc<TidbTableInfo>,
+    file: &Arc<str>,
+    timestamp: i64,
+    builder: &dyn EncodingBuilder,
+    raw: &std_mpsc::Receiver<anyhow::Result<RawBatch>>,
+    out: &mpsc::Sender<anyhow::Result<Vec<Batch>>>,
+    recycle: &std_mpsc::SyncSender<Vec<Row>>,
+) {
+    let encoder = builder.new_encoder(&EncodingConfig {
+        table: Arc::clone(table),
+        sql_mode: ctx.options.sql_mode,
+        timestamp,
+    });
+    let mut encoder = match encoder {
+        Ok(encoder) => encoder,
+        Err(err) => {
+            let _ = out.blocking_send(Err(err.into()));
+            return;
+        }
     };
-    loop {
-        if ctx.is_cancelled() {
-            // What was delivered and flushed is recorded; the rest of the
-            // chunk is redone from there on resume.
-            anyhow::bail!("import cancelled");
-        }
-        if parser.pos().0 >= start.end_offset {
-            batch.finished = true;
-            break;
-        }
-        let row = match parser.read_row() {
-            Ok(Some(row)) => row,
-            Ok(None) => {
-                batch.finished = true;
-                break;
+    let progress = ctx.progress.table(&table.unique_name());
+    while let Ok(received) = raw.recv() {
+        let started = std::time::Instant::now();
+        let encoded = received.and_then(|mut raw| {
+            let batches = encode_raw(ctx, file, builder, &mut *encoder, &mut raw);
+            raw.rows.clear();
+            // Hand the row buffers back for reuse; dropped if none is needed.
+            let _ = recycle.try_send(raw.rows);
+            batches
+        });
+        if let Ok(batches) = &encoded {
+            for batch in batches {
+                count_encoded(&progress, batch);
             }
-            Err(err) if err.is_row_error() => {
-                record_error(ctx, &mut errors, &err.to_string())?;
-                batch.errors += 1;
-                continue;
-            }
-            Err(err) => return Err(err.into()),
-        };
-        let columns = parser.columns();
-        if perm_columns.as_ref().map(Option::as_deref) != Some(columns) {
-            permutation =
-                source::column_permutation(&table.core, columns, &source.name).map_err(|e| {
-                    anyhow::anyhow!(
-                        "{e} (in the column names given before the row at byte offset {})",
-                        row.start_offset
-                    )
-                })?;
-            perm_columns = Some(columns.map(<[String]>::to_vec));
-            column_names = Arc::new(
-                table
-                    .core
-                    .columns
-                    .iter()
-                    .filter(|c| permutation.get(c.offset).copied().flatten().is_some())
-                    .map(|c| c.name.clone())
-                    .collect(),
-            );
-            if !batch.data.is_empty() && *batch.column_names != *column_names {
-                let full = std::mem::replace(&mut batch, new_batch(&*builder, &column_names));
-                if !send(full) {
-                    return Ok(());
-                }
-            }
-            batch.column_names = Arc::clone(&column_names);
         }
+        TableProgress::add(&progress.encode_nanos, nanos_since(started));
+        let failed = encoded.is_err();
+        if out.blocking_send(encoded).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// Encodes one raw batch; the last batch returned carries the raw batch's
+/// end position and finish flag.
+fn encode_raw(
+    ctx: &ImportContext,
+    file: &Arc<str>,
+    builder: &dyn EncodingBuilder,
+    encoder: &mut dyn backend_core::RowEncoder,
+    raw: &mut RawBatch,
+) -> anyhow::Result<Vec<Batch>> {
+    let mut batches = Vec::new();
+    let mut batch = new_batch(builder, &raw.column_names);
+    for row in &raw.rows {
         let origin = RowOrigin {
-            file: Arc::clone(&source.name),
+            file: Arc::clone(file),
             offset: row.start_offset,
         };
-        match encoder.encode(&row.values, row.row_id, &permutation, &origin) {
+        match encoder.encode(&row.values, row.row_id, &raw.permutation, &origin) {
             Ok(encoded) => {
                 batch.bytes += encoded.size();
                 encoded.classify_and_append(
@@ -319,38 +547,35 @@ fn encode_chunk(
             }
             Err(err) => {
                 let message = format!(
-                    "{}: row at byte offset {} (row id {}): {err}",
-                    source.name, row.start_offset, row.row_id
+                    "{file}: row at byte offset {} (row id {}): {err}",
+                    row.start_offset, row.row_id
                 );
-                record_error(ctx, &mut errors, &message)?;
+                record_error(ctx, &message)?;
                 batch.errors += 1;
             }
         }
         batch.end_pos = row.end_offset;
         batch.last_row_id = row.row_id;
-        if batch.bytes >= opts.deliver_bytes {
+        if batch.bytes >= ctx.options.deliver_bytes {
             batch.max_auto_id = encoder.max_auto_id();
-            let full = std::mem::replace(&mut batch, new_batch(&*builder, &column_names));
-            if !send(full) {
-                return Ok(());
-            }
+            let full = std::mem::replace(&mut batch, new_batch(builder, &raw.column_names));
+            batches.push(full);
         }
     }
-    let (pos, _) = parser.pos();
-    batch.end_pos = batch.end_pos.max(pos);
-    batch.last_row_id = batch.last_row_id.max(start.next_row_id - 1);
+    batch.end_pos = raw.end_pos;
+    batch.last_row_id = raw.last_row_id;
+    batch.finished = raw.finished;
+    batch.errors += raw.errors;
     batch.max_auto_id = encoder.max_auto_id();
-    // A receiver that is gone means delivery failed; that error wins.
-    let _ = send(batch);
-    Ok(())
+    batches.push(batch);
+    Ok(batches)
 }
 
 /// Adds a batch about to be handed over to the table's encode counters.
-fn count_encoded(progress: &TableProgress, batch: &Batch, started: std::time::Instant) {
+fn count_encoded(progress: &TableProgress, batch: &Batch) {
     TableProgress::add(&progress.rows_read, batch.rows + batch.errors);
     TableProgress::add(&progress.rows_encoded, batch.rows);
     TableProgress::add(&progress.bytes_encoded, batch.bytes as u64);
-    TableProgress::add(&progress.encode_nanos, nanos_since(started));
 }
 
 /// Nanoseconds since `start`, saturating (u64 nanoseconds last 584 years).
@@ -376,8 +601,7 @@ fn new_batch(builder: &dyn EncodingBuilder, column_names: &Arc<Vec<String>>) -> 
 }
 
 /// Counts a skipped row against `max-error`, failing once it is exceeded.
-fn record_error(ctx: &ImportContext, errors: &mut u64, message: &str) -> anyhow::Result<()> {
-    *errors += 1;
+fn record_error(ctx: &ImportContext, message: &str) -> anyhow::Result<()> {
     let total = ctx
         .error_count
         .fetch_add(1, std::sync::atomic::Ordering::SeqCst)

@@ -1,9 +1,10 @@
 //! One table from chunks to a checksummed target table.
 //!
 //! Order of work, each step recorded in the checkpoint so a rerun skips what
-//! is done: write every data engine (chunks in parallel), closing and
-//! importing each as it completes; then close and import the index engine;
-//! then post-process (auto-increment rebase, checksum, analyze).
+//! is done: write every data engine (chunks in parallel), closing each as it
+//! completes and importing it while the next one is written; then close and
+//! import the index engine; then post-process (auto-increment rebase,
+//! checksum, analyze).
 
 use std::sync::Arc;
 
@@ -193,22 +194,32 @@ async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result
                 .await?,
         );
         TableProgress::add(&ctx.progress.engines.opened, 1);
+        // A closed data engine is imported while the next one is written;
+        // one import per table at a time.
+        let mut importing: Option<tokio::task::JoinHandle<anyhow::Result<()>>> = None;
         for (&engine_id, engine) in cp.engines.iter().filter(|(id, _)| **id != INDEX_ENGINE) {
-            match engine.status {
+            let closed = match engine.status {
                 EngineStatus::Loaded => {
-                    write_engine(ctx, plan, &engine_config, engine_id, engine, &index_engine)
-                        .await?;
+                    write_engine(ctx, plan, &engine_config, engine_id, engine, &index_engine).await
                 }
-                EngineStatus::Closed => {
-                    let closed = ctx
-                        .engines
-                        .unsafe_close_engine(&engine_config, &name, engine_id)
-                        .await?;
-                    import_engine(ctx, &name, engine_id, closed).await?;
-                }
-                EngineStatus::Imported => {}
-            }
+                EngineStatus::Closed => ctx
+                    .engines
+                    .unsafe_close_engine(&engine_config, &name, engine_id)
+                    .await
+                    .map_err(anyhow::Error::from),
+                EngineStatus::Imported => continue,
+            };
+            let previous = finish_import(importing.take()).await;
+            let closed = match (closed, previous) {
+                (Ok(closed), Ok(())) => closed,
+                (Err(err), _) | (Ok(_), Err(err)) => return Err(err),
+            };
+            let (ctx, name) = (Arc::clone(ctx), name.clone());
+            importing = Some(tokio::spawn(async move {
+                import_engine(&ctx, &name, engine_id, closed).await
+            }));
         }
+        finish_import(importing).await?;
         set_status(ctx, &name, TableStatus::AllWritten)?;
         let index_engine = Arc::try_unwrap(index_engine)
             .map_err(|_| anyhow::anyhow!("the index engine of {name} is still in use"))?;
@@ -250,6 +261,18 @@ async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result
         }
     }
     post_process(ctx, plan).await
+}
+
+/// Waits for a background engine import, if any.
+async fn finish_import(
+    import: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+) -> anyhow::Result<()> {
+    match import {
+        Some(handle) => handle
+            .await
+            .map_err(|join| anyhow::anyhow!("an engine import task panicked: {join}"))?,
+        None => Ok(()),
+    }
 }
 
 /// A resumed table reads the chunks its checkpoint lists, which end where
@@ -349,9 +372,9 @@ fn new_table_checkpoint(ctx: &ImportContext, plan: &TablePlan) -> anyhow::Result
     })
 }
 
-/// Writes every unfinished chunk of one data engine, then closes and imports
-/// it. Chunks run in parallel, bounded by `region-concurrency` across all
-/// tables.
+/// Writes every unfinished chunk of one data engine and closes it, ready to
+/// import. Chunks run in parallel, bounded by `region-concurrency` across
+/// all tables.
 async fn write_engine(
     ctx: &Arc<ImportContext>,
     plan: &TablePlan,
@@ -359,7 +382,7 @@ async fn write_engine(
     engine_id: i32,
     engine: &EngineCheckpoint,
     index_engine: &Arc<OpenedEngine>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ClosedEngine> {
     let name = plan.table.unique_name();
     let data_engine = Arc::new(ctx.engines.open_engine(config, &name, engine_id).await?);
     TableProgress::add(&ctx.progress.engines.opened, 1);
@@ -447,7 +470,7 @@ async fn write_engine(
     index_engine.flush().await?;
     record_pending(ctx, &name, engine_id, pending)?;
     set_engine_status(ctx, &name, engine_id, EngineStatus::Closed)?;
-    import_engine(ctx, &name, engine_id, closed).await
+    Ok(closed)
 }
 
 /// Records the progress of chunks whose rows became durable.
