@@ -185,6 +185,20 @@ pub trait Backend: Send + Sync + Debug {
         engine_uuid: Uuid,
     ) -> Result<Box<dyn EngineWriter>>;
 
+    /// Finishes duplicate resolution of `table` once every engine of it is
+    /// imported: removes what rows that lost a key conflict left in the
+    /// target (their other index entries, or their record when they lost on
+    /// a unique index), so the target holds exactly the winning rows' pairs.
+    /// Returns the checksum of the pairs the losing rows were encoded to,
+    /// which the caller subtracts from its local checksum before comparing
+    /// it with the target's. Idempotent: calling it again (after a crash)
+    /// returns the same checksum. Backends that resolve nothing return an
+    /// empty checksum.
+    async fn resolve_duplicates(&self, table: &TidbTableInfo) -> Result<crate::KvChecksum> {
+        let _ = table;
+        Ok(crate::KvChecksum::new())
+    }
+
     /// Sizes of the engines this backend holds, for disk-quota checks.
     /// Backends without local engines return nothing.
     fn engine_file_sizes(&self) -> Vec<EngineFileSize> {

@@ -59,6 +59,14 @@ impl KvChecksum {
         self.kvs += other.kvs;
         self.bytes += other.bytes;
     }
+
+    /// Takes out a checksum of pairs contained in this one (inverse of
+    /// [`KvChecksum::add`]; counts saturate at zero).
+    pub fn sub(&mut self, other: &KvChecksum) {
+        self.checksum ^= other.checksum;
+        self.kvs = self.kvs.saturating_sub(other.kvs);
+        self.bytes = self.bytes.saturating_sub(other.bytes);
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@
 //! cargo build --workspace --all-targets
 //! $CARGO_TARGET_DIR/debug/examples/bench_local [PAIRS] [WRITERS] [DIR]
 //! ```
-//! Defaults: 2,000,000 pairs, 2 writers, a temp dir.
+//! Defaults: 2,000,000 pairs, 2 writers, a temp dir. With
+//! `BENCH_LOCAL_ONLY=1` only the local path runs (for profiling).
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -195,6 +196,11 @@ async fn main() {
     reset_peak_rss();
     let local = run_local(&dir, writers, per_writer).await;
     let local_rss = peak_rss_kib();
+    if std::env::var_os("BENCH_LOCAL_ONLY").is_some() {
+        // For profiling the local path alone.
+        println!("local: {local:.1}s, peak RSS {} MiB", local_rss / 1024);
+        return;
+    }
     reset_peak_rss();
     let naive = run_naive(&dir, writers, per_writer);
     let naive_rss = peak_rss_kib();

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use backend_core::{
     Backend, BackendMetrics, EncodingBuilder, EngineConfig, EngineFileSize, EngineWriter,
-    LocalWriterConfig, Result,
+    KvChecksum, LocalWriterConfig, Result, model::TidbTableInfo,
 };
 use uuid::Uuid;
 
@@ -17,6 +17,7 @@ use crate::config::{LocalBackendConfig, OnDuplicate};
 use crate::engine::{CompactionSlots, Engine, EngineState, lock, remove_engine_dir};
 use crate::error::{LocalError, LocalResult};
 use crate::import::{ImportLimits, ImportReport, import_engine};
+use crate::resolve::resolve_table;
 use crate::target::{ImportTarget, TargetStore};
 use crate::writer::LocalWriter;
 
@@ -350,6 +351,21 @@ impl Backend for LocalBackend {
             config.is_kv_sorted,
             self.config.local_writer_mem_cache_size,
         )))
+    }
+
+    async fn resolve_duplicates(&self, table: &TidbTableInfo) -> Result<KvChecksum> {
+        let Some(store) = self.store.clone() else {
+            // A custom target without the embedded store: nothing to read
+            // duplicates from.
+            return Ok(KvChecksum::new());
+        };
+        let table = table.clone();
+        let resolution = tokio::task::spawn_blocking(move || resolve_table(&store, &table))
+            .await
+            .map_err(|e| {
+                backend_core::Error::internal(format!("duplicate resolution task: {e}"))
+            })??;
+        Ok(resolution.checksum)
     }
 
     fn engine_file_sizes(&self) -> Vec<EngineFileSize> {

@@ -22,18 +22,25 @@ const MARKER_FULL: u8 = 0xFF;
 
 /// Appends the escaped form of `key` to `out`.
 pub(crate) fn escape_into(key: &[u8], out: &mut Vec<u8>) {
-    out.reserve(escaped_len(key.len()));
-    let mut chunks = key.chunks_exact(GROUP);
-    for chunk in &mut chunks {
-        out.extend_from_slice(chunk);
-        out.push(MARKER_FULL);
+    // Sized once and filled by slices: this runs for every pair a writer
+    // stores, and per-byte pushes showed up in bench_local's profile.
+    let start = out.len();
+    out.resize(start + escaped_len(key.len()), 0);
+    let full = key.len() / GROUP;
+    let (groups, last) = out[start..].split_at_mut(full * (GROUP + 1));
+    for (src, dst) in key
+        .chunks_exact(GROUP)
+        .zip(groups.chunks_exact_mut(GROUP + 1))
+    {
+        dst[..GROUP].copy_from_slice(src);
+        dst[GROUP] = MARKER_FULL;
     }
-    let rest = chunks.remainder();
+    let rest = &key[full * GROUP..];
+    last[..rest.len()].copy_from_slice(rest);
+    // The padding is already zero; `pad` is 1..=8, so the marker stays
+    // within 0xF7..=0xFE.
     let pad = GROUP - rest.len();
-    out.extend_from_slice(rest);
-    out.extend(std::iter::repeat_n(0u8, pad));
-    // `pad` is 1..=8, so the marker stays within 0xF7..=0xFE.
-    out.push(MARKER_FULL - u8::try_from(pad).unwrap_or(8));
+    last[GROUP] = MARKER_FULL - u8::try_from(pad).unwrap_or(8);
 }
 
 /// Length of the escaped form of a key of `len` bytes.

@@ -28,6 +28,11 @@
 //! `m` prefix of the target store, and [`store`] reads tables back (export,
 //! checksum, lookup).
 //!
+//! After all engines of a table are imported, [`resolve`] removes what
+//! the losing *rows* left (their other index entries, or their record when
+//! they lost on a unique index) and returns the checksum the caller takes
+//! off its local checksum.
+//!
 //! **Seam.** The import talks to [`ImportTarget`] only; [`TargetStore`] is
 //! the embedded implementation, and a TiKV import-service client would be
 //! another.
@@ -43,6 +48,7 @@ mod error;
 mod import;
 mod key_adapter;
 pub mod kv_encoder;
+pub mod resolve;
 pub mod store;
 mod target;
 mod writer;

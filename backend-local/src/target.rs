@@ -155,6 +155,32 @@ impl TargetStore {
         Ok(out)
     }
 
+    /// The recorded duplicates of user keys in `[start, end)`, ordered by
+    /// key.
+    pub fn duplicates_in(&self, start: &[u8], end: &[u8]) -> LocalResult<Vec<DuplicateRecord>> {
+        let cf = self.duplicates_cf()?;
+        let mut opts = ReadOptions::default();
+        // Escaping preserves order and is prefix-free, so the escaped bounds
+        // enclose exactly the records of keys in the range.
+        opts.set_iterate_upper_bound(key_adapter::escape(end));
+        let mut iter = self.db.raw_iterator_cf_opt(cf, opts);
+        iter.seek(key_adapter::escape(start));
+        let mut out = Vec::new();
+        while let Some((key, value)) = iter.item() {
+            out.push(
+                decode_duplicate(key, value).ok_or_else(|| LocalError::Corrupted {
+                    uuid: Uuid::nil(),
+                    path: self.path.clone(),
+                    reason: format!("undecodable duplicate record {}", hex(key)),
+                })?,
+            );
+            iter.next();
+        }
+        iter.status()
+            .map_err(|e| LocalError::rocks("reading duplicates of", &self.path, e))?;
+        Ok(out)
+    }
+
     fn duplicates_cf(&self) -> LocalResult<&rocksdb::ColumnFamily> {
         self.db
             .cf_handle(DUPLICATES_CF)

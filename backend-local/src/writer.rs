@@ -45,11 +45,8 @@ pub(crate) fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalR
         return Ok(());
     }
     engine.check_open("write")?;
-    if !buffer.sorted {
-        // Stable, so equal keys keep their arrival order (and their
-        // sequence numbers grow with it).
-        buffer.pairs.sort_by(|a, b| a.key.cmp(&b.key));
-    }
+    // Sorted writers are already in order (checked on arrival).
+    let order = (!buffer.sorted).then(|| sorted_order(&buffer.pairs));
     let n = buffer.pairs.len() as u64;
     let first_seq = engine.reserve_seqs(n);
     let path = engine.scratch_path("tmp", "w");
@@ -62,7 +59,14 @@ pub(crate) fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalR
         let mut key = Vec::new();
         let mut stats = BatchStats::default();
         let (mut since_bytes, mut since_keys) = (0u64, 0u64);
-        for (seq, pair) in (first_seq..).zip(&buffer.pairs) {
+        let pairs = &buffer.pairs;
+        let in_order: Box<dyn Iterator<Item = &KvPair>> = match &order {
+            Some(order) => Box::new(order.iter().map(|&(_, i)| &pairs[i])),
+            None => Box::new(pairs.iter()),
+        };
+        let mut last: Option<&KvPair> = None;
+        for (seq, pair) in (first_seq..).zip(in_order) {
+            last = Some(pair);
             key_adapter::encode_stored(&pair.key, seq, pair.row_id, &mut key);
             writer
                 .put(&key, &pair.value)
@@ -82,7 +86,7 @@ pub(crate) fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalR
             }
         }
         if since_keys > 0
-            && let Some(last) = buffer.pairs.last()
+            && let Some(last) = last
         {
             stats.samples.push(Sample {
                 key: last.key.clone(),
@@ -110,6 +114,45 @@ pub(crate) fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalR
     engine.mem_size.fetch_sub(buffer.mem, Ordering::Relaxed);
     buffer.mem = 0;
     Ok(())
+}
+
+/// The order to write `pairs` in: by key, equal keys in arrival order (so
+/// their sequence numbers grow with it).
+///
+/// Sorts `(8 key bytes after the keys' common prefix, index)` rather than
+/// the pairs themselves: most comparisons never touch the keys' heap
+/// memory, nothing large moves, and the buffer stays as it arrived (intact
+/// if writing fails).
+fn sorted_order(pairs: &[KvPair]) -> Vec<(u64, usize)> {
+    let common = match pairs.split_first() {
+        Some((first, rest)) => rest.iter().fold(first.key.len(), |lcp, p| {
+            first.key[..lcp]
+                .iter()
+                .zip(&p.key)
+                .take_while(|(a, b)| a == b)
+                .count()
+        }),
+        None => 0,
+    };
+    let mut order: Vec<(u64, usize)> = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut head = [0u8; 8];
+            let tail = p.key.get(common..).unwrap_or_default();
+            let take = tail.len().min(8);
+            head[..take].copy_from_slice(&tail[..take]);
+            // Zero padding keeps the order: a shorter key that agrees on
+            // its bytes is smaller, and ties fall back to the full key.
+            (u64::from_be_bytes(head), i)
+        })
+        .collect();
+    order.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| pairs[a.1].key.cmp(&pairs[b.1].key))
+            .then(a.1.cmp(&b.1))
+    });
+    order
 }
 
 /// A writer into one engine of a [`crate::LocalBackend`].
@@ -217,5 +260,34 @@ impl Drop for LocalWriter {
         self.engine
             .mem_size
             .fetch_sub(buffer.mem, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorted_order_is_by_key_then_arrival() {
+        let keys: [&[u8]; 9] = [
+            b"t1_rb",
+            b"t1_ra",
+            b"t1_r",
+            b"t1_ra\0",
+            b"t1_ra",
+            b"t1_rabcdefghij",
+            b"t1_rabcdefghi",
+            b"t1_rabcdefghij",
+            b"t0",
+        ];
+        let pairs: Vec<KvPair> = keys
+            .iter()
+            .map(|k| KvPair::new(k.to_vec(), Vec::new()))
+            .collect();
+        let order: Vec<usize> = sorted_order(&pairs).into_iter().map(|(_, i)| i).collect();
+        let mut want: Vec<usize> = (0..keys.len()).collect();
+        want.sort_by(|&a, &b| keys[a].cmp(keys[b]));
+        assert_eq!(order, want);
+        assert!(sorted_order(&[]).is_empty());
     }
 }

@@ -599,9 +599,18 @@ async fn post_process(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Res
     }
     let mut checksum_words = "skipped".to_string();
     if cp.status < TableStatus::Checksummed {
+        // Rows that lost a key conflict: their leftovers leave the target,
+        // their pairs leave the local checksum (idempotent, so rerun on
+        // resume).
+        progress.set_phase("resolving duplicates");
+        let resolved = ctx
+            .backend
+            .resolve_duplicates(&plan.table)
+            .await
+            .with_context(|| format!("resolving duplicate rows of {name}"))?;
         if ctx.options.checksum != PostOp::Off {
             progress.set_phase("checksum");
-            checksum_words = compare_checksum(ctx, plan, &cp).await?;
+            checksum_words = compare_checksum(ctx, plan, &cp, &resolved).await?;
         }
         set_status(ctx, &name, TableStatus::Checksummed)?;
     } else {
@@ -631,9 +640,11 @@ async fn compare_checksum(
     ctx: &ImportContext,
     plan: &TablePlan,
     cp: &TableCheckpoint,
+    resolved: &KvChecksum,
 ) -> anyhow::Result<String> {
     let name = plan.table.unique_name();
-    let local = cp.local_checksum();
+    let mut local = cp.local_checksum();
+    local.sub(resolved);
     let remote = ctx
         .target
         .checksum(&plan.table)
@@ -644,8 +655,21 @@ async fn compare_checksum(
         TargetChecksum::Kv(remote) => (
             remote == local,
             format!(
-                "kv checksum {:#018x}, {} pairs, {} bytes (local {:#018x}, {} pairs, {} bytes)",
-                remote.checksum, remote.kvs, remote.bytes, local.checksum, local.kvs, local.bytes
+                "kv checksum {:#018x}, {} pairs, {} bytes (local {:#018x}, {} pairs, {} bytes{})",
+                remote.checksum,
+                remote.kvs,
+                remote.bytes,
+                local.checksum,
+                local.kvs,
+                local.bytes,
+                if resolved.kvs > 0 {
+                    format!(
+                        ", after taking out {} pairs of losing duplicate rows",
+                        resolved.kvs
+                    )
+                } else {
+                    String::new()
+                }
             ),
         ),
         TargetChecksum::Rows(rows) if rows < cp.rows() && !ctx.options.incremental => {
