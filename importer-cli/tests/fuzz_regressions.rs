@@ -38,13 +38,22 @@ fn sql_resumed_after_a_tuple_accepts_what_the_first_run_did() {
     let (rows, err) = sql_rows(data, 0, 0);
     assert_eq!(rows, [(1, 21, 30)]);
     let err = err.unwrap();
-    assert!(err.contains("fuzz.sql") && err.contains("offset 30"), "{err}");
+    assert!(
+        err.contains("fuzz.sql") && err.contains("offset 30"),
+        "{err}"
+    );
     let (rows, err) = sql_rows(data, 30, 1);
     assert_eq!(rows, []);
-    assert_eq!(err.unwrap(), "fuzz.sql: offset 30, line 1: expected ',' or ';' after a row");
+    assert_eq!(
+        err.unwrap(),
+        "fuzz.sql: offset 30, line 1: expected ',' or ';' after a row"
+    );
     // Still resumes where a tuple is followed by `,` or `;`.
     let data = b"INSERT INTO t VALUES (0,'one'),(1,'two');INSERT INTO t VALUES (2,'x');";
-    assert_eq!(sql_rows(data, 30, 1), (vec![(2, 31, 40), (3, 62, 69)], None));
+    assert_eq!(
+        sql_rows(data, 30, 1),
+        (vec![(2, 31, 40), (3, 62, 69)], None)
+    );
     assert_eq!(sql_rows(data, 40, 2), (vec![(3, 62, 69)], None));
 }
 
@@ -63,4 +72,20 @@ fn config_written_back_loads_again() {
     std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
     let again = load(&opts).unwrap_or_else(|e| panic!("{e}")).config;
     assert_eq!(again, config);
+}
+
+/// `schema`: a `CREATE TABLE` naming one column twice was accepted (two
+/// columns of the same name); MySQL refuses it, and so do we now.
+#[test]
+fn schema_with_a_duplicate_column_is_refused() {
+    let err = importer_cli::source::schema::parse_create_table(
+        "CREATE TABLE `t` (\n `e` enum('a','b') NOT NULL,\n `j` json,\n `E` int GENERATED ALWAYS AS (1) VIRTUAL\n);\n",
+        "db.t-schema.sql",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("db.t-schema.sql") && err.contains("duplicate column name \"E\""),
+        "{err}"
+    );
 }

@@ -113,6 +113,10 @@ fn value_round_trip(bytes: &[u8], ft: &FieldType) {
         row::encode_value(&mut buf, d, &ft).ok()?;
         Some(row::decode_value(&buf, &ft).unwrap_or_else(|e| panic!("{d:?} encodes to undecodable {buf:?}: {e}")))
     };
+    // NaN has no row encoding (the encoder refuses it before this point).
+    if format!("{first:?}").contains("NaN") {
+        return;
+    }
     let Some(second) = again(&first) else {
         return;
     };
