@@ -15,12 +15,17 @@ use libfuzzer_sys::fuzz_target;
 /// path, as the binary does.
 fn path() -> &'static PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| std::env::temp_dir().join(format!("importer-fuzz-config-{}.toml", std::process::id())))
+    PATH.get_or_init(|| {
+        std::env::temp_dir().join(format!("importer-fuzz-config-{}.toml", std::process::id()))
+    })
 }
 
 fn load_text(text: &[u8]) -> Option<Config> {
     std::fs::write(path(), text).ok()?;
-    let opts = LoadOptions { file: Some(path().clone()), ..LoadOptions::default() };
+    let opts = LoadOptions {
+        file: Some(path().clone()),
+        ..LoadOptions::default()
+    };
     load(&opts).ok().map(|l| l.config)
 }
 
@@ -41,13 +46,24 @@ fuzz_target!(|data: &[u8]| {
         // Only meaningful when the password does not occur elsewhere anyway.
         let plain = without_secrets(&config);
         if !format!("{plain:?}").contains(pw.as_str()) && !plain.to_string().contains(pw.as_str()) {
-            assert!(!format!("{config:?}").contains(pw.as_str()), "Debug shows the password");
-            assert!(!config.to_string().contains(pw.as_str()), "Display shows the password");
+            assert!(
+                !format!("{config:?}").contains(pw.as_str()),
+                "Debug shows the password"
+            );
+            assert!(
+                !config.to_string().contains(pw.as_str()),
+                "Display shows the password"
+            );
         }
     }
     let Ok(written) = toml::to_string(&config) else {
         return;
     };
-    let again = load_text(written.as_bytes()).unwrap_or_else(|| panic!("a loaded config written back does not load:\n{written}"));
-    assert_eq!(without_secrets(&again), without_secrets(&config), "not a fixed point; written:\n{written}");
+    let again = load_text(written.as_bytes())
+        .unwrap_or_else(|| panic!("a loaded config written back does not load:\n{written}"));
+    assert_eq!(
+        without_secrets(&again),
+        without_secrets(&config),
+        "not a fixed point; written:\n{written}"
+    );
 });

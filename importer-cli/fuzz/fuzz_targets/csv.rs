@@ -20,7 +20,11 @@ fn options(pick: u8, pick2: u8) -> (CsvOptions, ParserOptions) {
             2 => "\t".into(),
             _ => ",,".into(),
         },
-        delimiter: if pick & 4 == 0 { "\"".into() } else { String::new() },
+        delimiter: if pick & 4 == 0 {
+            "\"".into()
+        } else {
+            String::new()
+        },
         terminator: match (pick >> 3) & 3 {
             0 | 1 => String::new(),
             2 => "\r\n".into(),
@@ -31,13 +35,21 @@ fn options(pick: u8, pick2: u8) -> (CsvOptions, ParserOptions) {
         trim_last_separator: pick & 128 != 0,
         not_null: pick2 & 1 != 0,
         quoted_null_is_text: pick2 & 2 != 0,
-        null: if pick2 & 4 == 0 { vec![r"\N".into()] } else { vec!["NULL".into(), String::new()] },
+        null: if pick2 & 4 == 0 {
+            vec![r"\N".into()]
+        } else {
+            vec!["NULL".into(), String::new()]
+        },
         ..CsvOptions::default()
     };
     let opts = ParserOptions {
         // Not the converting charsets: their offsets are in the converted
         // stream, which would make the input-end and resume checks wrong.
-        charset: if pick2 & 8 == 0 { DataCharset::Utf8mb4 } else { DataCharset::Binary },
+        charset: if pick2 & 8 == 0 {
+            DataCharset::Utf8mb4
+        } else {
+            DataCharset::Binary
+        },
         binary_fields: if pick2 & 16 == 0 { Vec::new() } else { vec![1] },
         expected_columns: if pick2 & 32 == 0 { None } else { Some(2) },
         read_block_size: 1 + usize::from(pick2 >> 6) * 7,
@@ -47,12 +59,25 @@ fn options(pick: u8, pick2: u8) -> (CsvOptions, ParserOptions) {
     (csv, opts)
 }
 
-fn open(body: &[u8], offset: u64, row_id: i64, csv: &CsvOptions, opts: &ParserOptions) -> Option<Box<dyn RowParser>> {
+fn open(
+    body: &[u8],
+    offset: u64,
+    row_id: i64,
+    csv: &CsvOptions,
+    opts: &ParserOptions,
+) -> Option<Box<dyn RowParser>> {
     let start = usize::try_from(offset).ok()?;
     let reader = Box::new(Cursor::new(body.get(start..)?.to_vec()));
-    CsvParser::new(reader, Arc::from("fuzz.csv"), offset, row_id, csv.clone(), opts.clone())
-        .ok()
-        .map(|p| Box::new(p) as Box<dyn RowParser>)
+    CsvParser::new(
+        reader,
+        Arc::from("fuzz.csv"),
+        offset,
+        row_id,
+        csv.clone(),
+        opts.clone(),
+    )
+    .ok()
+    .map(|p| Box::new(p) as Box<dyn RowParser>)
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -69,5 +94,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let k = usize::from(*resume_at) % seen.len();
-    check_resume(&seen, &how, k, end, |offset, row_id| open(body, offset, row_id, &csv, &opts));
+    check_resume(&seen, &how, k, end, |offset, row_id| {
+        open(body, offset, row_id, &csv, &opts)
+    });
 });

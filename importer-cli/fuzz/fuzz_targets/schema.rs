@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let named = |e: &dyn std::fmt::Display| {
         let msg = e.to_string();
-        assert!(msg.contains("fuzz-schema.sql"), "error does not name the file: {msg}");
+        assert!(
+            msg.contains("fuzz-schema.sql"),
+            "error does not name the file: {msg}"
+        );
     };
     match pick % 4 {
         0 => match parse_create_database(text, "fuzz-schema.sql") {
@@ -38,7 +41,11 @@ fuzz_target!(|data: &[u8]| {
                 for (i, c) in t.columns.iter().enumerate() {
                     assert_eq!(c.offset, i, "column {} at the wrong offset", c.name);
                     assert!(ids.insert(c.id), "duplicate column id {}", c.id);
-                    assert!(names.insert(c.name.to_lowercase()), "duplicate column {}", c.name);
+                    assert!(
+                        names.insert(c.name.to_lowercase()),
+                        "duplicate column {}",
+                        c.name
+                    );
                 }
                 for idx in &t.indices {
                     for ic in &idx.columns {
@@ -55,7 +62,10 @@ fuzz_target!(|data: &[u8]| {
                 let primaries = t.indices.iter().filter(|i| i.primary).count();
                 assert!(primaries <= 1, "{primaries} primary keys");
                 if t.pk_is_handle {
-                    assert!(t.handle_column().is_some(), "pk_is_handle without a handle column");
+                    assert!(
+                        t.handle_column().is_some(),
+                        "pk_is_handle without a handle column"
+                    );
                 }
             }
             Err(e) => named(&e),

@@ -12,21 +12,42 @@ use importer_cli::source::{DataCharset, ParserOptions, RowParser};
 use importer_cli_fuzz::{check_resume, drain};
 use libfuzzer_sys::fuzz_target;
 
-fn open(input: &[u8], offset: u64, row_id: i64, no_backslash: bool, opts: &ParserOptions) -> Option<Box<dyn RowParser>> {
+fn open(
+    input: &[u8],
+    offset: u64,
+    row_id: i64,
+    no_backslash: bool,
+    opts: &ParserOptions,
+) -> Option<Box<dyn RowParser>> {
     let start = usize::try_from(offset).ok()?;
     let reader = Box::new(Cursor::new(input.get(start..)?.to_vec()));
-    Some(Box::new(SqlParser::new(reader, Arc::from("fuzz.sql"), offset, row_id, no_backslash, opts.clone())))
+    Some(Box::new(SqlParser::new(
+        reader,
+        Arc::from("fuzz.sql"),
+        offset,
+        row_id,
+        no_backslash,
+        opts.clone(),
+    )))
 }
 
 fuzz_target!(|data: &[u8]| {
     let [pick, resume_at, body @ ..] = data else {
         return;
     };
-    let mut input = if pick & 1 == 0 { b"INSERT INTO t VALUES ".to_vec() } else { Vec::new() };
+    let mut input = if pick & 1 == 0 {
+        b"INSERT INTO t VALUES ".to_vec()
+    } else {
+        Vec::new()
+    };
     input.extend_from_slice(body);
     let no_backslash = pick & 2 != 0;
     let opts = ParserOptions {
-        charset: if pick & 4 == 0 { DataCharset::Utf8mb4 } else { DataCharset::Binary },
+        charset: if pick & 4 == 0 {
+            DataCharset::Utf8mb4
+        } else {
+            DataCharset::Binary
+        },
         expected_columns: if pick & 8 == 0 { None } else { Some(2) },
         read_block_size: 1 + usize::from(pick >> 4) * 5,
         max_row_size: 4096,
@@ -41,5 +62,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let k = usize::from(*resume_at) % seen.len();
-    check_resume(&seen, &how, k, end, |offset, row_id| open(&input, offset, row_id, no_backslash, &opts));
+    check_resume(&seen, &how, k, end, |offset, row_id| {
+        open(&input, offset, row_id, no_backslash, &opts)
+    });
 });

@@ -59,8 +59,16 @@ pub fn drain(parser: &mut dyn RowParser, start: u64, input_end: u64) -> (Vec<See
                     row.start_offset,
                     row.end_offset
                 );
-                assert!(row.end_offset <= input_end, "row ends at {} past the input end {input_end}", row.end_offset);
-                assert_eq!(parser.pos(), (row.end_offset, row.row_id), "pos() after a row");
+                assert!(
+                    row.end_offset <= input_end,
+                    "row ends at {} past the input end {input_end}",
+                    row.end_offset
+                );
+                assert_eq!(
+                    parser.pos(),
+                    (row.end_offset, row.row_id),
+                    "pos() after a row"
+                );
                 last = row.end_offset;
                 seen.push(Seen {
                     row_id: row.row_id,
@@ -83,7 +91,10 @@ pub fn drain(parser: &mut dyn RowParser, start: u64, input_end: u64) -> (Vec<See
 /// Errors name the file they are about.
 fn check_message(e: &SourceError) {
     let text = e.to_string();
-    assert!(text.contains("fuzz."), "error does not name the file: {text}");
+    assert!(
+        text.contains("fuzz."),
+        "error does not name the file: {text}"
+    );
 }
 
 /// Checks that a parser resumed at the end of row `seen[k]` reads exactly
@@ -109,7 +120,12 @@ pub fn check_resume(
         p.set_columns(columns.clone());
     }
     let (tail, tail_end) = drain(p.as_mut(), at.end, input_end);
-    assert_eq!(tail.as_slice(), &seen[k + 1..], "rows after resuming at offset {}", at.end);
+    assert_eq!(
+        tail.as_slice(),
+        &seen[k + 1..],
+        "rows after resuming at offset {}",
+        at.end
+    );
     if let (End::Fatal(a), End::Fatal(b)) = (end, &tail_end) {
         assert_eq!(a, b, "resumed parser fails at another position");
     } else {
