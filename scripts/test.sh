@@ -29,3 +29,11 @@ echo "== cargo test"
 cargo test --workspace --all-targets --locked "$@"
 # Doc tests are not part of --all-targets.
 cargo test --workspace --doc --locked
+
+# A short fuzz run of every target (scripts/fuzz.sh; longer: scripts/fuzz.sh 3600).
+# IMPORTER_FUZZ_SECONDS=0 skips it.
+fuzz_seconds=${IMPORTER_FUZZ_SECONDS:-20}
+if ((fuzz_seconds > 0)); then
+    echo "== fuzzing (${fuzz_seconds}s per target)"
+    "$REPO_ROOT/scripts/fuzz.sh" "$fuzz_seconds"
+fi

@@ -36,32 +36,54 @@
 //! **Seam.** The import talks to [`ImportTarget`] only; [`TargetStore`] is
 //! the embedded implementation, and a TiKV import-service client would be
 //! another.
+//!
+//! **Features.** `rocksdb` (default) is all of the above; without it only
+//! the pure encodings ([`codec`], [`kv_encoder`]) are built, which is what
+//! the fuzz targets link.
 
 #![deny(missing_docs)]
 
+#[cfg(feature = "rocksdb")]
 mod backend;
+#[cfg(feature = "rocksdb")]
 pub mod catalog;
 pub mod codec;
+#[cfg(feature = "rocksdb")]
 mod config;
+#[cfg(feature = "rocksdb")]
 mod engine;
+#[cfg(feature = "rocksdb")]
 mod error;
+#[cfg(feature = "rocksdb")]
 mod import;
+#[cfg(feature = "rocksdb")]
 mod key_adapter;
 pub mod kv_encoder;
+#[cfg(feature = "rocksdb")]
 pub mod resolve;
+#[cfg(feature = "rocksdb")]
 pub mod store;
+#[cfg(feature = "rocksdb")]
 mod target;
+#[cfg(feature = "rocksdb")]
 mod writer;
 
+#[cfg(feature = "rocksdb")]
 pub use backend::LocalBackend;
+#[cfg(feature = "rocksdb")]
 pub use config::{
     DEFAULT_RANGE_CONCURRENCY, DEFAULT_REGION_SPLIT_KEYS, DEFAULT_REGION_SPLIT_SIZE,
     DEFAULT_RETRY_IMPORT_DELAY, DEFAULT_WRITER_MEM_CACHE_SIZE, LocalBackendConfig, OnDuplicate,
 };
+#[cfg(feature = "rocksdb")]
 pub use error::{LocalError, LocalResult};
+#[cfg(feature = "rocksdb")]
 pub use import::{ImportReport, RangeStats};
 /// The RocksDB binding this crate is built on (its `DB` and `Options` appear
 /// in [`TargetStore`] and [`ImportTarget`]).
+#[cfg(feature = "rocksdb")]
 pub use rocksdb;
+#[cfg(feature = "rocksdb")]
 pub use target::{DUPLICATES_CF, DuplicateRecord, ImportTarget, TargetCursor, TargetStore};
+#[cfg(feature = "rocksdb")]
 pub use writer::LocalWriter;

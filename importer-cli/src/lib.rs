@@ -1,13 +1,25 @@
 //! The importer's library: everything the `importer` binary does, so tests
 //! and other programs can drive it.
+//!
+//! `config` and `source` (the config file and the dump parsers) depend on
+//! nothing else here; the rest needs the backends and is behind the default
+//! `cli` feature, so the fuzz targets build without RocksDB.
 
+#[cfg(feature = "cli")]
 pub mod app;
+#[cfg(feature = "cli")]
 pub mod checkpoint;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
+#[cfg(feature = "cli")]
 pub mod failpoint;
+#[cfg(feature = "cli")]
 pub mod import;
+#[cfg(feature = "cli")]
 pub mod interrupt;
+#[cfg(feature = "cli")]
 pub mod precheck;
 pub mod source;
+#[cfg(feature = "cli")]
 pub mod status;

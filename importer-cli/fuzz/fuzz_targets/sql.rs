@@ -1,36 +1,68 @@
-//! Any bytes after an INSERT head: the SQL parser must return rows or
-//! errors, never panic or loop.
+//! Any bytes, optionally after an `INSERT` head: the SQL parser returns
+//! rows or errors naming the file, never panics or loops, reports
+//! increasing offsets within the input, and a parser resumed at a reported
+//! row boundary (with the columns a checkpoint keeps) reads the same rows.
 #![no_main]
 
 use std::io::Cursor;
 use std::sync::Arc;
 
 use importer_cli::source::sql::SqlParser;
-use importer_cli::source::{ParserOptions, RowParser};
+use importer_cli::source::{DataCharset, ParserOptions, RowParser};
+use importer_cli_fuzz::{check_resume, drain};
 use libfuzzer_sys::fuzz_target;
 
+fn open(
+    input: &[u8],
+    offset: u64,
+    row_id: i64,
+    no_backslash: bool,
+    opts: &ParserOptions,
+) -> Option<Box<dyn RowParser>> {
+    let start = usize::try_from(offset).ok()?;
+    let reader = Box::new(Cursor::new(input.get(start..)?.to_vec()));
+    Some(Box::new(SqlParser::new(
+        reader,
+        Arc::from("fuzz.sql"),
+        offset,
+        row_id,
+        no_backslash,
+        opts.clone(),
+    )))
+}
+
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, body)) = data.split_first() else {
+    let [pick, resume_at, body @ ..] = data else {
         return;
     };
-    let mut input = if pick & 1 == 0 { b"INSERT INTO t VALUES ".to_vec() } else { Vec::new() };
+    let mut input = if pick & 1 == 0 {
+        b"INSERT INTO t VALUES ".to_vec()
+    } else {
+        Vec::new()
+    };
     input.extend_from_slice(body);
+    let no_backslash = pick & 2 != 0;
     let opts = ParserOptions {
-        read_block_size: 1 + usize::from(pick >> 2),
+        charset: if pick & 4 == 0 {
+            DataCharset::Utf8mb4
+        } else {
+            DataCharset::Binary
+        },
+        expected_columns: if pick & 8 == 0 { None } else { Some(2) },
+        read_block_size: 1 + usize::from(pick >> 4) * 5,
         max_row_size: 4096,
         ..ParserOptions::default()
     };
-    let mut p = SqlParser::new(Box::new(Cursor::new(input)), Arc::from("fuzz.sql"), 0, 0, pick & 2 != 0, opts);
-    let mut last = 0;
-    loop {
-        match p.read_row() {
-            Ok(Some(row)) => {
-                assert!(row.start_offset >= last && row.end_offset > row.start_offset);
-                last = row.end_offset;
-            }
-            Ok(None) => break,
-            Err(e) if e.is_row_error() => {}
-            Err(_) => break,
-        }
+    let Some(mut p) = open(&input, 0, 0, no_backslash, &opts) else {
+        return;
+    };
+    let end = u64::try_from(input.len()).unwrap_or(u64::MAX);
+    let (seen, how) = drain(p.as_mut(), 0, end);
+    if seen.is_empty() {
+        return;
     }
+    let k = usize::from(*resume_at) % seen.len();
+    check_resume(&seen, &how, k, end, |offset, row_id| {
+        open(&input, offset, row_id, no_backslash, &opts)
+    });
 });

@@ -597,7 +597,9 @@ impl Default for MaxError {
     fn default() -> Self {
         Self {
             syntax: 0,
-            charset: u64::MAX,
+            // Lightning's `math.MaxInt64`: unlimited, and (unlike u64::MAX)
+            // a value a TOML file can hold, so a written-back config loads.
+            charset: i64::MAX.unsigned_abs(),
             type_: 0,
             conflict: None,
         }

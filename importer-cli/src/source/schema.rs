@@ -328,6 +328,14 @@ pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceErr
     let mut constraints: Vec<Constraint> = Vec::new();
     for (i, def) in ct.columns.iter().enumerate() {
         let cname = def.name.value.clone();
+        // MySQL refuses this (`Duplicate column name`); accepting it made
+        // rows map by name onto the wrong column (found by fuzzing).
+        if ct.columns[..i]
+            .iter()
+            .any(|d| d.name.value.eq_ignore_ascii_case(&cname))
+        {
+            return Err(schema_err(file, format!("duplicate column name {cname:?}")));
+        }
         let mut ft = parse_type(&def.data_type.to_string()).ok_or_else(|| {
             schema_err(
                 file,

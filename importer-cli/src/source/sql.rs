@@ -30,10 +30,12 @@ enum State {
     Top,
     /// After `VALUES` or `,`: a tuple must follow.
     ExpectTuple,
-    /// After a tuple: `,`, `;` or the end.
+    /// After a tuple: `,`, `;` or the end. Also where a parser started at
+    /// a reported row boundary (just after a tuple's `)`) begins, so a
+    /// resumed parser accepts exactly what the first one would have: it
+    /// used to also accept a new statement there, reading on past a
+    /// missing `;` the first run had stopped at (found by fuzzing).
     AfterTuple,
-    /// Started at a row boundary inside a statement or between statements.
-    Resume,
 }
 
 /// Why a step stopped.
@@ -657,7 +659,7 @@ impl SqlParser {
             state: if offset == 0 {
                 State::Top
             } else {
-                State::Resume
+                State::AfterTuple
             },
             columns: None,
             row_id,
@@ -699,18 +701,13 @@ impl SqlParser {
         cur.skip_ws()?;
         let next = cur.peek();
         match *state {
-            State::Top | State::Resume => {
+            State::Top => {
                 let Some(b) = next else {
                     return Ok(Item::Eof);
                 };
                 if b == b';' {
                     cur.pos += 1;
                     *state = State::Top;
-                    return Ok(Item::Skip);
-                }
-                if *state == State::Resume && b == b',' {
-                    cur.pos += 1;
-                    *state = State::ExpectTuple;
                     return Ok(Item::Skip);
                 }
                 let w = cur.word()?.to_ascii_uppercase();
@@ -845,7 +842,7 @@ impl RowParser for SqlParser {
                     reason: format!("offset {offset} is past the end of the data"),
                 });
             }
-            self.state = State::Resume;
+            self.state = State::AfterTuple;
         }
         self.row_id = row_id;
         Ok(())

@@ -1,0 +1,1 @@
+CREATE TABLE t (a varchar(10), b int, PRIMARY KEY (a, b) /*T![clustered_index] CLUSTERED */) ;

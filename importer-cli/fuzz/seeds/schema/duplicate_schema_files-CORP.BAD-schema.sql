@@ -1,0 +1,4 @@
+CREATE TABLE `BAD` (
+  `id` bigint NOT NULL,
+  PRIMARY KEY (`id`)
+);

@@ -1,0 +1,1 @@
+CREATE TABLE `a.b` (`id` int NOT NULL, PRIMARY KEY (`id`));

@@ -1,0 +1,1 @@
+CREATE TABLE `dots..in..name` (`id` int NOT NULL, PRIMARY KEY (`id`));

@@ -1,0 +1,1 @@
+CREATE TABLE `per%cent/slash` (`id` int NOT NULL, PRIMARY KEY (`id`));

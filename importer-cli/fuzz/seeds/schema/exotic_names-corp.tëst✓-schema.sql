@@ -1,0 +1,1 @@
+CREATE TABLE `tëst✓` (`id` int NOT NULL, PRIMARY KEY (`id`));

@@ -1,0 +1,1 @@
+CREATE TABLE `with space` (`id` int NOT NULL, PRIMARY KEY (`id`));

@@ -1,0 +1,5 @@
+CREATE TABLE `bad` (
+  `id` int NOT NULL,
+  `v` longtext,
+  PRIMARY KEY (`id`)
+);

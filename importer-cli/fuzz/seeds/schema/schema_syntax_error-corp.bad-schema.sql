@@ -1,0 +1,5 @@
+CREATE TABLE `bad` (
+  `id` int NOT NULL,,
+  `v` varchar(20) DEFAULT NULL
+  PRIMARY KEY (`id`)
+);
