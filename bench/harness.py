@@ -54,7 +54,7 @@ METHODS = [
     ("loaddata", "LOAD DATA LOCAL INFILE → MariaDB"),
     ("limit-cat", "limit: cat source > /dev/null"),
     ("limit-parse", "limit: parse only (our parsers)"),
-    ("limit-ingest", "limit: RocksDB SST write + ingest of encoded KVs"),
+    ("limit-ingest", "limit: RocksDB ingest of encoded KVs"),
 ]
 LABELS = dict(METHODS)
 
@@ -389,7 +389,7 @@ path = "{d}/store"
             rep = subprocess.run(["perf", "report", "-i", str(d / "perf.data"), "--no-children",
                                   "--sort", "dso,symbol", "--percent-limit", "1", "--stdio",
                                   "-g", "none"], capture_output=True, text=True).stdout
-            lines = [l for l in rep.splitlines() if l.strip() and not l.startswith("#")]
+            lines = [l.rstrip(" -") for l in rep.splitlines() if l.strip() and not l.startswith("#")]
             self.profile = "\n".join(lines[:30])
         shutil.rmtree(d, ignore_errors=True)
 
@@ -584,8 +584,8 @@ def machine():
     df = out(["df", "-hT", "/work" if Path("/work").exists() else "/"]).splitlines()[-1].split()
     rota = out(["lsblk", "-dno", "NAME,ROTA,SIZE"]).replace("\n", "; ")
     commit = out(["git", "rev-parse", "--short=12", "HEAD"])
-    if out(["git", "status", "--porcelain", "--untracked-files=no"]):
-        commit += " (with uncommitted changes)"
+    if out(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench"]):
+        commit += " (with uncommitted changes outside bench/)"
     versions = {
         "rustc": out(["rustc", "--version"]),
         "mariadbd": out(["mariadbd", "--version"]),
@@ -616,7 +616,8 @@ def format_table(b):
     for m, r in table_rows(b):
         ok = r["rc"] == 0
         speed = mbps(r)
-        ratio = lambda k: f"{ours[k] / speed:.2f}×" if k in ours and speed and ours[k] else "–"
+        ratio = lambda k: (f"{ours[k] / speed:.{2 if ours[k] >= 0.1 * speed else 3}f}×"
+                           if k in ours and speed and ours[k] else "–")
         rows.append([
             LABELS[m], f"{r['wall']:.1f}", f"{speed:.1f}" if ok else "FAILED",
             f"{r['rows'] / r['wall']:,.0f}" if ok else "–",
@@ -754,7 +755,7 @@ def svg_plot(rows, path):
          f'font-family="sans-serif" font-size="12">',
          f'<rect width="{W}" height="{H}" fill="white"/>',
          f'<text x="{L}" y="22" font-size="15">Import throughput by TPC-H scale factor '
-         f'(MB/s of CSV source, log scale; threads: {", ".join(sorted({r["threads"] for r in rows}))})</text>']
+         f'(MB/s of CSV source, log scale; threads: {", ".join(sorted({str(r["threads"]) for r in rows}))})</text>']
     for e in range(y0, y1 + 1):
         for k in (1, 2, 5):
             v = k * 10 ** e
@@ -837,7 +838,10 @@ def write_results(rows):
         body.append(f.read_text())
     body += ["## Throughput by scale factor", "",
              "![throughput by scale factor](throughput.svg)", "",
-             "All runs on record (`bench/results.csv`):", "", scaling(rows), ""]
+             "All runs on record (`bench/results.csv`). Runs at different scale factors ran at "
+             "different times on a shared machine (see each section's load average and CPU %), so "
+             "differences across scale factors mix machine load with scaling; ratios within one "
+             "section are the reliable comparison.", "", scaling(rows), ""]
     if not any(float(r["sf"]) >= 10 for r in rows):
         body += ["SF10 was not run on this machine: it needs about 40 GB of free disk "
                  "(CSV ≈ 11 GB, the mydumper dump, a MariaDB datadir or a RocksDB store and "
@@ -861,9 +865,17 @@ def main():
     p.add_argument("--keep", action="store_true", help="keep run directories (stores, logs)")
     p.add_argument("--profile", action="store_true",
                    help="also profile a local-default import with perf (flat profile in the results)")
+    p.add_argument("--report-only", action="store_true",
+                   help="only regenerate RESULTS.md and throughput.svg from results.csv and results/")
     p.add_argument("--no-report", action="store_true",
                    help="print the table only; do not touch bench/RESULTS.md, .csv, .svg")
     args = p.parse_args()
+    if args.report_only:
+        with open(BENCH / "results.csv", newline="") as f:
+            all_rows = list(csv.DictReader(f))
+        svg_plot(all_rows, BENCH / "throughput.svg")
+        write_results(all_rows)
+        return
     args.sf = f"{float(args.sf):g}"
     args.only = [x.strip() for x in args.only.split(",") if x.strip()]
     bad = [x for x in args.only if x not in ALL]
