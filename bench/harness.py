@@ -59,6 +59,7 @@ METHODS = [
 LABELS = dict(METHODS)
 
 servers = []  # running MariaDB servers, stopped on exit
+children = []  # the measured process group running now, killed on exit
 
 
 def log(msg):
@@ -89,8 +90,13 @@ def measure(cmd, log_path, env=None, cwd=None):
     peak RSS (largest process of the tree) from wait4."""
     with open(log_path, "wb") as out:
         t0 = time.monotonic()
-        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        # Its own process group, so an interrupted bench can stop the whole
+        # tree (bash scripts of parallel clients included).
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                             start_new_session=True)
+        children.append(p)
         _, status, ru = os.wait4(p.pid, 0)
+        children.remove(p)
         wall = time.monotonic() - t0
     p.returncode = os.waitstatus_to_exitcode(status)
     return {"rc": p.returncode, "wall": wall, "cpu": ru.ru_utime + ru.ru_stime,
@@ -153,9 +159,31 @@ class Maria:
             servers.remove(self)
 
 
+def kill_children():
+    for p in list(children):
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+            for _ in range(50):
+                if os.waitpid(p.pid, os.WNOHANG)[0]:
+                    break
+                time.sleep(0.1)
+            else:
+                os.killpg(p.pid, signal.SIGKILL)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        children.remove(p)
+
+
 def stop_all():
+    kill_children()
     for s in list(servers):
         s.stop()
+
+
+def on_signal(n, _frame):
+    # Children first: the `finally` blocks that run on exit stop servers.
+    kill_children()
+    sys.exit(128 + n)
 
 
 # ---------------------------------------------------------------- data
@@ -892,7 +920,7 @@ def main():
 
     atexit.register(stop_all)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda n, _f: sys.exit(128 + n))
+        signal.signal(sig, on_signal)
 
     b = Bench(args)
     b.build()
