@@ -1,26 +1,29 @@
 #!/usr/bin/env bash
 # Installs the system packages the build and tests need, idempotently and
-# quietly. Usage: scripts/setup.sh [build|test]
+# quietly. Usage: scripts/setup.sh [build|test|bench]
 #   build: libclang-dev (bindgen in the rocksdb crate needs it)
 #   test:  build + mariadb-server/client (the SQL backend's tests run a real one),
 #          mydumper, sysbench and tpchgen-cli (the real-dump tests),
 #          chromium and chromium-driver (the status page's browser test)
+#   bench: build + what bench/run.sh runs: mariadb-server/client, mydumper
+#          (mydumper and myloader), tpchgen-cli
 set -euo pipefail
 what=${1:-build}
 
 need=()
 dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
-if [[ "$what" == test ]]; then
+if [[ "$what" == test || "$what" == bench ]]; then
     command -v mariadbd >/dev/null 2>&1 || need+=(mariadb-server)
     command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
     # Real-dump tests: dumps made by tools nobody here wrote.
     command -v mydumper >/dev/null 2>&1 || need+=(mydumper)
-    command -v sysbench >/dev/null 2>&1 || need+=(sysbench)
+    [[ "$what" == bench ]] || command -v sysbench >/dev/null 2>&1 || need+=(sysbench)
     if ! command -v tpchgen-cli >/dev/null 2>&1; then
         echo "installing: tpchgen-cli (PyPI)" >&2
         python3 -m pip install --quiet tpchgen-cli >/dev/null
     fi
-    command -v chromedriver >/dev/null 2>&1 || need+=(chromium chromium-driver)
+    [[ "$what" == bench ]] || command -v chromedriver >/dev/null 2>&1 ||
+        need+=(chromium chromium-driver)
 fi
 ((${#need[@]} == 0)) && exit 0
 
