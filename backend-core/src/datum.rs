@@ -114,6 +114,10 @@ impl Decimal {
         if exponent.abs() > 200 {
             return Err(bad());
         }
+        if exponent == 0 {
+            // The common case: the digits are already where they belong.
+            return Ok(Self::from_parts(negative, int_part, frac_part));
+        }
         let mut digits: String = format!("{int_part}{frac_part}");
         let mut point = i64::try_from(int_part.len()).map_err(|_| bad())? + exponent;
         if point < 0 {
@@ -183,9 +187,14 @@ impl Decimal {
     pub fn rescale(&self, scale: usize) -> Decimal {
         let frac = self.frac_digits();
         if frac.len() <= scale {
-            let mut padded = frac.to_string();
-            padded.push_str(&"0".repeat(scale - frac.len()));
-            return Self::from_parts(self.is_negative(), self.int_digits(), &padded);
+            // Padding only appends zeros to the normalised text.
+            let mut text = String::with_capacity(self.text.len() + scale - frac.len() + 1);
+            text.push_str(&self.text);
+            if frac.is_empty() && scale > 0 {
+                text.push('.');
+            }
+            text.extend(std::iter::repeat_n('0', scale - frac.len()));
+            return Decimal { text };
         }
         let round_up = frac.as_bytes()[scale] >= b'5';
         let mut digits: Vec<u8> = format!("{}{}", self.int_digits(), &frac[..scale]).into_bytes();

@@ -123,6 +123,16 @@ pub enum EncodedRow {
 }
 
 impl EncodedRow {
+    /// Payload bytes the row adds to a batch, as [`Rows::size`] counts them.
+    pub fn size(&self) -> usize {
+        match self {
+            EncodedRow::Kv { record, indexes } => {
+                record.size() + indexes.iter().map(KvPair::size).sum::<usize>()
+            }
+            EncodedRow::Sql(row) => row.tuple.len(),
+        }
+    }
+
     /// Appends the row's record data to `data` and its index entries to
     /// `index`, updating the matching checksums. A SQL row goes to `data`
     /// whole and leaves the checksums alone (they are KV checksums).
@@ -179,6 +189,7 @@ mod tests {
         };
         let (mut data, mut index) = (Rows::Kv(Vec::new()), Rows::Kv(Vec::new()));
         let (mut dck, mut ick) = (KvChecksum::new(), KvChecksum::new());
+        assert_eq!(row.size(), 6 + 7 * 2);
         row.classify_and_append(&mut data, &mut dck, &mut index, &mut ick);
         assert_eq!(data.len(), 1);
         assert_eq!(index.len(), 2);

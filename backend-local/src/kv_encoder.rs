@@ -14,6 +14,7 @@
 //! created. `CURRENT_TIMESTAMP` and `TIMESTAMP` values use UTC as the
 //! session time zone.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use backend_core::model::{ColumnInfo, ColumnType, DefaultValue, FieldType, TidbTableInfo};
@@ -55,6 +56,10 @@ pub struct KvEncoder {
     has_default: Vec<bool>,
     warnings: u64,
     max_auto_id: i64,
+    /// Scratch: the row's converted values.
+    values: Vec<Datum>,
+    /// Scratch: the record value being built.
+    row_builder: row::RowBuilder,
 }
 
 impl KvEncoder {
@@ -169,6 +174,8 @@ impl KvEncoder {
             has_default,
             warnings: 0,
             max_auto_id: 0,
+            values: Vec::new(),
+            row_builder: row::RowBuilder::default(),
         })
     }
 
@@ -247,7 +254,9 @@ impl RowEncoder for KvEncoder {
     ) -> Result<EncodedRow> {
         let table = Arc::clone(&self.table);
         let t = &table.core;
-        let mut values: Vec<Datum> = Vec::with_capacity(t.columns.len());
+        // Scratch buffers live in the encoder, reused row after row.
+        let mut values = std::mem::take(&mut self.values);
+        values.clear();
         for col in &t.columns {
             let source = match permutation.get(col.offset).copied().flatten() {
                 Some(j) => Some(row.get(j).ok_or_else(|| {
@@ -293,7 +302,7 @@ impl RowEncoder for KvEncoder {
             self.max_auto_id = self.max_auto_id.max(handle);
         }
 
-        let mut columns: Vec<(i64, Option<Vec<u8>>)> = Vec::with_capacity(values.len());
+        let mut builder = std::mem::take(&mut self.row_builder);
         for (col, value) in t.columns.iter().zip(&values) {
             let is_virtual = col.generated.as_ref().is_some_and(|g| !g.stored);
             if self.handle_col == Some(col.offset) || is_virtual {
@@ -301,52 +310,48 @@ impl RowEncoder for KvEncoder {
             }
             if value.is_null() {
                 if self.has_default[col.offset] {
-                    columns.push((col.id, None));
+                    builder.push_null(col.id)?;
                 }
                 continue;
             }
-            let mut buf = Vec::new();
-            row::encode_value(&mut buf, value, &col.field_type)
+            builder
+                .push_value(col.id, value, &col.field_type)
                 .map_err(|e| e.context(format!("column `{}`", col.name)))?;
-            columns.push((col.id, Some(buf)));
         }
         let record = KvPair {
             key: table::record_key(table.id, handle),
-            value: row::encode_row(&columns)?,
+            value: builder.finish()?,
             row_id: handle,
         };
+        self.row_builder = builder;
 
         let mut indexes = Vec::with_capacity(t.indices.len());
         for idx in &t.indices {
             if idx.primary && self.handle_col.is_some() {
                 continue;
             }
-            let mut encoded = Vec::new();
+            // The key is built in place: prefix, then each flagged value.
+            let mut key = table::index_prefix(table.id, idx.id);
             let mut has_null = false;
             for ic in &idx.columns {
                 let col = &t.columns[ic.offset];
                 let value = &values[ic.offset];
                 has_null |= value.is_null();
                 let value = match (ic.length, value) {
-                    (Some(len), Datum::Bytes(b)) => {
-                        Datum::Bytes(prefix(b, len, col.field_type.is_binary_string()).to_vec())
-                    }
-                    _ => value.clone(),
+                    (Some(len), Datum::Bytes(b)) => Cow::Owned(Datum::Bytes(
+                        prefix(b, len, col.field_type.is_binary_string()).to_vec(),
+                    )),
+                    _ => Cow::Borrowed(value),
                 };
-                key::encode_key_datum(&mut encoded, &value, &col.field_type)
+                key::encode_key_datum(&mut key, &value, &col.field_type)
                     .map_err(|e| e.context(format!("index `{}`", idx.name)))?;
             }
             let distinct = idx.unique && !has_null;
-            let (key, value) = if distinct {
-                (
-                    table::index_key(table.id, idx.id, &encoded, None),
-                    table::unique_index_value(handle),
-                )
+            let value = if distinct {
+                table::unique_index_value(handle)
             } else {
-                (
-                    table::index_key(table.id, idx.id, &encoded, Some(handle)),
-                    table::NON_UNIQUE_INDEX_VALUE.to_vec(),
-                )
+                table::append_index_handle(&mut key, handle);
+                table::NON_UNIQUE_INDEX_VALUE.to_vec()
             };
             indexes.push(KvPair {
                 key,
@@ -354,6 +359,7 @@ impl RowEncoder for KvEncoder {
                 row_id: handle,
             });
         }
+        self.values = values;
         Ok(EncodedRow::Kv { record, indexes })
     }
 
@@ -584,11 +590,28 @@ fn numeric_prefix(s: &str) -> (&str, bool) {
     (&s[..i], trailing)
 }
 
-fn bytes_text(d: &Datum) -> Option<String> {
+/// A value as text, borrowed when it is already UTF-8 bytes (the common
+/// case: every value a parser produces).
+fn text_of(d: &Datum) -> Cow<'_, str> {
     match d {
-        Datum::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
-        _ => None,
+        Datum::Bytes(b) => String::from_utf8_lossy(b),
+        other => Cow::Owned(datum_text(other)),
     }
+}
+
+/// `[-]digits` with at most 18 digits, which always fits an `i64`.
+fn plain_integer(b: &[u8]) -> Option<i64> {
+    let (negative, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let v = digits
+        .iter()
+        .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'));
+    Some(if negative { -v } else { v })
 }
 
 /// A typed value as text, for conversions that go through text.
@@ -631,8 +654,8 @@ impl Cx<'_> {
             Datum::Enum { index, .. } => return Decimal::parse(&index.to_string()),
             Datum::Year(y) => return Decimal::parse(&y.to_string()),
             Datum::Decimal(d) => return Ok(d.clone()),
-            Datum::Float32(f) => float_text(f64::from(*f)),
-            Datum::Float64(f) => float_text(*f),
+            Datum::Float32(f) => Cow::Owned(float_text(f64::from(*f))),
+            Datum::Float64(f) => Cow::Owned(float_text(*f)),
             Datum::Time(t) => {
                 let mut s = format!(
                     "{:04}{:02}{:02}{:02}{:02}{:02}",
@@ -641,21 +664,21 @@ impl Cx<'_> {
                 if t.microsecond > 0 {
                     s.push_str(&format!(".{:06}", t.microsecond));
                 }
-                s
+                Cow::Owned(s)
             }
             Datum::Duration(d) => {
                 let abs = d.micros.unsigned_abs();
                 let secs = abs / 1_000_000;
                 let sign = if d.micros < 0 { "-" } else { "" };
-                format!(
+                Cow::Owned(format!(
                     "{sign}{}{:02}{:02}.{:06}",
                     secs / 3600,
                     (secs / 60) % 60,
                     secs % 60,
                     abs % 1_000_000
-                )
+                ))
             }
-            other => datum_text(other),
+            other => text_of(other),
         };
         if text.is_empty() && matches!(value, Datum::Bytes(_)) {
             self.bad("incorrect number value ''")?;
@@ -688,7 +711,8 @@ impl Cx<'_> {
     }
 
     fn as_integer(&mut self, value: &Datum) -> Result<Datum> {
-        let ft = self.ft().clone();
+        let col = self.col;
+        let ft = &col.field_type;
         let bits = match ft.tp {
             ColumnType::TinyInt => 8,
             ColumnType::SmallInt => 16,
@@ -705,6 +729,9 @@ impl Cx<'_> {
             Datum::Int(v) => i128::from(*v),
             Datum::Uint(v) | Datum::Bit(v) => i128::from(*v),
             Datum::Year(v) => i128::from(*v),
+            // The common case, a plain decimal integer, without going
+            // through the exact-number path.
+            Datum::Bytes(b) if let Some(v) = plain_integer(b) => i128::from(v),
             other => {
                 let d = self.number(other)?.rescale(0);
                 let digits = d.int_digits();
@@ -737,7 +764,8 @@ impl Cx<'_> {
     }
 
     fn as_float(&mut self, value: &Datum) -> Result<Datum> {
-        let ft = self.ft().clone();
+        let col = self.col;
+        let ft = &col.field_type;
         let mut f = match value {
             Datum::Float64(f) => *f,
             Datum::Float32(f) => f64::from(*f),
@@ -745,8 +773,8 @@ impl Cx<'_> {
             Datum::Uint(v) => uint_to_f64(*v),
             other => {
                 let text = match other {
-                    Datum::Bytes(_) => bytes_text(other).unwrap_or_default(),
-                    d => self.number(d)?.to_string(),
+                    Datum::Bytes(_) => text_of(other),
+                    d => Cow::Owned(self.number(d)?.to_string()),
                 };
                 let (num, trailing) = numeric_prefix(&text);
                 if num.is_empty() {
@@ -807,8 +835,9 @@ impl Cx<'_> {
     }
 
     fn as_decimal(&mut self, value: &Datum) -> Result<Datum> {
-        let ft = self.ft().clone();
-        let (p, f) = key::decimal_precision(&ft);
+        let col = self.col;
+        let ft = &col.field_type;
+        let (p, f) = key::decimal_precision(ft);
         if f > crate::codec::decimal::MAX_SCALE || p > crate::codec::decimal::MAX_PRECISION || f > p
         {
             return Err(Error::bad_data(format!(
@@ -855,7 +884,7 @@ impl Cx<'_> {
             Datum::Time(t) => Some(*t),
             Datum::Int(v) => parse_datetime(&v.to_string()),
             Datum::Uint(v) => parse_datetime(&v.to_string()),
-            other => parse_datetime(datum_text(other).trim()),
+            other => parse_datetime(text_of(other).trim()),
         };
         let Some(mut t) = parsed else {
             self.bad(&format!(
@@ -894,14 +923,18 @@ impl Cx<'_> {
             }
             return Ok(true);
         }
-        let text = t.format(backend_core::TimeKind::DateTime, 0);
+        // Formatted only for a message: this runs for every date value.
+        let text = || t.format(backend_core::TimeKind::DateTime, 0);
         if t.month > 12 || t.day > 31 || t.hour > 23 || t.minute > 59 || t.second > 59 {
-            self.bad(&format!("incorrect date-time value {text:?}"))?;
+            self.bad(&format!("incorrect date-time value {:?}", text()))?;
             return Ok(false);
         }
         if t.month == 0 || t.day == 0 {
             if self.mode.contains(SqlMode::NO_ZERO_IN_DATE) {
-                self.bad(&format!("zero month or day in {text:?} (NO_ZERO_IN_DATE)"))?;
+                self.bad(&format!(
+                    "zero month or day in {:?} (NO_ZERO_IN_DATE)",
+                    text()
+                ))?;
                 return Ok(false);
             }
             return Ok(true);
@@ -909,7 +942,7 @@ impl Cx<'_> {
         if t.day > days_in_month(t.year, t.month)
             && !self.mode.contains(SqlMode::ALLOW_INVALID_DATES)
         {
-            self.bad(&format!("incorrect date value {text:?}"))?;
+            self.bad(&format!("incorrect date value {:?}", text()))?;
             return Ok(false);
         }
         Ok(true)
@@ -921,7 +954,7 @@ impl Cx<'_> {
             Datum::Duration(d) => Some(d.micros),
             Datum::Int(v) => parse_duration(&v.to_string()),
             Datum::Uint(v) => parse_duration(&v.to_string()),
-            other => parse_duration(datum_text(other).trim()),
+            other => parse_duration(text_of(other).trim()),
         };
         let Some(mut micros) = parsed else {
             self.bad(&format!("incorrect TIME value {:?}", datum_text(value)))?;
@@ -1116,7 +1149,8 @@ impl Cx<'_> {
     }
 
     fn as_string(&mut self, value: &Datum, table_charset: &str) -> Result<Datum> {
-        let ft = self.ft().clone();
+        let col = self.col;
+        let ft = &col.field_type;
         let binary = ft.is_binary_string();
         let mut bytes = match value {
             Datum::Bytes(b) => b.clone(),
@@ -1127,19 +1161,22 @@ impl Cx<'_> {
             other => datum_text(other).into_bytes(),
         };
         let charset = if binary {
-            "binary".to_string()
+            "binary"
         } else if ft.charset.is_empty() {
-            table_charset.to_ascii_lowercase()
+            table_charset
         } else {
-            ft.charset.to_ascii_lowercase()
+            ft.charset.as_str()
         };
+        let is = |name: &str| charset.eq_ignore_ascii_case(name);
+        let utf8mb4 = charset.is_empty() || is("utf8mb4");
+        let utf8mb3 = is("utf8") || is("utf8mb3");
         // Character validity.
-        let valid_len = match charset.as_str() {
-            "utf8mb4" | "" => match std::str::from_utf8(&bytes) {
+        let valid_len = match () {
+            () if utf8mb4 => match std::str::from_utf8(&bytes) {
                 Ok(_) => bytes.len(),
                 Err(e) => e.valid_up_to(),
             },
-            "utf8" | "utf8mb3" => {
+            () if utf8mb3 => {
                 let upto = match std::str::from_utf8(&bytes) {
                     Ok(_) => bytes.len(),
                     Err(e) => e.valid_up_to(),
@@ -1149,8 +1186,8 @@ impl Cx<'_> {
                     .find(|(_, c)| c.len_utf8() == 4)
                     .map_or(upto, |(i, _)| i)
             }
-            "ascii" => bytes.iter().position(|b| *b >= 0x80).unwrap_or(bytes.len()),
-            _ => bytes.len(),
+            () if is("ascii") => bytes.iter().position(|b| *b >= 0x80).unwrap_or(bytes.len()),
+            () => bytes.len(),
         };
         if valid_len < bytes.len() {
             self.bad(&format!(
@@ -1159,7 +1196,7 @@ impl Cx<'_> {
             ))?;
             bytes.truncate(valid_len);
         }
-        let multibyte = matches!(charset.as_str(), "utf8mb4" | "utf8" | "utf8mb3" | "");
+        let multibyte = utf8mb4 || utf8mb3;
         // Length limits: characters for CHAR/VARCHAR, bytes for BLOB/TEXT.
         let (limit, in_chars) = match ft.tp {
             ColumnType::Char | ColumnType::Binary => (u64::from(ft.flen.unwrap_or(1)), !binary),
@@ -1943,6 +1980,28 @@ mod tests {
             conv(bin, "a", strict).0.unwrap(),
             Datum::Bytes(vec![b'a', 0, 0])
         );
+    }
+
+    #[test]
+    fn plain_integers_take_the_fast_path_only_when_exact() {
+        assert_eq!(plain_integer(b"0"), Some(0));
+        assert_eq!(plain_integer(b"-123"), Some(-123));
+        assert_eq!(
+            plain_integer(b"999999999999999999"),
+            Some(999_999_999_999_999_999)
+        );
+        for slow in [
+            &b""[..],
+            b"-",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"1.0",
+            b"1e3",
+            b"9999999999999999999",
+        ] {
+            assert_eq!(plain_integer(slow), None, "{slow:?}");
+        }
     }
 
     #[test]

@@ -125,66 +125,135 @@ pub fn decode_value(b: &[u8], ft: &FieldType) -> Result<Datum> {
 /// Encodes a row from `(column id, value)` pairs; `None` values are NULL.
 /// Each value is already in row v2 value form ([`encode_value`]).
 pub fn encode_row(columns: &[(i64, Option<Vec<u8>>)]) -> Result<Vec<u8>> {
-    let mut not_null: Vec<(u32, &[u8])> = Vec::with_capacity(columns.len());
-    let mut null: Vec<u32> = Vec::new();
+    let mut builder = RowBuilder::default();
     for (id, value) in columns {
-        let id = u32::try_from(*id).map_err(|_| {
-            Error::bad_data(format!("column id {id} out of range for row format v2"))
-        })?;
         match value {
-            Some(v) => not_null.push((id, v.as_slice())),
-            None => null.push(id),
+            Some(v) => builder.push_encoded(*id, v)?,
+            None => builder.push_null(*id)?,
         }
     }
-    not_null.sort_unstable_by_key(|(id, _)| *id);
-    null.sort_unstable();
-    let data_len: usize = not_null.iter().map(|(_, v)| v.len()).sum();
-    let max_id = not_null
-        .iter()
-        .map(|(id, _)| *id)
-        .chain(null.iter().copied())
-        .max()
-        .unwrap_or(0);
-    let large = max_id > 255 || data_len > usize::from(u16::MAX);
-    let too_many = |_| Error::bad_data("too many columns for row format v2");
-    let n_not_null = u16::try_from(not_null.len()).map_err(too_many)?;
-    let n_null = u16::try_from(null.len()).map_err(too_many)?;
-    let width = if large { 4 } else { 1 };
-    let off_width = if large { 4 } else { 2 };
-    let mut out = Vec::with_capacity(
-        6 + (not_null.len() + null.len()) * width + not_null.len() * off_width + data_len,
-    );
-    out.push(CODEC_VER);
-    out.push(if large { FLAG_LARGE } else { 0 });
-    out.extend_from_slice(&n_not_null.to_le_bytes());
-    out.extend_from_slice(&n_null.to_le_bytes());
-    for id in not_null
-        .iter()
-        .map(|(id, _)| *id)
-        .chain(null.iter().copied())
-    {
-        if large {
-            out.extend_from_slice(&id.to_le_bytes());
-        } else {
-            // `large` is false, so every id is ≤ 255.
-            out.push(u8::try_from(id).unwrap_or(u8::MAX));
+    builder.finish()
+}
+
+/// Builds row v2 values column by column into buffers that are reused
+/// from row to row (the encoder's hot path: no allocation per column).
+#[derive(Debug, Default)]
+pub struct RowBuilder {
+    /// Not-null values' encodings, back to back.
+    data: Vec<u8>,
+    /// Not-null columns: id and end of the value in `data`.
+    not_null: Vec<(u32, usize)>,
+    null: Vec<u32>,
+    /// Value order when ids were not pushed ascending.
+    order: Vec<(u32, usize, usize)>,
+}
+
+impl RowBuilder {
+    fn column_id(id: i64) -> Result<u32> {
+        u32::try_from(id)
+            .map_err(|_| Error::bad_data(format!("column id {id} out of range for row format v2")))
+    }
+
+    /// Adds a NULL column.
+    pub fn push_null(&mut self, id: i64) -> Result<()> {
+        self.null.push(Self::column_id(id)?);
+        Ok(())
+    }
+
+    /// Adds a column's value, encoded as [`encode_value`] does.
+    pub fn push_value(&mut self, id: i64, datum: &Datum, ft: &FieldType) -> Result<()> {
+        let id = Self::column_id(id)?;
+        let start = self.data.len();
+        if let Err(err) = encode_value(&mut self.data, datum, ft) {
+            self.data.truncate(start);
+            return Err(err);
         }
+        self.not_null.push((id, self.data.len()));
+        Ok(())
     }
-    let mut end = 0usize;
-    for (_, v) in &not_null {
-        end += v.len();
-        if large {
-            let e =
-                u32::try_from(end).map_err(|_| Error::bad_data("row value larger than 4 GiB"))?;
-            out.extend_from_slice(&e.to_le_bytes());
-        } else {
-            out.extend_from_slice(&u16::try_from(end).unwrap_or(u16::MAX).to_le_bytes());
+
+    /// Adds a column's already encoded value.
+    pub fn push_encoded(&mut self, id: i64, value: &[u8]) -> Result<()> {
+        let id = Self::column_id(id)?;
+        self.data.extend_from_slice(value);
+        self.not_null.push((id, self.data.len()));
+        Ok(())
+    }
+
+    /// The row value of the columns pushed since the last call; the
+    /// builder is empty again afterwards, also after an error.
+    pub fn finish(&mut self) -> Result<Vec<u8>> {
+        let out = self.build();
+        self.data.clear();
+        self.not_null.clear();
+        self.null.clear();
+        out
+    }
+
+    fn build(&mut self) -> Result<Vec<u8>> {
+        // Values sorted by column id: (id, start, end) in `data`.
+        self.order.clear();
+        let mut start = 0;
+        for &(id, end) in &self.not_null {
+            self.order.push((id, start, end));
+            start = end;
         }
+        if !self.order.is_sorted_by_key(|(id, _, _)| *id) {
+            self.order.sort_unstable_by_key(|(id, _, _)| *id);
+        }
+        self.null.sort_unstable();
+        let data_len = self.data.len();
+        let max_id = self
+            .order
+            .iter()
+            .map(|(id, _, _)| *id)
+            .chain(self.null.iter().copied())
+            .max()
+            .unwrap_or(0);
+        let large = max_id > 255 || data_len > usize::from(u16::MAX);
+        let too_many = |_| Error::bad_data("too many columns for row format v2");
+        let n_not_null = u16::try_from(self.order.len()).map_err(too_many)?;
+        let n_null = u16::try_from(self.null.len()).map_err(too_many)?;
+        let width = if large { 4 } else { 1 };
+        let off_width = if large { 4 } else { 2 };
+        let mut out = Vec::with_capacity(
+            6 + (self.order.len() + self.null.len()) * width
+                + self.order.len() * off_width
+                + data_len,
+        );
+        out.push(CODEC_VER);
+        out.push(if large { FLAG_LARGE } else { 0 });
+        out.extend_from_slice(&n_not_null.to_le_bytes());
+        out.extend_from_slice(&n_null.to_le_bytes());
+        for id in self
+            .order
+            .iter()
+            .map(|(id, _, _)| *id)
+            .chain(self.null.iter().copied())
+        {
+            if large {
+                out.extend_from_slice(&id.to_le_bytes());
+            } else {
+                // `large` is false, so every id is ≤ 255.
+                out.push(u8::try_from(id).unwrap_or(u8::MAX));
+            }
+        }
+        let mut end = 0usize;
+        for (_, start, stop) in &self.order {
+            end += stop - start;
+            if large {
+                let e = u32::try_from(end)
+                    .map_err(|_| Error::bad_data("row value larger than 4 GiB"))?;
+                out.extend_from_slice(&e.to_le_bytes());
+            } else {
+                out.extend_from_slice(&u16::try_from(end).unwrap_or(u16::MAX).to_le_bytes());
+            }
+        }
+        for (_, start, stop) in &self.order {
+            out.extend_from_slice(&self.data[*start..*stop]);
+        }
+        Ok(out)
     }
-    for (_, v) in &not_null {
-        out.extend_from_slice(v);
-    }
-    Ok(out)
 }
 
 /// A decoded row v2 header with borrowed column data.
@@ -339,6 +408,33 @@ mod tests {
         assert_eq!(parsed.get(2), ColumnValue::Null);
         assert_eq!(parsed.get(4), ColumnValue::Absent);
         assert_eq!(encode_row(&[]).unwrap(), [0x80, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn builder_is_reusable_and_matches_encode_row() {
+        let ft = FieldType::new(ColumnType::BigInt);
+        let mut builder = RowBuilder::default();
+        for _ in 0..2 {
+            builder.push_value(3, &Datum::Int(1000), &ft).unwrap();
+            builder.push_null(2).unwrap();
+            builder.push_encoded(1, b"ab").unwrap();
+            let row = builder.finish().unwrap();
+            let expected = encode_row(&[
+                (3, Some(val(&Datum::Int(1000), &ft))),
+                (2, None),
+                (1, Some(b"ab".to_vec())),
+            ])
+            .unwrap();
+            assert_eq!(row, expected);
+        }
+        // A failed row leaves nothing behind for the next one.
+        builder.push_encoded(1, b"x").unwrap();
+        assert!(builder.push_null(-1).is_err());
+        for id in 0..70_000 {
+            builder.push_null(id).unwrap();
+        }
+        assert!(builder.finish().is_err());
+        assert_eq!(builder.finish().unwrap(), [0x80, 0, 0, 0, 0, 0]);
     }
 
     #[test]

@@ -94,10 +94,16 @@ pub fn index_key(
 ) -> Vec<u8> {
     let mut k = index_seek_key(table_id, index_id, encoded_values);
     if let Some(h) = handle {
-        k.push(super::key::INT_FLAG);
-        number::encode_int(&mut k, h);
+        append_index_handle(&mut k, h);
     }
     k
+}
+
+/// Appends the flagged integer handle that ends a non-unique index key
+/// (see [`index_key`]).
+pub fn append_index_handle(key: &mut Vec<u8>, handle: i64) {
+    key.push(super::key::INT_FLAG);
+    number::encode_int(key, handle);
 }
 
 /// The value of a distinct unique index entry: the handle, 8 bytes

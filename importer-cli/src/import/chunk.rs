@@ -41,6 +41,9 @@ struct Batch {
     index: Rows,
     data_checksum: KvChecksum,
     index_checksum: KvChecksum,
+    /// Payload bytes of `data` and `index`, counted as rows are added
+    /// (summing the batch on every row would be quadratic).
+    bytes: usize,
     rows: u64,
     /// Parser position after the batch's last row.
     end_pos: u64,
@@ -118,7 +121,7 @@ pub(crate) async fn process_chunk(
     let mut deliver_result = Ok(());
     while let Some(batch) = rx.recv().await {
         let deliver_start = std::time::Instant::now();
-        let batch_bytes = batch.data.size() + batch.index.size();
+        let batch_bytes = batch.bytes;
         let delivered: anyhow::Result<()> = async {
             if !batch.data.is_empty() {
                 data_writer
@@ -305,6 +308,7 @@ fn encode_chunk(
         };
         match encoder.encode(&row.values, row.row_id, &permutation, &origin) {
             Ok(encoded) => {
+                batch.bytes += encoded.size();
                 encoded.classify_and_append(
                     &mut batch.data,
                     &mut batch.data_checksum,
@@ -324,7 +328,7 @@ fn encode_chunk(
         }
         batch.end_pos = row.end_offset;
         batch.last_row_id = row.row_id;
-        if batch.data.size() + batch.index.size() >= opts.deliver_bytes {
+        if batch.bytes >= opts.deliver_bytes {
             batch.max_auto_id = encoder.max_auto_id();
             let full = std::mem::replace(&mut batch, new_batch(&*builder, &column_names));
             if !send(full) {
@@ -345,10 +349,7 @@ fn encode_chunk(
 fn count_encoded(progress: &TableProgress, batch: &Batch, started: std::time::Instant) {
     TableProgress::add(&progress.rows_read, batch.rows + batch.errors);
     TableProgress::add(&progress.rows_encoded, batch.rows);
-    TableProgress::add(
-        &progress.bytes_encoded,
-        (batch.data.size() + batch.index.size()) as u64,
-    );
+    TableProgress::add(&progress.bytes_encoded, batch.bytes as u64);
     TableProgress::add(&progress.encode_nanos, nanos_since(started));
 }
 
@@ -363,6 +364,7 @@ fn new_batch(builder: &dyn EncodingBuilder, column_names: &Arc<Vec<String>>) -> 
         index: builder.make_empty_rows(),
         data_checksum: KvChecksum::new(),
         index_checksum: KvChecksum::new(),
+        bytes: 0,
         rows: 0,
         end_pos: 0,
         last_row_id: 0,
