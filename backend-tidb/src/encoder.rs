@@ -561,7 +561,11 @@ mod tests {
                     seed ^= seed << 17;
                     let pick = usize::try_from(seed % alphabet.len() as u64).unwrap_or(0);
                     // Mostly plain text, so whole clean words occur.
-                    text.push_str(if seed % 5 == 0 { alphabet[pick] } else { "q" });
+                    text.push_str(if seed.is_multiple_of(5) {
+                        alphabet[pick]
+                    } else {
+                        "q"
+                    });
                 }
                 let mut out = String::new();
                 write_quoted(&mut out, &text, false);
