@@ -509,6 +509,8 @@ fn record_pending(
             tracing::warn!(table = %name, engine_id, chunk = idx, "chunk not durable after flush; it will be redone on resume");
         }
     }
+    // Also the progress publish_chunk held back (see update_progress).
+    ctx.checkpoints.save()?;
     Ok(())
 }
 
@@ -521,7 +523,7 @@ fn publish_chunk(
     progress: &ChunkCheckpoint,
     max_auto_id: i64,
 ) -> anyhow::Result<()> {
-    ctx.checkpoints.update(|cp| {
+    ctx.checkpoints.update_progress(|cp| {
         if let Some(table) = cp.tables.get_mut(name) {
             table.max_auto_id = table.max_auto_id.max(max_auto_id);
             if let Some(slot) = table
