@@ -207,7 +207,8 @@ fn index_key_parts_keep_back_quotes_in_column_names() {
     .unwrap();
     let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["k``", "a\\b("]);
-    let keys: Vec<(String, Vec<(String, Option<u32>)>)> = t
+    type Key = (String, Vec<(String, Option<u32>)>);
+    let keys: Vec<Key> = t
         .indices
         .iter()
         .map(|ix| {
