@@ -4,7 +4,8 @@
 //!
 //! Each case is a database, a table and three columns named from hostile
 //! fragments (back-quotes, quotes, backslashes, spaces, `%`, dots, `;`,
-//! `--`, `/*`, control characters, unicode), and rows of an INT key, a
+//! `--`, `/*`, control characters, unicode), and rows of an INT
+//! AUTO_INCREMENT key (so the auto-increment rebase runs on the names), a
 //! VARBINARY of random bytes (NUL, 0x1A, `\`, quotes, CR/LF, invalid UTF-8)
 //! and a TEXT of random characters with the same specials. The case is
 //! written as a real dump — schema files with the names quoted as MySQL
@@ -275,7 +276,7 @@ fn write_dump(dir: &Path, case: &Case, db: &str, mode: Mode) {
     std::fs::write(
         dir.join(format!("{fdb}.{ft}-schema.sql")),
         format!(
-            "CREATE TABLE {} (\n  {} int NOT NULL,\n  {} varbinary(255) NOT NULL,\n  \
+            "CREATE TABLE {} (\n  {} int NOT NULL AUTO_INCREMENT,\n  {} varbinary(255) NOT NULL,\n  \
              {} text NOT NULL,\n  PRIMARY KEY ({})\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n",
             q(&case.table),
             q(k),
@@ -313,7 +314,7 @@ fn write_dump(dir: &Path, case: &Case, db: &str, mode: Mode) {
     for (i, row) in case.rows.iter().enumerate() {
         let (bin, text) = row;
         if in_csv(i, row) {
-            csv.extend_from_slice(format!("{i},").as_bytes());
+            csv.extend_from_slice(format!("{},", i + 1).as_bytes());
             csv_field(&mut csv, bin, mode);
             csv.push(b',');
             csv_field(&mut csv, text.as_bytes(), mode);
@@ -324,7 +325,7 @@ fn write_dump(dir: &Path, case: &Case, db: &str, mode: Mode) {
             sql.extend_from_slice(b",\n");
         }
         first = false;
-        sql.extend_from_slice(format!("({i},").as_bytes());
+        sql.extend_from_slice(format!("({},", i + 1).as_bytes());
         if i % 2 == 0 && !bin.is_empty() {
             sql.extend_from_slice(format!("0x{}", hex(bin)).as_bytes());
         } else {
@@ -539,7 +540,7 @@ async fn verify(
         .rows
         .iter()
         .enumerate()
-        .map(|(i, (bin, text))| format!("{i}:{}:{}", hex(bin), hex(text.as_bytes())))
+        .map(|(i, (bin, text))| format!("{}:{}:{}", i + 1, hex(bin), hex(text.as_bytes())))
         .collect();
     if got != want {
         return Err(format!("rows differ:\n got  {got:?}\n want {want:?}"));
