@@ -127,7 +127,7 @@ pub(crate) async fn process_chunk(
     let mut threads = Vec::with_capacity(encoders + 1);
     for _ in 0..encoders {
         let (raw_tx, raw_rx) = std_mpsc::sync_channel::<anyhow::Result<RawBatch>>(1);
-        let (out_tx, out_rx) = mpsc::channel::<anyhow::Result<Vec<Batch>>>(2);
+        let (out_tx, out_rx) = mpsc::channel::<anyhow::Result<Batch>>(2);
         raw_senders.push(raw_tx);
         outputs.push(out_rx);
         let ctx = Arc::clone(ctx);
@@ -158,18 +158,18 @@ pub(crate) async fn process_chunk(
     let mut deliver_result = Ok(());
     let mut finished = false;
     // Batches come out of the encoders in the order the parser dealt them.
-    'deliver: for seq in 0usize.. {
+    for seq in 0usize.. {
         let Some(received) = outputs[seq % encoders].recv().await else {
             break;
         };
-        let batches = match received {
-            Ok(batches) => batches,
+        let batch = match received {
+            Ok(batch) => batch,
             Err(err) => {
                 deliver_result = Err(err);
                 break;
             }
         };
-        for batch in batches {
+        {
             if let Err(err) = deliver_batch(
                 ctx,
                 batch,
@@ -184,7 +184,7 @@ pub(crate) async fn process_chunk(
             .await
             {
                 deliver_result = Err(err);
-                break 'deliver;
+                break;
             }
             if data_writer.is_synced() && index_writer.is_synced() {
                 publish(&current, max_auto_id)?;
@@ -302,7 +302,7 @@ struct RawBatch {
 }
 
 /// The parsing thread: reads rows from the chunk's position and deals them
-/// in raw batches of about `deliver-bytes` of source round-robin to the
+/// in raw batches ([`raw_batch_bytes`] of source) round-robin to the
 /// encoders. Ends after the batch that finishes the chunk, on an error
 /// (sent in place of the next batch), or when the encoders are gone.
 fn parse_chunk(
@@ -400,7 +400,7 @@ fn parse_chunk(
             batch.last_row_id = row.row_id;
             let next = spare.pop().unwrap_or_default();
             batch.rows.push(std::mem::replace(&mut row, next));
-            if row_bytes_since(batch_start, batch.end_pos) >= ctx.options.deliver_bytes {
+            if row_bytes_since(batch_start, batch.end_pos) >= raw_batch_bytes(ctx) {
                 let next = RawBatch {
                     rows: recycled_rows(recycled, &mut spare),
                     permutation: Arc::clone(&permutation),
@@ -439,6 +439,15 @@ fn recycled_rows(recycled: &std_mpsc::Receiver<Vec<Row>>, spare: &mut Vec<Row>) 
     }
     rows.clear();
     rows
+}
+
+/// Source bytes per raw batch. The cut depends only on the rows since the
+/// last cut, so a chunk resumed at any batch boundary cuts as before. Three
+/// quarters of `deliver-bytes`: a row's encoding is usually a little larger
+/// than its source (SQL tuples add quotes), and a batch the tidb writer has
+/// to split into a full and a tiny statement costs a round trip.
+fn raw_batch_bytes(ctx: &ImportContext) -> usize {
+    (ctx.options.deliver_bytes / 4 * 3).max(1)
 }
 
 /// Source bytes between two parser positions.
@@ -489,9 +498,9 @@ fn open_chunk_parser(
     Ok(parser)
 }
 
-/// An encoding thread: turns each raw batch it is dealt into batches of
-/// about `deliver-bytes` of encoded rows and hands them to the deliver side
-/// in one message. Ends when the parser or the deliver side is gone.
+/// An encoding thread: turns each raw batch it is dealt into one batch of
+/// encoded rows for the deliver side. Ends when the parser or the deliver
+/// side is gone.
 #[allow(clippy::too_many_arguments)]
 fn encode_batches(
     ctx: &ImportContext,
@@ -500,7 +509,7 @@ fn encode_batches(
     timestamp: i64,
     builder: &dyn EncodingBuilder,
     raw: &std_mpsc::Receiver<anyhow::Result<RawBatch>>,
-    out: &mpsc::Sender<anyhow::Result<Vec<Batch>>>,
+    out: &mpsc::Sender<anyhow::Result<Batch>>,
     recycle: &std_mpsc::SyncSender<Vec<Row>>,
 ) {
     let encoder = builder.new_encoder(&EncodingConfig {
@@ -518,16 +527,14 @@ fn encode_batches(
     let progress = ctx.progress.table(&table.unique_name());
     while let Ok(received) = raw.recv() {
         let started = std::time::Instant::now();
-        let encoded = received.and_then(|mut raw| {
-            let batches = encode_raw(ctx, file, builder, &mut *encoder, &mut raw);
+        let encoded = received.and_then(|raw| {
+            let batch = encode_raw(ctx, file, builder, &mut *encoder, &raw);
             // Hand the row buffers back for reuse; dropped if none is needed.
             let _ = recycle.try_send(raw.rows);
-            batches
+            batch
         });
-        if let Ok(batches) = &encoded {
-            for batch in batches {
-                count_encoded(&progress, batch);
-            }
+        if let Ok(batch) = &encoded {
+            count_encoded(&progress, batch);
         }
         TableProgress::add(&progress.encode_nanos, nanos_since(started));
         let failed = encoded.is_err();
@@ -537,16 +544,17 @@ fn encode_batches(
     }
 }
 
-/// Encodes one raw batch; the last batch returned carries the raw batch's
-/// end position and finish flag.
+/// Encodes one raw batch into one batch. One for one, so every position a
+/// checkpoint can record is a raw-batch boundary: a resumed chunk cuts the
+/// rest of its rows exactly as the first run did, which the tidb backend's
+/// statement markers rely on.
 fn encode_raw(
     ctx: &ImportContext,
     file: &Arc<str>,
     builder: &dyn EncodingBuilder,
     encoder: &mut dyn backend_core::RowEncoder,
-    raw: &mut RawBatch,
-) -> anyhow::Result<Vec<Batch>> {
-    let mut batches = Vec::new();
+    raw: &RawBatch,
+) -> anyhow::Result<Batch> {
     let mut batch = new_batch(builder, &raw.column_names);
     for row in &raw.rows {
         let origin = RowOrigin {
@@ -573,21 +581,13 @@ fn encode_raw(
                 batch.errors += 1;
             }
         }
-        batch.end_pos = row.end_offset;
-        batch.last_row_id = row.row_id;
-        if batch.bytes >= ctx.options.deliver_bytes {
-            batch.max_auto_id = encoder.max_auto_id();
-            let full = std::mem::replace(&mut batch, new_batch(builder, &raw.column_names));
-            batches.push(full);
-        }
     }
     batch.end_pos = raw.end_pos;
     batch.last_row_id = raw.last_row_id;
     batch.finished = raw.finished;
     batch.errors += raw.errors;
     batch.max_auto_id = encoder.max_auto_id();
-    batches.push(batch);
-    Ok(batches)
+    Ok(batch)
 }
 
 /// Adds a batch about to be handed over to the table's encode counters.
