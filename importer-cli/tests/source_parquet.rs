@@ -110,7 +110,7 @@ const UNSIGNED: &[(u32, &str)] = &[(u32::MAX, "4294967295"), (7, "7"), (1 << 31,
 
 /// The value of column `c` in row `i` (None is NULL).
 fn null_at(i: usize, c: usize) -> bool {
-    (i + c) % 7 == 0
+    (i + c).is_multiple_of(7)
 }
 
 fn pick<T: Copy>(table: &[(T, &'static str)], i: usize) -> (T, &'static str) {
@@ -173,7 +173,9 @@ fn write_file(path: &Path, range: std::ops::Range<usize>, group: usize, codec: C
     for rows in all.chunks(group) {
         let mut rg = w.next_row_group().unwrap();
         put::<Int32Type>(&mut rg, rows, 0, true, |i| i32::try_from(i).unwrap());
-        put::<ByteArrayType>(&mut rg, rows, 1, false, |i| ByteArray::from(name_of(i).as_str()));
+        put::<ByteArrayType>(&mut rg, rows, 1, false, |i| {
+            ByteArray::from(name_of(i).as_str())
+        });
         put::<Int64Type>(&mut rg, rows, 2, false, |i| {
             i64::try_from(i).unwrap() * 1_000_000_007 - 5
         });
@@ -189,8 +191,10 @@ fn write_file(path: &Path, range: std::ops::Range<usize>, group: usize, codec: C
             ByteArray::from(minimal_be(pick(BIG_DECIMALS, i).0 % 10_i128.pow(20)))
         });
         put::<ByteArrayType>(&mut rg, rows, 10, false, |i| ByteArray::from(raw_of(i)));
-        put::<BoolType>(&mut rg, rows, 11, false, |i| i % 3 == 0);
-        put::<DoubleType>(&mut rg, rows, 12, false, |i| f64::from(u32::try_from(i).unwrap()) * 0.25);
+        put::<BoolType>(&mut rg, rows, 11, false, |i| i.is_multiple_of(3));
+        put::<DoubleType>(&mut rg, rows, 12, false, |i| {
+            f64::from(u32::try_from(i).unwrap()) * 0.25
+        });
         put::<Int32Type>(&mut rg, rows, 13, false, |i| {
             i32::from_ne_bytes(pick(UNSIGNED, i).0.to_ne_bytes())
         });
@@ -226,13 +230,19 @@ fn expected_datums(i: usize) -> Vec<Datum> {
         text(pick(BIG_DECIMALS, i).1),
         text(&dec_var_text(i)),
         Datum::Bytes(raw_of(i)),
-        Datum::Int(i64::from(i % 3 == 0)),
+        Datum::Int(i64::from(i.is_multiple_of(3))),
         Datum::Float64(f64::from(u32::try_from(i).unwrap()) * 0.25),
         Datum::Uint(u64::from(pick(UNSIGNED, i).0)),
     ];
     all.into_iter()
         .enumerate()
-        .map(|(c, d)| if c > 0 && null_at(i, c) { Datum::Null } else { d })
+        .map(|(c, d)| {
+            if c > 0 && null_at(i, c) {
+                Datum::Null
+            } else {
+                d
+            }
+        })
         .collect()
 }
 
@@ -304,7 +314,12 @@ fn parser_resumes_at_any_row() {
         let from = usize::try_from(start).unwrap();
         assert_eq!(rest.len(), 300 - from, "from row {start}");
         for (k, row) in rest.iter().enumerate() {
-            assert_eq!(row.values, all[from + k].values, "row {} from {start}", from + k);
+            assert_eq!(
+                row.values,
+                all[from + k].values,
+                "row {} from {start}",
+                from + k
+            );
             assert_eq!(row.start_offset, u64::try_from(from + k).unwrap());
             assert_eq!(row.row_id, 1000 + i64::try_from(from + k).unwrap() + 1);
         }
@@ -316,20 +331,25 @@ fn parser_resumes_at_any_row() {
     assert_eq!(parser.read_row().unwrap().unwrap().values, all[10].values);
     parser.set_pos(250, 250).unwrap();
     let row = parser.read_row().unwrap().unwrap();
-    assert_eq!((row.values.clone(), row.row_id), (all[250].values.clone(), 251));
+    assert_eq!(
+        (row.values.clone(), row.row_id),
+        (all[250].values.clone(), 251)
+    );
     assert!(parser.set_pos(5, 5).is_err(), "moving back is an error");
-    assert!(open_parser(
-        &path,
-        "db.t.000000000.parquet",
-        SourceFormat::Parquet,
-        Compression::None,
-        301,
-        0,
-        &CsvOptions::default(),
-        false,
-        &ParserOptions::default(),
-    )
-    .is_err());
+    assert!(
+        open_parser(
+            &path,
+            "db.t.000000000.parquet",
+            SourceFormat::Parquet,
+            Compression::None,
+            301,
+            0,
+            &CsvOptions::default(),
+            false,
+            &ParserOptions::default(),
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -364,7 +384,10 @@ fn truncated_and_corrupt_files_are_errors_naming_the_file() {
     };
     for cut in [0, 3, 100, bytes.len() / 2, bytes.len() - 1] {
         let msg = open_err(&bytes[..cut]);
-        assert!(msg.contains("db.t.000000000.parquet"), "cut at {cut}: {msg}");
+        assert!(
+            msg.contains("db.t.000000000.parquet"),
+            "cut at {cut}: {msg}"
+        );
     }
     // Garbage over the column data, footer intact: a read error at a row.
     let mut damaged = bytes.clone();
@@ -404,18 +427,23 @@ fn importer(args: &[&str]) -> Output {
 fn assert_ok(what: &str, out: &Output) {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{what} panicked:\n{err}");
-    assert!(out.status.success(), "{what} failed ({:?}):\n{err}", out.status);
+    assert!(
+        out.status.success(),
+        "{what} failed ({:?}):\n{err}",
+        out.status
+    );
 }
 
 fn make_dump(dump: &Path) {
     std::fs::create_dir_all(dump).unwrap();
-    std::fs::write(
-        dump.join("db-schema-create.sql"),
-        "CREATE DATABASE `db`;\n",
-    )
-    .unwrap();
+    std::fs::write(dump.join("db-schema-create.sql"), "CREATE DATABASE `db`;\n").unwrap();
     std::fs::write(dump.join("db.t-schema.sql"), CREATE_TABLE).unwrap();
-    write_file(&dump.join("db.t.000000000.parquet"), 0..2500, 1000, Codec::SNAPPY);
+    write_file(
+        &dump.join("db.t.000000000.parquet"),
+        0..2500,
+        1000,
+        Codec::SNAPPY,
+    );
     write_file(
         &dump.join("db.t.000000001.parquet"),
         2500..3100,
@@ -447,7 +475,7 @@ fn csv_value(c: usize, d: &Datum) -> String {
             let s = String::from_utf8(b.clone()).unwrap();
             match c {
                 // DATETIME(3) prints three digits, DATETIME(6) six.
-                4 | 5 | 6 => {
+                4..=6 => {
                     let digits = if c == 5 { 3 } else { 6 };
                     let (secs, frac) = s.split_once('.').unwrap_or((&s, ""));
                     format!("{secs}.{frac:0<digits$}")
@@ -479,7 +507,13 @@ fn cli_imports_parquet_into_the_local_store() {
         "warn",
     ]);
     assert_ok("import", &out);
-    let out = importer(&["store", "export", "`db`.`t`", "--store", store.to_str().unwrap()]);
+    let out = importer(&[
+        "store",
+        "export",
+        "`db`.`t`",
+        "--store",
+        store.to_str().unwrap(),
+    ]);
     assert_ok("store export", &out);
     let csv = String::from_utf8(out.stdout).unwrap();
     let mut lines = csv.lines();

@@ -300,14 +300,13 @@ fn open_file(
         });
     }
     let file = File::open(path).map_err(|e| SourceError::io(path, "open", e))?;
-    let reader = guarded(|| SerializedFileReader::new(file)).map_err(|reason| {
-        SourceError::Syntax {
+    let reader =
+        guarded(|| SerializedFileReader::new(file)).map_err(|reason| SourceError::Syntax {
             file: name.to_string(),
             offset: 0,
             line: 1,
             reason: format!("not a readable parquet file: {reason}"),
-        }
-    })?;
+        })?;
     let mut group_rows = Vec::new();
     for (i, group) in reader.metadata().row_groups().iter().enumerate() {
         let rows = u64::try_from(group.num_rows()).map_err(|_| SourceError::Syntax {
@@ -519,7 +518,7 @@ impl ParquetParser {
     fn decode_row(&mut self, values: &mut Vec<Datum>) -> Result<(), SourceError> {
         values.resize(self.columns.len(), Datum::Null);
         let mut bad_text: Option<usize> = None;
-        for c in 0..self.open.len() {
+        for (c, slot) in values.iter_mut().enumerate() {
             let state = &mut self.open[c];
             let present = match guarded(|| state.next_present()) {
                 Ok(Some(p)) => p,
@@ -532,7 +531,6 @@ impl ParquetParser {
                     return Err(self.fail(reason));
                 }
             };
-            let slot = &mut values[c];
             if !present {
                 *slot = Datum::Null;
                 continue;
@@ -556,7 +554,9 @@ impl ParquetParser {
                 TypedReader::Bytes(_, vals) => {
                     let bytes = vals[v].data();
                     bytes_datum(slot, bytes, conv);
-                    if conv == Conv::Text && !self.unchecked[c] && std::str::from_utf8(bytes).is_err()
+                    if conv == Conv::Text
+                        && !self.unchecked[c]
+                        && std::str::from_utf8(bytes).is_err()
                     {
                         bad_text.get_or_insert(c);
                     }
@@ -564,7 +564,9 @@ impl ParquetParser {
                 TypedReader::Fixed(_, vals) => {
                     let bytes = vals[v].data();
                     bytes_datum(slot, bytes, conv);
-                    if conv == Conv::Text && !self.unchecked[c] && std::str::from_utf8(bytes).is_err()
+                    if conv == Conv::Text
+                        && !self.unchecked[c]
+                        && std::str::from_utf8(bytes).is_err()
                     {
                         bad_text.get_or_insert(c);
                     }
@@ -604,7 +606,9 @@ fn int_datum(v: i64, conv: Conv, int64: bool) -> Datum {
         Conv::Date => Datum::Bytes(date_text(v).into_bytes()),
         Conv::Time(unit) => Datum::Bytes(time_text(v, unit).into_bytes()),
         Conv::Timestamp(unit) => Datum::Bytes(timestamp_text(v, unit).into_bytes()),
-        Conv::Decimal(scale) => Datum::Bytes(decimal_text(v < 0, &v.unsigned_abs().to_string(), scale).into_bytes()),
+        Conv::Decimal(scale) => {
+            Datum::Bytes(decimal_text(v < 0, &v.unsigned_abs().to_string(), scale).into_bytes())
+        }
         _ => Datum::Int(v),
     }
 }
@@ -773,7 +777,8 @@ impl RowParser for ParquetParser {
                 match guarded(|| state.skip(count)) {
                     Ok(skipped) if skipped == count => {}
                     Ok(_) => {
-                        let reason = format!("column {:?} ends before its row group", self.columns[c]);
+                        let reason =
+                            format!("column {:?} ends before its row group", self.columns[c]);
                         return Err(self.fail(reason));
                     }
                     Err(reason) => return Err(self.fail(reason)),
