@@ -70,6 +70,30 @@ impl EngineManager {
         })
     }
 
+    /// Imports what an open engine holds so far, then empties it: how a
+    /// disk-quota violation frees `sorted-kv-dir` (Lightning's
+    /// `UnsafeImportAndReset`).
+    ///
+    /// "Unsafe" because pairs written while this runs may be imported or
+    /// dropped: the caller must hold every writer of the engine back, after
+    /// a [`Backend::flush_all_engines`], until it returns. Backends whose
+    /// engines cannot be imported while open return an error.
+    pub async fn unsafe_import_and_reset(
+        &self,
+        engine_uuid: Uuid,
+        region_split_size: u64,
+        region_split_keys: u64,
+    ) -> Result<()> {
+        self.backend
+            .import_engine(engine_uuid, region_split_size, region_split_keys)
+            .await
+            .map_err(|e| e.context(format!("importing engine {engine_uuid} early (disk quota)")))?;
+        self.backend
+            .reset_engine(engine_uuid)
+            .await
+            .map_err(|e| e.context(format!("resetting engine {engine_uuid} (disk quota)")))
+    }
+
     /// Closes engine `engine_id` of `table_name` without opening it first.
     ///
     /// "Unsafe" because it skips the open → write → close sequence: use it

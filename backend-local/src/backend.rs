@@ -169,11 +169,10 @@ impl LocalBackend {
             )
         })?;
         if engine.state() != EngineState::Closed {
-            return Err(LocalError::EngineState {
-                uuid: engine_uuid,
-                state: "open",
-                op: "import (close it first)",
-            });
+            // The disk-quota path imports an open engine: its writers are
+            // idle (the caller holds them back) until it resets the engine.
+            let engine = Arc::clone(&engine);
+            Self::blocking(engine_uuid, move || engine.prepare_open_import()).await?;
         }
         if engine.importing.swap(true, Ordering::SeqCst) {
             return Err(LocalError::EngineState {

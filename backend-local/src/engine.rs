@@ -604,6 +604,17 @@ impl Engine {
         Ok(())
     }
 
+    /// Makes an open engine's pairs importable without closing it: hands
+    /// the writers' buffers to the store and merges staged SSTs. Pairs
+    /// written after this are not part of an import that follows, so the
+    /// caller keeps writers idle until it resets the engine (the disk-quota
+    /// path, [`backend_core::EngineManager::unsafe_import_and_reset`]).
+    pub(crate) fn prepare_open_import(&self) -> LocalResult<()> {
+        self.flush_writers()?;
+        let mut inner = lock(&self.inner);
+        self.merge_staging(&mut inner)
+    }
+
     /// Drops every pair, keeping the engine open (a new, empty store).
     pub(crate) fn reset(&self) -> LocalResult<()> {
         if self.importing.load(Ordering::SeqCst) {

@@ -39,13 +39,22 @@ async fn unknown_engines_are_not_found_with_their_path() {
         err.to_string().contains(&path.display().to_string()),
         "{err}"
     );
-    // Importing an open engine is a state error.
+    // An open engine can be imported and reset (the disk-quota path) and
+    // stays open for writing.
     backend
         .open_engine(&EngineConfig::default(), uuid)
         .await
         .unwrap();
-    let err = backend.import_engine(uuid, 1 << 20, 10).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidState);
+    backend.import_engine(uuid, 1 << 20, 10).await.unwrap();
+    backend.reset_engine(uuid).await.unwrap();
+    let mut writer = backend
+        .local_writer(&LocalWriterConfig::default(), uuid)
+        .await
+        .unwrap();
+    writer
+        .append_rows(&[], rows(shuffled(0..10, 1, 1)))
+        .await
+        .unwrap();
     assert_eq!(
         backend
             .flush_engine(Uuid::from_u128(98))

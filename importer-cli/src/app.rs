@@ -192,6 +192,11 @@ pub fn import_options(cfg: &Config, root: &Path) -> anyhow::Result<ImportOptions
         analyze: post_op(cfg.post_restore.analyze),
         incremental: cfg.tikv_importer.incremental_import,
         local_engine: LocalEngineConfig::default(),
+        disk_quota: local.then(|| crate::import::quota::DiskQuota {
+            bytes: cfg.tikv_importer.disk_quota.0,
+            interval: cfg.cron.check_disk_quota.0,
+            dir: cfg.tikv_importer.sorted_kv_dir.clone(),
+        }),
     })
 }
 

@@ -19,36 +19,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crash_common::{
-    Dump, Rng, RunEnd, TIDB_POINTS, generate_db, random_failpoint, run_importer, run_importer_with,
+    Dump, Rng, RunEnd, TIDB_POINTS, exec, generate_db, pool, random_failpoint, run_importer,
+    run_importer_with, server,
 };
 use sqlx::{MySqlPool, Row};
-
-/// `(host, port, user, password)` from `IMPORTER_TEST_MYSQL_URL`, or `None`
-/// (loudly) outside CI.
-fn server() -> Option<(String, u16, String, String)> {
-    let Ok(url) = std::env::var("IMPORTER_TEST_MYSQL_URL") else {
-        if std::env::var_os("CI").is_some() {
-            panic!("IMPORTER_TEST_MYSQL_URL not set in CI (run scripts/test.sh)");
-        }
-        eprintln!("skipped: IMPORTER_TEST_MYSQL_URL not set (run scripts/test.sh)");
-        return None;
-    };
-    parse_url(&url)
-}
-
-fn parse_url(url: &str) -> Option<(String, u16, String, String)> {
-    let rest = url.strip_prefix("mysql://")?;
-    let rest = rest.split('/').next()?;
-    let (creds, hostport) = rest.rsplit_once('@').unwrap_or(("root", rest));
-    let (user, password) = creds.split_once(':').unwrap_or((creds, ""));
-    let (host, port) = hostport.rsplit_once(':').unwrap_or((hostport, "3306"));
-    Some((
-        host.to_string(),
-        port.parse().ok()?,
-        user.to_string(),
-        password.to_string(),
-    ))
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Driver {
@@ -110,26 +84,6 @@ checksum = "required"
     );
     std::fs::write(&path, text).unwrap();
     path
-}
-
-async fn pool(srv: &(String, u16, String, String)) -> MySqlPool {
-    let url = if srv.3.is_empty() {
-        format!("mysql://{}@{}:{}", srv.2, srv.0, srv.1)
-    } else {
-        format!("mysql://{}:{}@{}:{}", srv.2, srv.3, srv.0, srv.1)
-    };
-    sqlx::mysql::MySqlPoolOptions::new()
-        .max_connections(2)
-        .connect(&url)
-        .await
-        .unwrap()
-}
-
-async fn exec(pool: &MySqlPool, sql: String) {
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
-        .execute(pool)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 async fn drop_all(pool: &MySqlPool, db: &str) {

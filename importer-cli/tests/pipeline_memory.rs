@@ -134,6 +134,7 @@ fn options(root: &Path) -> ImportOptions {
         analyze: PostOp::Optional,
         incremental: false,
         local_engine: LocalEngineConfig::default(),
+        disk_quota: None,
     }
 }
 

@@ -193,3 +193,37 @@ fn errors_name_file_and_reason() {
     assert!(e.to_string().contains("unexpected statement"), "{e}");
     assert!(parse_create_database("CREATE TABLE x (a int);", "x.sql").is_err());
 }
+
+/// Index key parts name columns by the parsed identifier: back-quotes
+/// inside a name (doubled in the SQL) were undoubled twice, so the primary
+/// key named a column that does not exist (found by `sql_escaping_cli`).
+#[test]
+fn index_key_parts_keep_back_quotes_in_column_names() {
+    let t = parse_create_table(
+        "CREATE TABLE `t` (`k````` int NOT NULL, `a\\b(` varchar(20), \
+         PRIMARY KEY (`k`````), KEY `i``x` (`a\\b(`(5)));",
+        "db.t-schema.sql",
+    )
+    .unwrap();
+    let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["k``", "a\\b("]);
+    type Key = (String, Vec<(String, Option<u32>)>);
+    let keys: Vec<Key> = t
+        .indices
+        .iter()
+        .map(|ix| {
+            (
+                ix.name.clone(),
+                ix.columns
+                    .iter()
+                    .map(|c| (c.name.clone(), c.length))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert!(
+        keys.contains(&("i`x".to_string(), vec![("a\\b(".to_string(), Some(5))])),
+        "{keys:?}"
+    );
+    assert!(t.pk_is_handle, "the int primary key `k``` is the handle");
+}

@@ -171,6 +171,7 @@ pub(crate) async fn process_chunk(
         };
         for batch in batches {
             if let Err(err) = deliver_batch(
+                ctx,
                 batch,
                 &source,
                 &mut *data_writer,
@@ -232,6 +233,7 @@ pub(crate) async fn process_chunk(
 /// Writes one batch and advances the chunk's progress past it.
 #[allow(clippy::too_many_arguments)]
 async fn deliver_batch(
+    ctx: &ImportContext,
     batch: Batch,
     source: &ChunkSource,
     data_writer: &mut dyn backend_core::EngineWriter,
@@ -243,6 +245,8 @@ async fn deliver_batch(
 ) -> anyhow::Result<()> {
     let deliver_start = std::time::Instant::now();
     let batch_bytes = batch.bytes;
+    // Held while appending: the disk quota pauses writers by taking it.
+    let gate = ctx.write_gate.read().await;
     if !batch.data.is_empty() {
         data_writer
             .append_rows(&batch.column_names, batch.data)
@@ -255,6 +259,7 @@ async fn deliver_batch(
             .await
             .with_context(|| format!("writing index entries of {}", source.name))?;
     }
+    drop(gate);
     TableProgress::add(&progress.deliver_nanos, nanos_since(deliver_start));
     TableProgress::add(&progress.bytes_written, batch_bytes as u64);
     // Test-only: a crash here leaves rows written but not recorded.
@@ -333,6 +338,8 @@ fn parse_chunk(
         // values instead.
         let by_values = source.format == backend_core::SourceFormat::Parquet;
         let mut value_bytes = 0usize;
+        // Rows the encoders handed back: their value buffers are reused.
+        let mut spare: Vec<Row> = Vec::new();
         let mut row = Row::default();
         loop {
             if ctx.is_cancelled() {
@@ -377,7 +384,7 @@ fn parse_chunk(
                 if !batch.rows.is_empty() {
                     // Rows of one batch share one column list.
                     let next = RawBatch {
-                        rows: recycled.try_recv().unwrap_or_default(),
+                        rows: recycled_rows(recycled, &mut spare),
                         permutation: Arc::clone(&permutation),
                         column_names: Arc::clone(&column_names),
                         errors: 0,
@@ -398,7 +405,8 @@ fn parse_chunk(
             if by_values {
                 value_bytes = value_bytes.saturating_add(values_size(&row));
             }
-            batch.rows.push(std::mem::take(&mut row));
+            let next = spare.pop().unwrap_or_default();
+            batch.rows.push(std::mem::replace(&mut row, next));
             let size = if by_values {
                 value_bytes
             } else {
@@ -407,7 +415,7 @@ fn parse_chunk(
             if size >= ctx.options.deliver_bytes {
                 value_bytes = 0;
                 let next = RawBatch {
-                    rows: recycled.try_recv().unwrap_or_default(),
+                    rows: recycled_rows(recycled, &mut spare),
                     permutation: Arc::clone(&permutation),
                     column_names: Arc::clone(&column_names),
                     errors: 0,
@@ -432,6 +440,18 @@ fn parse_chunk(
         // In place of the next batch, so everything before it is delivered.
         send(Err(err));
     }
+}
+
+/// An empty row vector for the next batch, from the encoders' hand-backs
+/// when there is one; its rows go to `spare` for reuse.
+fn recycled_rows(recycled: &std_mpsc::Receiver<Vec<Row>>, spare: &mut Vec<Row>) -> Vec<Row> {
+    let mut rows = recycled.try_recv().unwrap_or_default();
+    // Bounded: never more spare rows than a few batches hold.
+    if spare.len() < 4 * rows.len().max(1024) {
+        spare.append(&mut rows);
+    }
+    rows.clear();
+    rows
 }
 
 /// Source bytes between two parser positions.
@@ -525,7 +545,6 @@ fn encode_batches(
         let started = std::time::Instant::now();
         let encoded = received.and_then(|mut raw| {
             let batches = encode_raw(ctx, file, builder, &mut *encoder, &mut raw);
-            raw.rows.clear();
             // Hand the row buffers back for reuse; dropped if none is needed.
             let _ = recycle.try_send(raw.rows);
             batches

@@ -9,6 +9,7 @@
 
 mod chunk;
 pub mod progress;
+pub mod quota;
 pub mod report;
 pub mod table;
 pub mod target;
@@ -80,6 +81,9 @@ pub struct ImportOptions {
     pub incremental: bool,
     /// Local-backend engine options.
     pub local_engine: LocalEngineConfig,
+    /// Local backend: the `sorted-kv-dir` budget (`None` for backends
+    /// without local engines).
+    pub disk_quota: Option<quota::DiskQuota>,
 }
 
 /// One table, ready to import.
@@ -112,6 +116,9 @@ pub struct ImportContext {
     pub progress: Arc<Progress>,
     /// Permits for chunk workers (`region-concurrency`).
     pub region_slots: Arc<Semaphore>,
+    /// Held shared while writing into or importing an engine, exclusively
+    /// while the disk quota imports engines early ([`quota`]).
+    pub write_gate: tokio::sync::RwLock<()>,
     /// Bad rows skipped so far, across tables.
     pub error_count: AtomicU64,
     /// The session time for `CURRENT_TIMESTAMP` defaults of new chunks.
@@ -141,6 +148,7 @@ impl ImportContext {
         }
         ImportContext {
             region_slots: Arc::new(Semaphore::new(options.region_concurrency.max(1))),
+            write_gate: tokio::sync::RwLock::new(()),
             options,
             engines: EngineManager::new(Arc::clone(&backend)),
             backend,
@@ -289,10 +297,23 @@ fn schema_hash(table: &TidbTableInfo) -> u64 {
 
 /// Imports every planned table and returns one report per table.
 pub async fn run(ctx: Arc<ImportContext>, plans: Vec<TablePlan>) -> Vec<TableReport> {
+    let quota_task = ctx
+        .options
+        .disk_quota
+        .clone()
+        .map(|q| tokio::spawn(quota::enforce(Arc::clone(&ctx), q)));
+    let reports = run_tables(&ctx, plans).await;
+    if let Some(task) = quota_task {
+        task.abort();
+    }
+    reports
+}
+
+async fn run_tables(ctx: &Arc<ImportContext>, plans: Vec<TablePlan>) -> Vec<TableReport> {
     let table_slots = Arc::new(Semaphore::new(ctx.options.table_concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for plan in plans {
-        let ctx = Arc::clone(&ctx);
+        let ctx = Arc::clone(ctx);
         let slots = Arc::clone(&table_slots);
         tasks.spawn(async move {
             let _permit = slots.acquire_owned().await;

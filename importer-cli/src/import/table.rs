@@ -52,16 +52,18 @@ pub(crate) async fn import_table(ctx: Arc<ImportContext>, plan: TablePlan) -> Ta
                 error: None,
             }
         }
-        Err(err) if is_transient(&err) => {
-            // The target went away (restart, network): not the table's
-            // fault, so no failure is recorded and a plain rerun resumes.
+        Err(err) if is_environmental(&err) => {
+            // The target went away (restart, network) or local I/O failed
+            // (a full disk): not the table's fault, so no failure is
+            // recorded and a plain rerun resumes once the cause is fixed.
             progress.set_phase("interrupted");
             TableReport {
                 name,
                 rows,
                 checksum: "-".into(),
                 error: Some(format!(
-                    "{err:#}\n(the target was unreachable; rerun the same command to resume)"
+                    "{err:#}\n(the target was unreachable or local I/O failed; fix that, then \
+                     rerun the same command to resume)"
                 )),
             }
         }
@@ -103,13 +105,19 @@ pub(crate) async fn import_table(ctx: Arc<ImportContext>, plan: TablePlan) -> Ta
     }
 }
 
-/// Whether `err` says the target was unreachable rather than that the
-/// table's data or schema is wrong.
-fn is_transient(err: &anyhow::Error) -> bool {
+/// Whether `err` says the target was unreachable or the machine's I/O
+/// failed (a full `sorted-kv-dir`), rather than that the table's data or
+/// schema is wrong.
+fn is_environmental(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause
             .downcast_ref::<backend_core::Error>()
-            .is_some_and(|e| e.kind() == backend_core::ErrorKind::TargetUnavailable)
+            .is_some_and(|e| {
+                matches!(
+                    e.kind(),
+                    backend_core::ErrorKind::TargetUnavailable | backend_core::ErrorKind::Io
+                )
+            })
             || matches!(
                 cause.downcast_ref::<crate::checkpoint::CheckpointError>(),
                 Some(crate::checkpoint::CheckpointError::Sql { .. })
@@ -223,7 +231,10 @@ async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result
         set_status(ctx, &name, TableStatus::AllWritten)?;
         let index_engine = Arc::try_unwrap(index_engine)
             .map_err(|_| anyhow::anyhow!("the index engine of {name} is still in use"))?;
-        let closed = index_engine.close().await?;
+        let closed = {
+            let _gate = ctx.write_gate.read().await;
+            index_engine.close().await?
+        };
         set_engine_status(ctx, &name, INDEX_ENGINE, EngineStatus::Closed)?;
         set_status(ctx, &name, TableStatus::Closed)?;
         progress.set_phase("importing index");
@@ -463,7 +474,11 @@ async fn write_engine(
     }
     let data_engine = Arc::try_unwrap(data_engine)
         .map_err(|_| anyhow::anyhow!("data engine {engine_id} of {name} is still in use"))?;
-    let closed = data_engine.close().await?;
+    let closed = {
+        // Not while the disk quota imports this engine early.
+        let _gate = ctx.write_gate.read().await;
+        data_engine.close().await?
+    };
     failpoint::hit("after-engine-close");
     // The index engine stays open for the next data engine; flushing it makes
     // this engine's index entries durable before its chunks are recorded.
@@ -494,6 +509,8 @@ fn record_pending(
             tracing::warn!(table = %name, engine_id, chunk = idx, "chunk not durable after flush; it will be redone on resume");
         }
     }
+    // Also the progress publish_chunk held back (see update_progress).
+    ctx.checkpoints.save()?;
     Ok(())
 }
 
@@ -506,7 +523,7 @@ fn publish_chunk(
     progress: &ChunkCheckpoint,
     max_auto_id: i64,
 ) -> anyhow::Result<()> {
-    ctx.checkpoints.update(|cp| {
+    ctx.checkpoints.update_progress(|cp| {
         if let Some(table) = cp.tables.get_mut(name) {
             table.max_auto_id = table.max_auto_id.max(max_auto_id);
             if let Some(slot) = table
@@ -529,9 +546,13 @@ async fn import_engine(
     closed: ClosedEngine,
 ) -> anyhow::Result<()> {
     failpoint::hit("before-engine-import");
-    closed
-        .import(ctx.options.region_split_size, ctx.options.region_split_keys)
-        .await?;
+    {
+        // Not while the disk quota imports engines early.
+        let _gate = ctx.write_gate.read().await;
+        closed
+            .import(ctx.options.region_split_size, ctx.options.region_split_keys)
+            .await?;
+    }
     failpoint::hit("after-engine-import");
     set_engine_status(ctx, name, engine_id, EngineStatus::Imported)?;
     closed.cleanup().await?;

@@ -420,7 +420,7 @@ pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceErr
         };
         let mut parts = Vec::with_capacity(cols.len());
         for ic in cols {
-            parts.push(key_part(&ic.column.expr.to_string()).ok_or_else(|| {
+            parts.push(key_part(&ic.column.expr).ok_or_else(|| {
                 schema_err(
                     file,
                     format!("unsupported index key part {}", ic.column.expr),
@@ -519,19 +519,27 @@ fn unique_index_name(indices: &[IndexInfo], base: &str) -> String {
         .unwrap_or_else(|| base.to_string())
 }
 
-/// `col` or `col(10)` (backquotes allowed) to name and prefix length.
-fn key_part(text: &str) -> Option<(String, Option<u32>)> {
-    let t = text.trim();
-    if let Some(open) = t.rfind('(')
-        && t.ends_with(')')
-    {
-        let len: u32 = t[open + 1..t.len() - 1].trim().parse().ok()?;
-        return Some((unquote(t[..open].trim()), Some(len)));
+/// `col` or `col(10)` to name and prefix length. The name comes from the
+/// parsed identifier: sqlparser prints a back-quoted name without
+/// doubling its inner back-quotes, so unquoting the printed text turned
+/// `` `k````` `` (column ``k`` ``) into ``k` `` (found by the SQL escaping
+/// test).
+fn key_part(expr: &Expr) -> Option<(String, Option<u32>)> {
+    match expr {
+        Expr::Identifier(ident) => Some((ident.value.clone(), None)),
+        // A prefix length parses as a call: `col(10)`.
+        Expr::Function(f) => {
+            let [part] = f.name.0.as_slice() else {
+                return None;
+            };
+            let name = part.as_ident()?.value.clone();
+            let text = expr.to_string();
+            let open = text.rfind('(')?;
+            let len: u32 = text[open + 1..].strip_suffix(')')?.trim().parse().ok()?;
+            Some((name, Some(len)))
+        }
+        _ => None,
     }
-    if t.contains(['(', ' ']) && !t.starts_with('`') {
-        return None;
-    }
-    Some((unquote(t), None))
 }
 
 /// Byte positions of the `(` and `)` around the column list.

@@ -1,12 +1,15 @@
-//! What the crash tests share: a generated dump, running the built
-//! `importer` binary with failpoints or a real `kill -9`, and a tiny
-//! deterministic random source (no extra dependency).
+//! What the CLI tests against the binary share: a generated dump, running
+//! the built `importer` binary with failpoints or a real `kill -9`, a tiny
+//! deterministic random source (no extra dependency), and the test MariaDB
+//! of `IMPORTER_TEST_MYSQL_URL`.
 #![allow(clippy::unwrap_used, dead_code)]
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+use sqlx::MySqlPool;
 
 /// xorshift64*: reproducible from the printed seed.
 #[derive(Debug, Clone)]
@@ -402,4 +405,56 @@ pub fn random_failpoint(rng: &mut Rng, points: &[&str], total_rows: u64) -> Stri
 /// Whether a test that needs `IMPORTER_SOAK=1` should run long.
 pub fn soak() -> bool {
     std::env::var("IMPORTER_SOAK").is_ok_and(|v| v == "1")
+}
+
+// ---- the MariaDB of `IMPORTER_TEST_MYSQL_URL` ----
+
+/// `(host, port, user, password)` from `IMPORTER_TEST_MYSQL_URL`, or `None`
+/// (loudly) outside CI.
+pub fn server() -> Option<(String, u16, String, String)> {
+    let Ok(url) = std::env::var("IMPORTER_TEST_MYSQL_URL") else {
+        if std::env::var_os("CI").is_some() {
+            panic!("IMPORTER_TEST_MYSQL_URL not set in CI (run scripts/test.sh)");
+        }
+        eprintln!("skipped: IMPORTER_TEST_MYSQL_URL not set (run scripts/test.sh)");
+        return None;
+    };
+    parse_url(&url)
+}
+
+/// Splits `mysql://user:password@host:port[/…]`.
+pub fn parse_url(url: &str) -> Option<(String, u16, String, String)> {
+    let rest = url.strip_prefix("mysql://")?;
+    let rest = rest.split('/').next()?;
+    let (creds, hostport) = rest.rsplit_once('@').unwrap_or(("root", rest));
+    let (user, password) = creds.split_once(':').unwrap_or((creds, ""));
+    let (host, port) = hostport.rsplit_once(':').unwrap_or((hostport, "3306"));
+    Some((
+        host.to_string(),
+        port.parse().ok()?,
+        user.to_string(),
+        password.to_string(),
+    ))
+}
+
+/// A small pool to the server (no default database).
+pub async fn pool(srv: &(String, u16, String, String)) -> MySqlPool {
+    let url = if srv.3.is_empty() {
+        format!("mysql://{}@{}:{}", srv.2, srv.0, srv.1)
+    } else {
+        format!("mysql://{}:{}@{}:{}", srv.2, srv.3, srv.0, srv.1)
+    };
+    sqlx::mysql::MySqlPoolOptions::new()
+        .max_connections(2)
+        .connect(&url)
+        .await
+        .unwrap()
+}
+
+/// Runs `sql` (may hold several statements); panics with it on error.
+pub async fn exec(pool: &MySqlPool, sql: String) {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+        .execute(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
