@@ -334,6 +334,10 @@ fn parse_chunk(
             finished: false,
         };
         let mut batch_start = start.pos;
+        // Parquet positions are row indexes: its batches are sized by their
+        // values instead.
+        let by_values = source.format == backend_core::SourceFormat::Parquet;
+        let mut value_bytes = 0usize;
         // Rows the encoders handed back: their value buffers are reused.
         let mut spare: Vec<Row> = Vec::new();
         let mut row = Row::default();
@@ -398,9 +402,18 @@ fn parse_chunk(
             }
             batch.end_pos = row.end_offset;
             batch.last_row_id = row.row_id;
+            if by_values {
+                value_bytes = value_bytes.saturating_add(values_size(&row));
+            }
             let next = spare.pop().unwrap_or_default();
             batch.rows.push(std::mem::replace(&mut row, next));
-            if row_bytes_since(batch_start, batch.end_pos) >= raw_batch_bytes(ctx) {
+            let size = if by_values {
+                value_bytes
+            } else {
+                row_bytes_since(batch_start, batch.end_pos)
+            };
+            if size >= raw_batch_bytes(ctx) {
+                value_bytes = 0;
                 let next = RawBatch {
                     rows: recycled_rows(recycled, &mut spare),
                     permutation: Arc::clone(&permutation),
@@ -453,6 +466,18 @@ fn raw_batch_bytes(ctx: &ImportContext) -> usize {
 /// Source bytes between two parser positions.
 fn row_bytes_since(start: u64, end: u64) -> usize {
     usize::try_from(end.saturating_sub(start)).unwrap_or(usize::MAX)
+}
+
+/// About how many bytes a row's values take (strings by length, other
+/// values 8).
+fn values_size(row: &Row) -> usize {
+    row.values
+        .iter()
+        .map(|v| match v {
+            backend_core::Datum::Bytes(b) => b.len().max(8),
+            _ => 8,
+        })
+        .sum()
 }
 
 /// Opens the chunk's parser positioned at its recorded progress.

@@ -1,6 +1,7 @@
 //! Splitting a table's data files into chunks (Lightning's table regions).
 //!
-//! One chunk per file, except that an uncompressed UTF-8 CSV file under
+//! One chunk per file (a Parquet file's chunk is its rows: offsets are row
+//! indexes and the id range is its exact row count), except that an uncompressed UTF-8 CSV file under
 //! `strict-format` (no terminator inside quoted fields) larger than
 //! 1.25 × `max-region-size` is cut every `max-region-size` bytes, each cut
 //! moved forward to just after the next line terminator. Every chunk gets a
@@ -20,6 +21,7 @@ use memchr::memmem;
 use super::SourceError;
 use super::compress::{self, decompressed_size};
 use super::csv::{CsvOptions, CsvParser};
+use super::parquet;
 use super::parser::{DataCharset, ParserOptions, RowParser};
 use super::scan::{DataFile, TableSource};
 
@@ -100,6 +102,27 @@ pub fn make_table_chunks(
                 > opts
                     .max_region_size
                     .saturating_add(opts.max_region_size / 4);
+        if file.format == SourceFormat::Parquet {
+            // One chunk of rows: positions are row indexes, and the footer
+            // gives the exact row count, so the id range is exact too.
+            let name = file.path.display().to_string();
+            let rows = parquet::row_count(&path, &name, file.compression)?;
+            let rowid_max = i64::try_from(rows)
+                .ok()
+                .and_then(|n| rowid.checked_add(n))
+                .ok_or_else(|| SourceError::Config("row ids overflow".into()))?;
+            chunks.push(Chunk {
+                file: file.clone(),
+                index: chunks.len(),
+                offset: 0,
+                end_offset: rows,
+                prev_rowid_max: rowid,
+                rowid_max,
+                columns: None,
+            });
+            rowid = rowid_max;
+            continue;
+        }
         let ranges: Vec<Range> = if splittable {
             split_csv(&path, file, opts)?
         } else {

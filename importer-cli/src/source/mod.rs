@@ -10,10 +10,11 @@
 //! core table model. [`chunk`] splits each table's data files into chunks
 //! with byte ranges and pre-allocated row-id ranges that depend only on the
 //! files, so a re-run allocates identical ids. A chunk is read through
-//! [`compress`] (decompressing as a stream) by one of the two
+//! [`compress`] (decompressing as a stream) by one of the
 //! [`RowParser`]s, [`csv::CsvParser`] and [`sql::SqlParser`]; both start at
 //! any row boundary and report the exact byte offset after each row, which
-//! is what checkpoints record.
+//! is what checkpoints record. [`parquet::ParquetParser`] reads Parquet
+//! files, whose positions are row indexes instead (as in Lightning).
 //!
 //! Parsers work on one growing buffer: a row is parsed from the buffered
 //! bytes, and when the bytes run out mid-row the buffer is refilled and the
@@ -33,6 +34,7 @@ pub mod csv;
 mod error;
 pub mod filter;
 mod input;
+pub mod parquet;
 mod parser;
 pub mod route;
 pub mod scan;

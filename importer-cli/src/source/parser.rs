@@ -10,6 +10,7 @@ use backend_core::{Compression, Datum, SourceFormat};
 use super::SourceError;
 use super::compress::{self, DataReader, DecodingReader};
 use super::csv::{CsvOptions, CsvParser};
+use super::parquet::ParquetParser;
 use super::sql::SqlParser;
 
 /// One parsed row.
@@ -181,6 +182,14 @@ pub fn open_parser(
     options: &ParserOptions,
 ) -> Result<Box<dyn RowParser>, SourceError> {
     let name: Arc<str> = Arc::from(name);
+    if format == SourceFormat::Parquet {
+        // Positions in a Parquet file are row indexes.
+        let mut parser = ParquetParser::open(path, name, compression, row_id, options)?;
+        if offset > 0 {
+            parser.set_pos(offset, row_id)?;
+        }
+        return Ok(Box::new(parser));
+    }
     let raw_offset = if options.charset.encoding().is_some() {
         0
     } else {
@@ -205,11 +214,11 @@ pub fn open_parser(
             no_backslash_escapes,
             options.clone(),
         )),
+        // Opened above; never read as a byte stream.
         SourceFormat::Parquet => {
-            return Err(SourceError::Layout {
-                path: name.to_string(),
-                reason: "parquet data files are not supported yet".into(),
-            });
+            return Err(SourceError::Config(format!(
+                "{name}: a parquet file cannot be read as a stream"
+            )));
         }
     };
     if raw_offset != offset {
