@@ -221,8 +221,23 @@ pub(crate) struct Engine {
     slots: Arc<CompactionSlots>,
 }
 
+/// How many files a RocksDB instance may keep open: `1/divisor` of the
+/// process's soft `RLIMIT_NOFILE`, at least `floor`. RocksDB keeps every
+/// SST open by default, and the target store gains SSTs with every import:
+/// many tables would otherwise run the process out of descriptors.
+pub(crate) fn max_open_files(divisor: u64, floor: i32) -> i32 {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX);
+    i32::try_from(limit / divisor.max(1))
+        .unwrap_or(i32::MAX)
+        .max(floor)
+}
+
 fn engine_db_options() -> Options {
     let mut opts = Options::default();
+    // Many engines are open at once (two per table in flight).
+    opts.set_max_open_files(max_open_files(64, 16));
     opts.create_if_missing(true);
     opts.create_missing_column_families(true);
     opts.set_disable_auto_compactions(true);

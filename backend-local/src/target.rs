@@ -101,6 +101,7 @@ impl TargetStore {
         std::fs::create_dir_all(&path)
             .map_err(|e| LocalError::io("creating target store", &path, e))?;
         let mut opts = Options::default();
+        opts.set_max_open_files(crate::engine::max_open_files(4, 64));
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
         opts.set_compression_type(DBCompressionType::Lz4);
