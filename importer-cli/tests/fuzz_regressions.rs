@@ -90,6 +90,24 @@ fn schema_with_a_duplicate_column_is_refused() {
     );
 }
 
+/// `schema`: `CREATE DATABASE `` …` (an empty quoted name, after a
+/// version comment) parsed as a database with no name.
+#[test]
+fn schema_with_an_empty_database_name_is_refused() {
+    let text = "/*nary*/;\nCREATE DATABASE /*!2 I@F NOT\u{1}CREATE ALGORITHM=UNDEF `a`W `v` AR SELECT EXISTS*/ `` ` */ FaRO;\nM `t`;\n";
+    let err = importer_cli::source::schema::parse_create_database(text, "db-schema-create.sql")
+        .map(|db| format!("parsed as database {:?}", db.name))
+        .unwrap_or_else(|e| e.to_string());
+    assert!(
+        err.contains("db-schema-create.sql") && !err.starts_with("parsed as"),
+        "{err}"
+    );
+    let err = importer_cli::source::schema::parse_create_database("CREATE DATABASE ``;", "x.sql")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("x.sql") && err.contains("empty"), "{err}");
+}
+
 /// `kv`: a JSON double printed and parsed back was one ulp off (serde_json's
 /// default float parser is not exact; `float_roundtrip` is on now).
 #[test]

@@ -229,8 +229,12 @@ pub fn parse_create_database(text: &str, file: &str) -> Result<DatabaseSchema, S
     let caps = re
         .captures(&stmt.text)
         .ok_or_else(|| schema_err(file, "cannot find the database name"))?;
+    let name = unquote(&caps[1]);
+    if name.is_empty() {
+        return Err(schema_err(file, "the database name is empty"));
+    }
     Ok(DatabaseSchema {
-        name: unquote(&caps[1]),
+        name,
         create_sql: stmt.text,
     })
 }
