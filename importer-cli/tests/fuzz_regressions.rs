@@ -90,10 +90,10 @@ fn schema_with_a_duplicate_column_is_refused() {
     );
 }
 
-/// `schema`: `CREATE DATABASE `` …` (an empty quoted name, after a
-/// version comment) parsed as a database with no name.
+/// `schema`: `CREATE DATABASE `` …` and `CREATE TABLE `` (…)` (empty
+/// quoted names) parsed as a database or table with no name.
 #[test]
-fn schema_with_an_empty_database_name_is_refused() {
+fn schemas_with_empty_names_are_refused() {
     let text = "/*nary*/;\nCREATE DATABASE /*!2 I@F NOT\u{1}CREATE ALGORITHM=UNDEF `a`W `v` AR SELECT EXISTS*/ `` ` */ FaRO;\nM `t`;\n";
     let err = importer_cli::source::schema::parse_create_database(text, "db-schema-create.sql")
         .map(|db| format!("parsed as database {:?}", db.name))
@@ -106,6 +106,17 @@ fn schema_with_an_empty_database_name_is_refused() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("x.sql") && err.contains("empty"), "{err}");
+    // The same for a table.
+    let err = importer_cli::source::schema::parse_create_table(
+        "CREATE TABLE `` (\n  `id` int NOT NULL\n);\n",
+        "db.t-schema.sql",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("db.t-schema.sql") && err.contains("without a table name"),
+        "{err}"
+    );
 }
 
 /// `kv`: a JSON double printed and parsed back was one ulp off (serde_json's

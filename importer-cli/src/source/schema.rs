@@ -324,6 +324,7 @@ pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceErr
         .last()
         .and_then(|p| p.as_ident())
         .map(|i| i.value.clone())
+        .filter(|name| !name.is_empty())
         .ok_or_else(|| schema_err(file, "CREATE TABLE without a table name"))?;
     let (charset, collation, auto_inc) = table_options(tail);
 
