@@ -169,26 +169,24 @@ pub(crate) async fn process_chunk(
                 break;
             }
         };
+        if let Err(err) = deliver_batch(
+            ctx,
+            batch,
+            &source,
+            &mut *data_writer,
+            &mut *index_writer,
+            progress,
+            &mut current,
+            &mut max_auto_id,
+            &mut finished,
+        )
+        .await
         {
-            if let Err(err) = deliver_batch(
-                ctx,
-                batch,
-                &source,
-                &mut *data_writer,
-                &mut *index_writer,
-                progress,
-                &mut current,
-                &mut max_auto_id,
-                &mut finished,
-            )
-            .await
-            {
-                deliver_result = Err(err);
-                break;
-            }
-            if data_writer.is_synced() && index_writer.is_synced() {
-                publish(&current, max_auto_id)?;
-            }
+            deliver_result = Err(err);
+            break;
+        }
+        if data_writer.is_synced() && index_writer.is_synced() {
+            publish(&current, max_auto_id)?;
         }
         if finished {
             break;
@@ -301,6 +299,22 @@ struct RawBatch {
     finished: bool,
 }
 
+impl RawBatch {
+    /// An empty batch of `rows`' buffers that continues where this one
+    /// ends, with the same column mapping.
+    fn following(&self, rows: Vec<Row>) -> RawBatch {
+        RawBatch {
+            rows,
+            permutation: Arc::clone(&self.permutation),
+            column_names: Arc::clone(&self.column_names),
+            errors: 0,
+            end_pos: self.end_pos,
+            last_row_id: self.last_row_id,
+            finished: false,
+        }
+    }
+}
+
 /// The parsing thread: reads rows from the chunk's position and deals them
 /// in raw batches ([`raw_batch_bytes`] of source) round-robin to the
 /// encoders. Ends after the batch that finishes the chunk, on an error
@@ -383,16 +397,8 @@ fn parse_chunk(
                 permutation = Arc::new(perm);
                 if !batch.rows.is_empty() {
                     // Rows of one batch share one column list.
-                    let next = RawBatch {
-                        rows: recycled_rows(recycled, &mut spare),
-                        permutation: Arc::clone(&permutation),
-                        column_names: Arc::clone(&column_names),
-                        errors: 0,
-                        end_pos: batch.end_pos,
-                        last_row_id: batch.last_row_id,
-                        finished: false,
-                    };
-                    batch_start = batch.end_pos;
+                    let next = batch.following(recycled_rows(recycled, &mut spare));
+                    (batch_start, value_bytes) = (batch.end_pos, 0);
                     if !send(Ok(std::mem::replace(&mut batch, next))) {
                         return Ok(());
                     }
@@ -413,17 +419,8 @@ fn parse_chunk(
                 row_bytes_since(batch_start, batch.end_pos)
             };
             if size >= raw_batch_bytes(ctx) {
-                value_bytes = 0;
-                let next = RawBatch {
-                    rows: recycled_rows(recycled, &mut spare),
-                    permutation: Arc::clone(&permutation),
-                    column_names: Arc::clone(&column_names),
-                    errors: 0,
-                    end_pos: batch.end_pos,
-                    last_row_id: batch.last_row_id,
-                    finished: false,
-                };
-                batch_start = batch.end_pos;
+                let next = batch.following(recycled_rows(recycled, &mut spare));
+                (batch_start, value_bytes) = (batch.end_pos, 0);
                 if !send(Ok(std::mem::replace(&mut batch, next))) {
                     return Ok(());
                 }
