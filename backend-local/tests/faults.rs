@@ -67,14 +67,7 @@ async fn unknown_engines_are_not_found_with_their_path() {
 
 async fn write_and_drop(root: &Path, uuid: Uuid) {
     let backend = backend(root, OnDuplicate::Error);
-    backend
-        .open_engine(&EngineConfig::default(), uuid)
-        .await
-        .unwrap();
-    let mut writer = backend
-        .local_writer(&LocalWriterConfig::default(), uuid)
-        .await
-        .unwrap();
+    let mut writer = open_writer(&backend, uuid).await;
     writer
         .append_rows(&[], rows(shuffled(0..100, 1, 1)))
         .await
@@ -209,14 +202,7 @@ async fn full_disk_is_a_clear_fatal_error() {
     config.sorted_kv_dir = small.join("sorted");
     let backend = LocalBackend::new(config, Arc::new(MemoryEncodingBuilder)).unwrap();
     let uuid = Uuid::from_u128(5);
-    backend
-        .open_engine(&EngineConfig::default(), uuid)
-        .await
-        .unwrap();
-    let mut writer = backend
-        .local_writer(&LocalWriterConfig::default(), uuid)
-        .await
-        .unwrap();
+    let mut writer = open_writer(&backend, uuid).await;
     let mut failure = None;
     for chunk in shuffled(0..60_000, 1, 2).chunks(1000) {
         if let Err(e) = writer.append_rows(&[], rows(chunk.to_vec())).await {

@@ -168,14 +168,7 @@ async fn resume_after_crash_finds_flushed_data() {
     let lost = shuffled(2000..2100, 1, 4);
     {
         let backend = backend(dir.path(), OnDuplicate::Error);
-        backend
-            .open_engine(&EngineConfig::default(), uuid)
-            .await
-            .unwrap();
-        let mut writer = backend
-            .local_writer(&LocalWriterConfig::default(), uuid)
-            .await
-            .unwrap();
+        let mut writer = open_writer(&backend, uuid).await;
         writer
             .append_rows(&[], rows(durable.clone()))
             .await
@@ -215,14 +208,7 @@ async fn keep_sort_dir_reopens_and_rewrites_are_not_duplicates() {
     let all = shuffled(0..1000, 1, 5);
     {
         let backend = backend(dir.path(), OnDuplicate::Error);
-        backend
-            .open_engine(&EngineConfig::default(), uuid)
-            .await
-            .unwrap();
-        let mut writer = backend
-            .local_writer(&LocalWriterConfig::default(), uuid)
-            .await
-            .unwrap();
+        let mut writer = open_writer(&backend, uuid).await;
         writer.append_rows(&[], rows(first)).await.unwrap();
         writer.close().await.unwrap();
     }

@@ -15,7 +15,7 @@ use backend_core::model::{
 };
 use backend_core::{
     Backend, Datum, EncodedRow, EncodingBuilder, EncodingConfig, EngineConfig, KvChecksum, KvPair,
-    LocalWriterConfig, RowOrigin, Rows, SqlMode,
+    RowOrigin, Rows, SqlMode,
 };
 use backend_local::catalog::Catalog;
 use backend_local::kv_encoder::KvEncodingBuilder;
@@ -120,14 +120,7 @@ fn checksum_of(encoded: &[(KvPair, Vec<KvPair>)]) -> KvChecksum {
 }
 
 async fn write(backend: &LocalBackend, uuid: Uuid, pairs: Vec<KvPair>) {
-    backend
-        .open_engine(&EngineConfig::default(), uuid)
-        .await
-        .unwrap();
-    let mut writer = backend
-        .local_writer(&LocalWriterConfig::default(), uuid)
-        .await
-        .unwrap();
+    let mut writer = common::open_writer(backend, uuid).await;
     writer.append_rows(&[], Rows::Kv(pairs)).await.unwrap();
     writer.close().await.unwrap();
     backend

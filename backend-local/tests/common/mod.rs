@@ -5,8 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use backend_core::testkit::MemoryEncodingBuilder;
-use backend_core::{KvPair, Rows};
+use backend_core::{Backend, EngineConfig, EngineWriter, KvPair, LocalWriterConfig, Rows};
 use backend_local::{LocalBackend, LocalBackendConfig, OnDuplicate, TargetStore};
+use uuid::Uuid;
 
 /// A small deterministic PRNG (xorshift64*).
 pub struct Rng(u64);
@@ -93,4 +94,16 @@ pub fn expected(pairs: &[KvPair]) -> Vec<(Vec<u8>, Vec<u8>)> {
     out.sort();
     out.dedup();
     out
+}
+
+/// Opens engine `uuid` (default config) and a default writer into it.
+pub async fn open_writer(backend: &LocalBackend, uuid: Uuid) -> Box<dyn EngineWriter> {
+    backend
+        .open_engine(&EngineConfig::default(), uuid)
+        .await
+        .unwrap();
+    backend
+        .local_writer(&LocalWriterConfig::default(), uuid)
+        .await
+        .unwrap()
 }
