@@ -62,6 +62,8 @@ pub mod kv_encoder;
 #[cfg(feature = "rocksdb")]
 pub mod resolve;
 #[cfg(feature = "rocksdb")]
+mod sort;
+#[cfg(feature = "rocksdb")]
 pub mod store;
 #[cfg(feature = "rocksdb")]
 mod target;

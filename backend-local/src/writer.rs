@@ -22,6 +22,7 @@ use crate::engine::{
 };
 use crate::error::{LocalError, LocalResult};
 use crate::key_adapter;
+use crate::sort::sorted_order;
 use crate::target::hex;
 
 /// Heap bytes a buffered pair costs besides its key and value (the
@@ -61,7 +62,7 @@ pub(crate) fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalR
         let (mut since_bytes, mut since_keys) = (0u64, 0u64);
         let pairs = &buffer.pairs;
         let in_order: Box<dyn Iterator<Item = &KvPair>> = match &order {
-            Some(order) => Box::new(order.iter().map(|&(_, i)| &pairs[i])),
+            Some(order) => Box::new(order.iter().map(|&i| &pairs[i])),
             None => Box::new(pairs.iter()),
         };
         let mut last: Option<&KvPair> = None;
@@ -114,45 +115,6 @@ pub(crate) fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalR
     engine.mem_size.fetch_sub(buffer.mem, Ordering::Relaxed);
     buffer.mem = 0;
     Ok(())
-}
-
-/// The order to write `pairs` in: by key, equal keys in arrival order (so
-/// their sequence numbers grow with it).
-///
-/// Sorts `(8 key bytes after the keys' common prefix, index)` rather than
-/// the pairs themselves: most comparisons never touch the keys' heap
-/// memory, nothing large moves, and the buffer stays as it arrived (intact
-/// if writing fails).
-fn sorted_order(pairs: &[KvPair]) -> Vec<(u64, usize)> {
-    let common = match pairs.split_first() {
-        Some((first, rest)) => rest.iter().fold(first.key.len(), |lcp, p| {
-            first.key[..lcp]
-                .iter()
-                .zip(&p.key)
-                .take_while(|(a, b)| a == b)
-                .count()
-        }),
-        None => 0,
-    };
-    let mut order: Vec<(u64, usize)> = pairs
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let mut head = [0u8; 8];
-            let tail = p.key.get(common..).unwrap_or_default();
-            let take = tail.len().min(8);
-            head[..take].copy_from_slice(&tail[..take]);
-            // Zero padding keeps the order: a shorter key that agrees on
-            // its bytes is smaller, and ties fall back to the full key.
-            (u64::from_be_bytes(head), i)
-        })
-        .collect();
-    order.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| pairs[a.1].key.cmp(&pairs[b.1].key))
-            .then(a.1.cmp(&b.1))
-    });
-    order
 }
 
 /// A writer into one engine of a [`crate::LocalBackend`].
@@ -260,34 +222,5 @@ impl Drop for LocalWriter {
         self.engine
             .mem_size
             .fetch_sub(buffer.mem, Ordering::Relaxed);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sorted_order_is_by_key_then_arrival() {
-        let keys: [&[u8]; 9] = [
-            b"t1_rb",
-            b"t1_ra",
-            b"t1_r",
-            b"t1_ra\0",
-            b"t1_ra",
-            b"t1_rabcdefghij",
-            b"t1_rabcdefghi",
-            b"t1_rabcdefghij",
-            b"t0",
-        ];
-        let pairs: Vec<KvPair> = keys
-            .iter()
-            .map(|k| KvPair::new(k.to_vec(), Vec::new()))
-            .collect();
-        let order: Vec<usize> = sorted_order(&pairs).into_iter().map(|(_, i)| i).collect();
-        let mut want: Vec<usize> = (0..keys.len()).collect();
-        want.sort_by(|&a, &b| keys[a].cmp(keys[b]));
-        assert_eq!(order, want);
-        assert!(sorted_order(&[]).is_empty());
     }
 }
