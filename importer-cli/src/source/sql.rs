@@ -113,7 +113,18 @@ impl<'a> Cur<'a> {
     }
 
     /// Skips whitespace and comments (`-- `, `#`, `/* */`, `/*! */`).
+    #[inline]
     fn skip_ws(&mut self) -> Step<()> {
+        // Most calls (around every value) have nothing to skip: decide that
+        // inline from one byte.
+        match self.peek() {
+            Some(b) if !b.is_ascii_whitespace() && !matches!(b, b'#' | b'-' | b'/') => Ok(()),
+            _ => self.skip_ws_comments(),
+        }
+    }
+
+    /// [`Cur::skip_ws`] past whatever is there.
+    fn skip_ws_comments(&mut self) -> Step<()> {
         loop {
             while self.peek().is_some_and(|b| b.is_ascii_whitespace()) {
                 self.pos += 1;
@@ -253,13 +264,11 @@ impl<'a> Cur<'a> {
 
     /// A string value into `slot`, reusing its buffer when it is `Bytes`.
     fn string_into(&mut self, q: u8, slot: &mut Datum) -> Step<()> {
-        let mut buf = match std::mem::replace(slot, Datum::Null) {
-            Datum::Bytes(mut buf) => {
-                buf.clear();
-                buf
-            }
-            _ => Vec::new(),
-        };
+        if let Datum::Bytes(buf) = slot {
+            buf.clear();
+            return self.quoted_into(q, true, buf);
+        }
+        let mut buf = Vec::new();
         let result = self.quoted_into(q, true, &mut buf);
         *slot = Datum::Bytes(buf);
         result
@@ -872,6 +881,8 @@ impl SqlParser {
             for (i, (v, t)) in row.values.iter().zip(&self.text).enumerate() {
                 if let (Datum::Bytes(b), true) = (v, *t)
                     && self.options.validates(i)
+                    // ASCII, most text, is checked inline a word at a time.
+                    && !b.is_ascii()
                     && std::str::from_utf8(b).is_err()
                 {
                     return Err(bad(format!("value {} is not valid UTF-8", i + 1)));
@@ -901,3 +912,4 @@ fn set_decimal(
         }
     }
 }
+
