@@ -913,3 +913,119 @@ fn set_decimal(
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use super::*;
+
+    /// Every row of `data`, read into one reused row, for several read
+    /// block sizes (small ones make tuples restart after `NeedMore` over
+    /// half-written slots); the block sizes must agree.
+    fn reused_rows(data: &[u8]) -> Vec<Vec<Datum>> {
+        let mut runs = Vec::new();
+        for block in [1usize, 2, 7, 64 << 10] {
+            let options = ParserOptions {
+                read_block_size: block,
+                ..ParserOptions::default()
+            };
+            let reader: DataReader = Box::new(Cursor::new(data.to_vec()));
+            let mut p = SqlParser::new(reader, Arc::from("t.sql"), 0, 0, false, options);
+            let mut row = Row::default();
+            let mut out = Vec::new();
+            loop {
+                match p.read_row_into(&mut row) {
+                    Ok(true) => out.push(row.values.clone()),
+                    Ok(false) => break,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            runs.push(out);
+        }
+        for run in &runs[1..] {
+            assert_eq!(run, &runs[0]);
+        }
+        runs.swap_remove(0)
+    }
+
+    /// The general path numbers took before the in-place fast paths: the
+    /// signs folded, then the digits given to `str::parse` or, with their
+    /// sign as text, to `Decimal::parse`.
+    fn general_number(literal: &str) -> Datum {
+        let text = literal.trim_start_matches(['-', '+', ' ', '\t', '\n']);
+        let signs = &literal[..literal.len() - text.len()];
+        let negative = signs.matches('-').count() % 2 == 1;
+        let signed = format!("{}{text}", if negative { "-" } else { "" });
+        if text.contains(['e', 'E']) {
+            let v: f64 = text.parse().unwrap_or(f64::NAN);
+            Datum::Float64(if negative { -v } else { v })
+        } else if let (false, Ok(v)) = (text.contains('.'), signed.parse::<i64>()) {
+            Datum::Int(v)
+        } else if let (false, Ok(v)) = (text.contains('.') || negative, text.parse::<u64>()) {
+            Datum::Uint(v)
+        } else {
+            Decimal::parse(&signed).map_or(Datum::Null, Datum::Decimal)
+        }
+    }
+
+    #[test]
+    fn numbers_match_the_general_path() {
+        let literals = [
+            "0.00",
+            "-0.00",
+            "- 0.0",
+            "+12.50",
+            "-12.50",
+            "- 7.25",
+            "+ -3.5",
+            "-\t-\n4.75",
+            ".5",
+            "-.5",
+            "5.",
+            "-5.",
+            "007.0100",
+            "12345678901234567890123456789012345.123456789012345678901234567890",
+            "-99999999999999999999999999999999999999999999999999999999999999999.5",
+            "18446744073709551616",
+            "-9223372036854775809",
+            "123456789012345678901234567890",
+            "-9223372036854775808",
+            "18446744073709551615",
+            "1e3",
+            "-2.5E-1",
+            "+.5e+2",
+        ];
+        let sql = format!("INSERT INTO t VALUES ({});", literals.join(","));
+        let rows = reused_rows(sql.as_bytes());
+        let want: Vec<Datum> = literals.iter().map(|l| general_number(l)).collect();
+        assert_eq!(rows, vec![want]);
+    }
+
+    #[test]
+    fn reused_slots_change_type() {
+        // Each column changes type from row to row, so a slot's old value
+        // (a string buffer, a decimal buffer) is reused or replaced.
+        let sql = b"INSERT INTO t VALUES (1.50,'a',NULL,x'41'),('bb',-2.5,3,'c'),(NULL,'dd',0.000,-12345678901234567890.5),(-0.5,7,'e',99999999999999999999);";
+        let dec = |s: &str| Decimal::parse(s).map_or(Datum::Null, Datum::Decimal);
+        let b = |s: &str| Datum::Bytes(s.as_bytes().to_vec());
+        assert_eq!(
+            reused_rows(sql),
+            vec![
+                vec![dec("1.50"), b("a"), Datum::Null, b("A")],
+                vec![b("bb"), dec("-2.5"), Datum::Int(3), b("c")],
+                vec![
+                    Datum::Null,
+                    b("dd"),
+                    dec("0.000"),
+                    dec("-12345678901234567890.5")
+                ],
+                vec![
+                    dec("-0.5"),
+                    Datum::Int(7),
+                    b("e"),
+                    dec("99999999999999999999")
+                ],
+            ]
+        );
+    }
+}
