@@ -134,24 +134,60 @@ impl Decimal {
         Ok(Self::from_parts(negative, int_digits, frac_digits))
     }
 
+    /// The decimal `[-]int_digits.frac_digits`: what [`Decimal::parse`]
+    /// gives for that text, for callers that have already split it (a data
+    /// parser's number scanner), so it is not formatted just to be parsed
+    /// again. Either part may be empty, not both.
+    ///
+    /// # Errors
+    ///
+    /// Both parts empty, or a byte that is not an ASCII digit.
+    pub fn from_digits(negative: bool, int_digits: &[u8], frac_digits: &[u8]) -> Result<Self> {
+        let mut d = Decimal {
+            text: String::new(),
+        };
+        d.set_digits(negative, int_digits, frac_digits)?;
+        Ok(d)
+    }
+
+    /// Like [`Decimal::from_digits`], replacing `self` in place: a reused
+    /// row's decimal keeps its buffer, so parsing the next one allocates
+    /// nothing. On error `self` is unchanged.
+    ///
+    /// # Errors
+    ///
+    /// As [`Decimal::from_digits`].
+    pub fn set_digits(
+        &mut self,
+        negative: bool,
+        int_digits: &[u8],
+        frac_digits: &[u8],
+    ) -> Result<()> {
+        let all_digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+        if (int_digits.is_empty() && frac_digits.is_empty())
+            || !all_digits(int_digits)
+            || !all_digits(frac_digits)
+        {
+            return Err(Error::bad_data(format!(
+                "invalid decimal digits {:?}.{:?}",
+                String::from_utf8_lossy(int_digits),
+                String::from_utf8_lossy(frac_digits)
+            )));
+        }
+        write_parts(&mut self.text, negative, int_digits, frac_digits);
+        Ok(())
+    }
+
     /// Builds a decimal from its sign and digit strings (ASCII digits only;
     /// leading integer zeros are dropped).
     fn from_parts(negative: bool, int_digits: &str, frac_digits: &str) -> Self {
-        let int_digits = int_digits.trim_start_matches('0');
-        let is_zero = int_digits.is_empty() && frac_digits.bytes().all(|b| b == b'0');
         let mut text = String::with_capacity(int_digits.len() + frac_digits.len() + 3);
-        if negative && !is_zero {
-            text.push('-');
-        }
-        text.push_str(if int_digits.is_empty() {
-            "0"
-        } else {
-            int_digits
-        });
-        if !frac_digits.is_empty() {
-            text.push('.');
-            text.push_str(frac_digits);
-        }
+        write_parts(
+            &mut text,
+            negative,
+            int_digits.as_bytes(),
+            frac_digits.as_bytes(),
+        );
         Decimal { text }
     }
 
@@ -217,6 +253,30 @@ impl Decimal {
         let split = digits.len() - scale;
         let text = String::from_utf8_lossy(&digits).into_owned();
         Self::from_parts(self.is_negative(), &text[..split], &text[split..])
+    }
+}
+
+/// Writes the normalised text of a decimal into `text`, replacing what was
+/// there. The digits must be ASCII digits; leading integer zeros are dropped.
+fn write_parts(text: &mut String, negative: bool, int_digits: &[u8], frac_digits: &[u8]) {
+    let first = int_digits
+        .iter()
+        .position(|b| *b != b'0')
+        .unwrap_or(int_digits.len());
+    let int_digits = &int_digits[first..];
+    let is_zero = int_digits.is_empty() && frac_digits.iter().all(|b| *b == b'0');
+    text.clear();
+    if negative && !is_zero {
+        text.push('-');
+    }
+    if int_digits.is_empty() {
+        text.push('0');
+    }
+    // ASCII digits, so each byte is its own char.
+    text.extend(int_digits.iter().copied().map(char::from));
+    if !frac_digits.is_empty() {
+        text.push('.');
+        text.extend(frac_digits.iter().copied().map(char::from));
     }
 }
 
@@ -481,6 +541,56 @@ mod tests {
         }
         for bad in ["", "-", ".", "1.2.3", "abc", "1e", "0x10", "1e999"] {
             assert!(Decimal::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn decimal_from_digits_matches_parse() {
+        let parts: [(&str, &str); 10] = [
+            ("0", ""),
+            ("", "5"),
+            ("007", "50"),
+            ("000", "000"),
+            ("12", ""),
+            ("0", "0001"),
+            ("18446744073709551616", ""),
+            (
+                "12345678901234567890123456789012345",
+                "123456789012345678901234567890",
+            ),
+            ("", "0"),
+            ("9", "999999999999999999999999999999"),
+        ];
+        // One reused value across every case, as a reused row does.
+        let mut reused = Decimal::from_digits(false, b"123456789", b"123456789").ok();
+        for (int, frac) in parts {
+            for negative in [false, true] {
+                let sign = if negative { "-" } else { "" };
+                let point = if frac.is_empty() { "" } else { "." };
+                let text = format!("{sign}{int}{point}{frac}");
+                let want = Decimal::parse(&text).ok();
+                assert!(want.is_some(), "{text}");
+                let got = Decimal::from_digits(negative, int.as_bytes(), frac.as_bytes()).ok();
+                assert_eq!(got, want, "{text}");
+                if let Some(d) = reused.as_mut() {
+                    assert!(
+                        d.set_digits(negative, int.as_bytes(), frac.as_bytes())
+                            .is_ok()
+                    );
+                }
+                assert_eq!(reused, want, "{text} (reused)");
+            }
+        }
+        for (int, frac) in [("", ""), ("1a", ""), ("1", "-2"), (" 1", ""), ("1", "5e3")] {
+            assert!(Decimal::from_digits(false, int.as_bytes(), frac.as_bytes()).is_err());
+            let mut d = Decimal::from_digits(true, b"7", b"25").ok();
+            if let Some(d) = d.as_mut() {
+                assert!(
+                    d.set_digits(false, int.as_bytes(), frac.as_bytes())
+                        .is_err()
+                );
+            }
+            assert_eq!(d.map(|d| d.to_string()).as_deref(), Some("-7.25"));
         }
     }
 
