@@ -56,9 +56,8 @@ pub(crate) fn escape(key: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Builds the stored key of a pair into `out` (cleared first).
+/// Appends the stored key of a pair to `out`.
 pub(crate) fn encode_stored(key: &[u8], seq: u64, row_id: i64, out: &mut Vec<u8>) {
-    out.clear();
     escape_into(key, out);
     out.extend_from_slice(&seq.to_be_bytes());
     out.extend_from_slice(&row_id.to_be_bytes());

@@ -25,6 +25,9 @@ use crate::key_adapter;
 use crate::sort::sorted_order;
 use crate::target::hex;
 
+/// Pairs copied together before they are handed to the SST writer.
+const GATHER: usize = 1024;
+
 /// Heap bytes a buffered pair costs besides its key and value (the
 /// `KvPair` itself).
 const PAIR_OVERHEAD: u64 = std::mem::size_of::<KvPair>() as u64;
@@ -57,7 +60,6 @@ pub(crate) fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalR
         writer
             .open(&path)
             .map_err(|e| LocalError::rocks("creating writer SST", &path, e))?;
-        let mut key = Vec::new();
         let mut stats = BatchStats::default();
         let (mut since_bytes, mut since_keys) = (0u64, 0u64);
         let pairs = &buffer.pairs;
@@ -66,25 +68,50 @@ pub(crate) fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalR
             None => Box::new(pairs.iter()),
         };
         let mut last: Option<&KvPair> = None;
-        for (seq, pair) in (first_seq..).zip(in_order) {
-            last = Some(pair);
-            key_adapter::encode_stored(&pair.key, seq, pair.row_id, &mut key);
-            writer
-                .put(&key, &pair.value)
-                .map_err(|e| LocalError::rocks("writing writer SST", &path, e))?;
-            let size = pair.size() as u64;
-            stats.kvs += 1;
-            stats.bytes += size;
-            since_bytes += size;
-            since_keys += 1;
-            if since_bytes >= SAMPLE_BYTES || since_keys >= SAMPLE_KEYS {
-                stats.samples.push(Sample {
-                    key: pair.key.clone(),
-                    bytes: since_bytes,
-                    keys: since_keys,
-                });
-                (since_bytes, since_keys) = (0, 0);
+        let mut seq = first_seq;
+        let mut block: Vec<&KvPair> = Vec::with_capacity(GATHER);
+        // Stored key then value of each pair of the block, back to back.
+        let mut gathered: Vec<u8> = Vec::new();
+        // Per pair: end of its stored key, end of its value, its size.
+        let mut ends: Vec<(usize, usize, u64)> = Vec::with_capacity(GATHER);
+        let mut in_order = in_order.peekable();
+        while in_order.peek().is_some() {
+            block.clear();
+            block.extend(in_order.by_ref().take(GATHER));
+            // Sorted order visits the pairs (and their heap keys and values)
+            // at random: copying a block in a tight loop lets the CPU overlap
+            // those cache misses, which the SST writer's long per-pair calls
+            // would otherwise take one at a time (bench_local: 24% of its
+            // CPU stalled in this loop).
+            gathered.clear();
+            ends.clear();
+            for (pair, seq) in block.iter().zip(seq..) {
+                key_adapter::encode_stored(&pair.key, seq, pair.row_id, &mut gathered);
+                let key_end = gathered.len();
+                gathered.extend_from_slice(&pair.value);
+                ends.push((key_end, gathered.len(), pair.size() as u64));
             }
+            let mut start = 0;
+            for (pair, &(key_end, end, size)) in block.iter().zip(&ends) {
+                writer
+                    .put(&gathered[start..key_end], &gathered[key_end..end])
+                    .map_err(|e| LocalError::rocks("writing writer SST", &path, e))?;
+                start = end;
+                stats.kvs += 1;
+                stats.bytes += size;
+                since_bytes += size;
+                since_keys += 1;
+                if since_bytes >= SAMPLE_BYTES || since_keys >= SAMPLE_KEYS {
+                    stats.samples.push(Sample {
+                        key: pair.key.clone(),
+                        bytes: since_bytes,
+                        keys: since_keys,
+                    });
+                    (since_bytes, since_keys) = (0, 0);
+                }
+            }
+            seq += block.len() as u64;
+            last = block.last().copied();
         }
         if since_keys > 0
             && let Some(last) = last
