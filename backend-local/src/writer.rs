@@ -63,7 +63,7 @@ pub(crate) fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalR
         let mut stats = BatchStats::default();
         let (mut since_bytes, mut since_keys) = (0u64, 0u64);
         let pairs = &buffer.pairs;
-        let in_order: Box<dyn Iterator<Item = &KvPair>> = match &order {
+        let mut in_order: Box<dyn Iterator<Item = &KvPair>> = match &order {
             Some(order) => Box::new(order.iter().map(|&i| &pairs[i])),
             None => Box::new(pairs.iter()),
         };
@@ -74,10 +74,12 @@ pub(crate) fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalR
         let mut gathered: Vec<u8> = Vec::new();
         // Per pair: end of its stored key, end of its value, its size.
         let mut ends: Vec<(usize, usize, u64)> = Vec::with_capacity(GATHER);
-        let mut in_order = in_order.peekable();
-        while in_order.peek().is_some() {
+        loop {
             block.clear();
             block.extend(in_order.by_ref().take(GATHER));
+            if block.is_empty() {
+                break;
+            }
             // Sorted order visits the pairs (and their heap keys and values)
             // at random: copying a block in a tight loop lets the CPU overlap
             // those cache misses, which the SST writer's long per-pair calls
