@@ -15,9 +15,9 @@ use backend_core::KvPair;
 const HEAD: usize = 8;
 
 /// The order to write `pairs` in: by key, equal keys in arrival order (so
-/// their sequence numbers grow with it). Returns indexes into `pairs`; the
+/// their sequence numbers grow with it). Yields indexes into `pairs`; the
 /// pairs themselves do not move.
-pub(crate) fn sorted_order(pairs: &[KvPair]) -> Vec<usize> {
+pub(crate) fn sorted_order(pairs: &[KvPair]) -> impl Iterator<Item = usize> + use<> {
     let key = |i: usize| pairs[i].key.as_slice();
     let common = common_prefix_len(pairs);
     let mut order: Vec<(u64, usize)> = (0..pairs.len())
@@ -57,7 +57,7 @@ pub(crate) fn sorted_order(pairs: &[KvPair]) -> Vec<usize> {
             }
         }
     }
-    order.into_iter().map(|(_, i)| i).collect()
+    order.into_iter().map(|(_, i)| i)
 }
 
 /// Length of the prefix every key in `pairs` shares.
@@ -93,7 +93,7 @@ mod tests {
             .iter()
             .map(|k| KvPair::new(k.clone(), Vec::new()))
             .collect();
-        sorted_order(&pairs)
+        sorted_order(&pairs).collect()
     }
 
     /// What `sorted_order` must equal: a stable sort by the whole key.

@@ -63,8 +63,8 @@ pub(crate) fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalR
         let mut stats = BatchStats::default();
         let (mut since_bytes, mut since_keys) = (0u64, 0u64);
         let pairs = &buffer.pairs;
-        let mut in_order: Box<dyn Iterator<Item = &KvPair>> = match &order {
-            Some(order) => Box::new(order.iter().map(|&i| &pairs[i])),
+        let mut in_order: Box<dyn Iterator<Item = &KvPair>> = match order {
+            Some(order) => Box::new(order.map(|i| &pairs[i])),
             None => Box::new(pairs.iter()),
         };
         let mut last: Option<&KvPair> = None;
