@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::datum::{Datum, SqlMode};
 use crate::error::Result;
 use crate::model::TidbTableInfo;
-use crate::row::{EncodedRow, RowOrigin, Rows};
+use crate::row::{EncodedRow, EncodedRows, RowOrigin, Rows};
 
 /// What an encoder needs to know besides the values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,6 +51,24 @@ pub trait RowEncoder: Send + Debug {
         permutation: &ColumnPermutation,
         origin: &RowOrigin,
     ) -> Result<EncodedRow>;
+
+    /// Encodes one row and appends it to `out`, returning the payload bytes
+    /// added ([`EncodedRow::size`]). On error `out` is left as it was.
+    ///
+    /// The default goes through [`RowEncoder::encode`]; encoders of KV pairs
+    /// override it to write the pairs into `out`'s [`crate::KvPairs`] in
+    /// place, with no allocation per pair. Both must produce the same rows.
+    fn encode_into(
+        &mut self,
+        row: &[Datum],
+        row_id: i64,
+        permutation: &ColumnPermutation,
+        origin: &RowOrigin,
+        out: &mut EncodedRows,
+    ) -> Result<usize> {
+        let encoded = self.encode(row, row_id, permutation, origin)?;
+        Ok(out.push(encoded))
+    }
 
     /// Warnings (values clamped or truncated in non-strict mode) since the
     /// last call, which resets the count.

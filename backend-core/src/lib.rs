@@ -44,6 +44,7 @@ mod engine_uuid;
 mod error;
 mod metrics;
 pub mod model;
+mod pairs;
 mod row;
 mod source;
 #[cfg(any(test, feature = "testkit"))]
@@ -60,7 +61,8 @@ pub use engine::{ClosedEngine, EngineManager, IMPORT_MAX_ATTEMPTS, OpenedEngine}
 pub use engine_uuid::{ENGINE_NAMESPACE, INDEX_ENGINE_ID, make_uuid};
 pub use error::{Error, ErrorKind, Result};
 pub use metrics::BackendMetrics;
-pub use row::{EncodedRow, KvPair, RowOrigin, Rows, SqlRow};
+pub use pairs::{KvPairs, KvRef};
+pub use row::{EncodedRow, EncodedRows, KvPair, RowOrigin, Rows, SqlRow};
 pub use source::{
     CheckCtx, Compression, SourceDatabaseMeta, SourceFileMeta, SourceFormat, SourceTableMeta,
 };

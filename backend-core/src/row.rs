@@ -2,16 +2,17 @@
 //!
 //! Physical backends take KV pairs (record and index entries in TiDB's key
 //! format) that they sort themselves; logical backends take SQL value tuples
-//! they batch into statements. An encoder yields one [`EncodedRow`] per source
-//! row; the pipeline splits it into the data and index streams with
-//! [`EncodedRow::classify_and_append`] and hands batches to writers as
-//! [`Rows`].
+//! they batch into statements. An encoder appends each source row to an
+//! [`EncodedRows`] (the data and index streams with their checksums), either
+//! in place ([`crate::RowEncoder::encode_into`]) or as one [`EncodedRow`] at
+//! a time; the pipeline hands the streams to writers as [`Rows`].
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::checksum::KvChecksum;
+use crate::pairs::KvPairs;
 
 /// Where a row came from, for error messages and duplicate reports.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -66,7 +67,7 @@ pub struct SqlRow {
 pub enum Rows {
     /// KV pairs for a physical backend, in any order unless the writer was
     /// opened with `is_kv_sorted`.
-    Kv(Vec<KvPair>),
+    Kv(KvPairs),
     /// SQL tuples for a logical backend.
     Sql(Vec<SqlRow>),
 }
@@ -88,7 +89,7 @@ impl Rows {
     /// Approximate payload bytes (keys + values, or tuple text).
     pub fn size(&self) -> usize {
         match self {
-            Rows::Kv(pairs) => pairs.iter().map(KvPair::size).sum(),
+            Rows::Kv(pairs) => pairs.size(),
             Rows::Sql(rows) => rows.iter().map(|row| row.tuple.len()).sum(),
         }
     }
@@ -96,7 +97,7 @@ impl Rows {
     /// An empty batch of the same shape, for reuse after a hand-off.
     pub fn empty_like(&self) -> Rows {
         match self {
-            Rows::Kv(_) => Rows::Kv(Vec::new()),
+            Rows::Kv(_) => Rows::Kv(KvPairs::new()),
             Rows::Sql(_) => Rows::Sql(Vec::new()),
         }
     }
@@ -168,9 +169,50 @@ impl EncodedRow {
 
 fn push_kv(rows: &mut Rows, pair: KvPair) {
     match rows {
-        Rows::Kv(pairs) => pairs.push(pair),
-        Rows::Sql(sql) if sql.is_empty() => *rows = Rows::Kv(vec![pair]),
+        Rows::Kv(pairs) => pairs.push(&pair.key, &pair.value, pair.row_id),
+        Rows::Sql(sql) if sql.is_empty() => *rows = Rows::Kv(KvPairs::from(vec![pair])),
         Rows::Sql(_) => debug_assert!(false, "KV pair appended to a SQL batch"),
+    }
+}
+
+/// Encoded rows on their way to the writers: the data (record) and index
+/// streams of one hand-off with their KV checksums (SQL rows all go to
+/// `data` and leave the checksums alone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedRows {
+    /// Record pairs, or SQL tuples.
+    pub data: Rows,
+    /// Index pairs.
+    pub index: Rows,
+    /// Checksum of `data`'s pairs.
+    pub data_checksum: KvChecksum,
+    /// Checksum of `index`'s pairs.
+    pub index_checksum: KvChecksum,
+}
+
+impl EncodedRows {
+    /// Empty streams of `shape`'s shape (see
+    /// [`crate::EncodingBuilder::make_empty_rows`]).
+    pub fn new(shape: &Rows) -> Self {
+        EncodedRows {
+            data: shape.empty_like(),
+            index: shape.empty_like(),
+            data_checksum: KvChecksum::new(),
+            index_checksum: KvChecksum::new(),
+        }
+    }
+
+    /// Appends one row (see [`EncodedRow::classify_and_append`]) and
+    /// returns the payload bytes it added.
+    pub fn push(&mut self, row: EncodedRow) -> usize {
+        let size = row.size();
+        row.classify_and_append(
+            &mut self.data,
+            &mut self.data_checksum,
+            &mut self.index,
+            &mut self.index_checksum,
+        );
+        size
     }
 }
 
@@ -187,7 +229,7 @@ mod tests {
                 KvPair::new(b"t1_i2b".to_vec(), b"0".to_vec()),
             ],
         };
-        let (mut data, mut index) = (Rows::Kv(Vec::new()), Rows::Kv(Vec::new()));
+        let (mut data, mut index) = (Rows::Kv(KvPairs::new()), Rows::Kv(KvPairs::new()));
         let (mut dck, mut ick) = (KvChecksum::new(), KvChecksum::new());
         assert_eq!(row.size(), 6 + 7 * 2);
         row.classify_and_append(&mut data, &mut dck, &mut index, &mut ick);

@@ -354,16 +354,16 @@ impl EngineWriter for MemoryWriter {
             Rows::Kv(pairs) => {
                 if self.sorted {
                     for pair in &pairs {
-                        if self.last_key.as_ref().is_some_and(|last| *last > pair.key) {
+                        if self.last_key.as_deref().is_some_and(|last| last > pair.key) {
                             return Err(Error::bad_data(format!(
                                 "key {:02x?} out of order in a sorted writer",
                                 pair.key
                             )));
                         }
-                        self.last_key = Some(pair.key.clone());
+                        self.last_key = Some(pair.key.to_vec());
                     }
                 }
-                live.unflushed.extend(pairs);
+                live.unflushed.extend(pairs.iter().map(|p| p.to_pair()));
             }
             Rows::Sql(rows) => live.unflushed_sql.extend(rows),
         }
@@ -407,7 +407,7 @@ impl EncodingBuilder for MemoryEncodingBuilder {
     }
 
     fn make_empty_rows(&self) -> Rows {
-        Rows::Kv(Vec::new())
+        Rows::Kv(crate::KvPairs::new())
     }
 }
 

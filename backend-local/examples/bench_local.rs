@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use backend_core::testkit::MemoryEncodingBuilder;
-use backend_core::{Backend, EngineConfig, KvPair, LocalWriterConfig, Rows};
+use backend_core::{Backend, EngineConfig, KvPairs, LocalWriterConfig, Rows};
 use backend_local::{
     DEFAULT_REGION_SPLIT_KEYS, DEFAULT_REGION_SPLIT_SIZE, LocalBackend, LocalBackendConfig,
 };
@@ -40,39 +40,37 @@ impl Rng {
     }
 }
 
-/// The `count` pairs of stream `stream`, in random key order, in batches.
-fn batches(stream: u64, count: u64) -> impl Iterator<Item = Vec<KvPair>> {
+/// The `count` pairs of stream `stream`, in random key order, in batches
+/// (the pipeline's shape: one contiguous batch of pairs per hand-off).
+fn batches(stream: u64, count: u64) -> impl Iterator<Item = KvPairs> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (stream + 1).wrapping_mul(0xA24B_AED4_963E_E407));
     let mut left = count;
+    let (mut key, mut value) = (Vec::with_capacity(40), Vec::with_capacity(110));
     std::iter::from_fn(move || {
         if left == 0 {
             return None;
         }
         let n = left.min(BATCH as u64);
         left -= n;
-        let batch = (0..n)
-            .map(|_| {
-                let r = rng.next();
-                // `t` + table id + `_r` + random handle bytes: 20..=40 bytes.
-                let extra = usize::try_from(r % 21).unwrap();
-                let mut key = Vec::with_capacity(40);
-                key.push(b't');
-                key.extend_from_slice(&(0x8000_0000_0000_0001u64).to_be_bytes());
-                key.extend_from_slice(b"_r");
-                key.extend_from_slice(&rng.next().to_be_bytes());
-                for _ in 0..extra {
-                    key.push(u8::try_from(rng.next() & 0xFF).unwrap());
-                }
-                let len = 90 + usize::try_from(r % 21).unwrap();
-                let seed = rng.next().to_le_bytes();
-                let value: Vec<u8> = seed.iter().cycle().take(len).copied().collect();
-                KvPair {
-                    key,
-                    value,
-                    row_id: 0,
-                }
-            })
-            .collect();
+        let mut batch = KvPairs::with_capacity(BATCH, BATCH * 140);
+        for _ in 0..n {
+            let r = rng.next();
+            // `t` + table id + `_r` + random handle bytes: 20..=40 bytes.
+            let extra = usize::try_from(r % 21).unwrap();
+            key.clear();
+            key.push(b't');
+            key.extend_from_slice(&(0x8000_0000_0000_0001u64).to_be_bytes());
+            key.extend_from_slice(b"_r");
+            key.extend_from_slice(&rng.next().to_be_bytes());
+            for _ in 0..extra {
+                key.push(u8::try_from(rng.next() & 0xFF).unwrap());
+            }
+            let len = 90 + usize::try_from(r % 21).unwrap();
+            let seed = rng.next().to_le_bytes();
+            value.clear();
+            value.extend(seed.iter().cycle().take(len).copied());
+            batch.push(&key, &value, 0);
+        }
         Some(batch)
     })
 }
@@ -80,8 +78,7 @@ fn batches(stream: u64, count: u64) -> impl Iterator<Item = Vec<KvPair>> {
 fn bytes_of(writers: u64, per_writer: u64) -> u64 {
     (0..writers)
         .flat_map(|w| batches(w, per_writer))
-        .flatten()
-        .map(|p| p.size() as u64)
+        .map(|b| b.size() as u64)
         .sum()
 }
 
@@ -159,7 +156,7 @@ fn run_naive(dir: &Path, writers: u64, per_writer: u64) -> f64 {
                 for batch in batches(w, per_writer) {
                     let mut wb = WriteBatch::default();
                     for pair in &batch {
-                        wb.put(&pair.key, &pair.value);
+                        wb.put(pair.key, pair.value);
                     }
                     db.write(wb).unwrap();
                 }

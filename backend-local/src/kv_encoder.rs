@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use backend_core::model::{ColumnInfo, ColumnType, DefaultValue, FieldType, TidbTableInfo};
 use backend_core::{
-    ColumnPermutation, Datum, Decimal, EncodedRow, EncodingBuilder, EncodingConfig, Error, KvPair,
-    MysqlDuration, MysqlTime, Result, RowEncoder, RowOrigin, Rows, SqlMode,
+    ColumnPermutation, Datum, Decimal, EncodedRow, EncodedRows, EncodingBuilder, EncodingConfig,
+    Error, KvPairs, MysqlDuration, MysqlTime, Result, RowEncoder, RowOrigin, Rows, SqlMode,
 };
 
 use crate::codec::{key, row, table};
@@ -35,7 +35,7 @@ impl EncodingBuilder for KvEncodingBuilder {
     }
 
     fn make_empty_rows(&self) -> Rows {
-        Rows::Kv(Vec::new())
+        Rows::Kv(backend_core::KvPairs::new())
     }
 }
 
@@ -244,14 +244,18 @@ impl KvEncoder {
     }
 }
 
-impl RowEncoder for KvEncoder {
-    fn encode(
+impl KvEncoder {
+    /// Appends the row's record pair to `data` and its index entries to
+    /// `index`, keys and values written in place. On error both are left as
+    /// they were.
+    fn encode_pairs(
         &mut self,
         row: &[Datum],
         row_id: i64,
         permutation: &ColumnPermutation,
-        _origin: &RowOrigin,
-    ) -> Result<EncodedRow> {
+        data: &mut KvPairs,
+        index: &mut KvPairs,
+    ) -> Result<()> {
         let table = Arc::clone(&self.table);
         let t = &table.core;
         // Scratch buffers live in the encoder, reused row after row.
@@ -302,8 +306,28 @@ impl RowEncoder for KvEncoder {
             self.max_auto_id = self.max_auto_id.max(handle);
         }
 
-        let mut builder = std::mem::take(&mut self.row_builder);
-        for (col, value) in t.columns.iter().zip(&values) {
+        let (data_len, index_len) = (data.len(), index.len());
+        let written = self.write_pairs(&table, &values, handle, data, index);
+        self.values = values;
+        if written.is_err() {
+            data.truncate(data_len);
+            index.truncate(index_len);
+        }
+        written
+    }
+
+    /// The record pair and the index pairs of one row's converted values.
+    fn write_pairs(
+        &mut self,
+        table: &TidbTableInfo,
+        values: &[Datum],
+        handle: i64,
+        data: &mut KvPairs,
+        index: &mut KvPairs,
+    ) -> Result<()> {
+        let t = &table.core;
+        let builder = &mut self.row_builder;
+        for (col, value) in t.columns.iter().zip(values) {
             let is_virtual = col.generated.as_ref().is_some_and(|g| !g.stored);
             if self.handle_col == Some(col.offset) || is_virtual {
                 continue;
@@ -318,49 +342,102 @@ impl RowEncoder for KvEncoder {
                 .push_value(col.id, value, &col.field_type)
                 .map_err(|e| e.context(format!("column `{}`", col.name)))?;
         }
-        let record = KvPair {
-            key: table::record_key(table.id, handle),
-            value: builder.finish()?,
-            row_id: handle,
-        };
-        self.row_builder = builder;
+        data.push_with::<Error>(
+            handle,
+            |key| {
+                table::append_record_key(key, table.id, handle);
+                Ok(())
+            },
+            |value| builder.finish_into(value),
+        )?;
 
-        let mut indexes = Vec::with_capacity(t.indices.len());
         for idx in &t.indices {
             if idx.primary && self.handle_col.is_some() {
                 continue;
             }
-            // The key is built in place: prefix, then each flagged value.
-            let mut key = table::index_prefix(table.id, idx.id);
-            let mut has_null = false;
-            for ic in &idx.columns {
-                let col = &t.columns[ic.offset];
-                let value = &values[ic.offset];
-                has_null |= value.is_null();
-                let value = match (ic.length, value) {
-                    (Some(len), Datum::Bytes(b)) => Cow::Owned(Datum::Bytes(
-                        prefix(b, len, col.field_type.is_binary_string()).to_vec(),
-                    )),
-                    _ => Cow::Borrowed(value),
-                };
-                key::encode_key_datum(&mut key, &value, &col.field_type)
-                    .map_err(|e| e.context(format!("index `{}`", idx.name)))?;
-            }
-            let distinct = idx.unique && !has_null;
-            let value = if distinct {
-                table::unique_index_value(handle)
-            } else {
-                table::append_index_handle(&mut key, handle);
-                table::NON_UNIQUE_INDEX_VALUE.to_vec()
-            };
-            indexes.push(KvPair {
-                key,
-                value,
-                row_id: handle,
-            });
+            // A unique entry without NULLs is distinct: keyed by its values
+            // alone, the handle in the value.
+            let distinct = idx.unique && idx.columns.iter().all(|ic| !values[ic.offset].is_null());
+            index.push_with::<Error>(
+                handle,
+                |key| {
+                    // The key is built in place: prefix, then each flagged value.
+                    table::append_index_prefix(key, table.id, idx.id);
+                    for ic in &idx.columns {
+                        let col = &t.columns[ic.offset];
+                        let value = &values[ic.offset];
+                        let value = match (ic.length, value) {
+                            (Some(len), Datum::Bytes(b)) => Cow::Owned(Datum::Bytes(
+                                prefix(b, len, col.field_type.is_binary_string()).to_vec(),
+                            )),
+                            _ => Cow::Borrowed(value),
+                        };
+                        key::encode_key_datum(key, &value, &col.field_type)
+                            .map_err(|e| e.context(format!("index `{}`", idx.name)))?;
+                    }
+                    if !distinct {
+                        table::append_index_handle(key, handle);
+                    }
+                    Ok(())
+                },
+                |value| {
+                    if distinct {
+                        value.extend_from_slice(&handle.to_be_bytes());
+                    } else {
+                        value.extend_from_slice(table::NON_UNIQUE_INDEX_VALUE);
+                    }
+                    Ok(())
+                },
+            )?;
         }
-        self.values = values;
-        Ok(EncodedRow::Kv { record, indexes })
+        Ok(())
+    }
+}
+
+impl RowEncoder for KvEncoder {
+    fn encode(
+        &mut self,
+        row: &[Datum],
+        row_id: i64,
+        permutation: &ColumnPermutation,
+        _origin: &RowOrigin,
+    ) -> Result<EncodedRow> {
+        let (mut data, mut index) = (KvPairs::new(), KvPairs::new());
+        self.encode_pairs(row, row_id, permutation, &mut data, &mut index)?;
+        let record = data
+            .get(0)
+            .map(|p| p.to_pair())
+            .ok_or_else(|| Error::internal("the encoder wrote no record pair"))?;
+        Ok(EncodedRow::Kv {
+            record,
+            indexes: index.to_vec(),
+        })
+    }
+
+    fn encode_into(
+        &mut self,
+        row: &[Datum],
+        row_id: i64,
+        permutation: &ColumnPermutation,
+        origin: &RowOrigin,
+        out: &mut EncodedRows,
+    ) -> Result<usize> {
+        let (Rows::Kv(data), Rows::Kv(index)) = (&mut out.data, &mut out.index) else {
+            // Not KV-shaped streams (empty ones of another backend's shape):
+            // the owned row converts them.
+            let encoded = self.encode(row, row_id, permutation, origin)?;
+            return Ok(out.push(encoded));
+        };
+        let (data_len, index_len) = (data.len(), index.len());
+        let (data_size, index_size) = (data.size(), index.size());
+        self.encode_pairs(row, row_id, permutation, data, index)?;
+        for pair in (data_len..data.len()).filter_map(|i| data.get(i)) {
+            out.data_checksum.update_one(pair.key, pair.value);
+        }
+        for pair in (index_len..index.len()).filter_map(|i| index.get(i)) {
+            out.index_checksum.update_one(pair.key, pair.value);
+        }
+        Ok(data.size() - data_size + index.size() - index_size)
     }
 
     fn take_warnings(&mut self) -> u64 {
@@ -1527,6 +1604,7 @@ pub fn parse_duration(s: &str) -> Option<i64> {
 mod tests {
     use super::*;
     use backend_core::model::{IndexColumn, IndexInfo, TableInfo};
+    use backend_core::{KvChecksum, KvPair};
 
     fn table(
         columns: Vec<ColumnInfo>,
@@ -1566,6 +1644,85 @@ mod tests {
             EncodedRow::Kv { record, indexes } => (record, indexes),
             EncodedRow::Sql(_) => panic!("expected KV"),
         }
+    }
+
+    /// The pipeline's in-place path appends exactly the pairs `encode`
+    /// returns, with their checksums, and a row that fails leaves the
+    /// batch untouched.
+    #[test]
+    fn encode_into_matches_encode_and_rolls_back_bad_rows() {
+        let mut name = ColumnInfo::new(2, "name", 1, FieldType::new(ColumnType::VarChar));
+        name.field_type.flen = Some(4);
+        let columns = vec![
+            ColumnInfo::new(1, "id", 0, FieldType::new(ColumnType::Int)),
+            name,
+        ];
+        let index = |id, unique, column: &str, offset| IndexInfo {
+            id,
+            name: format!("i{id}"),
+            columns: vec![IndexColumn {
+                name: column.into(),
+                offset,
+                length: None,
+            }],
+            unique,
+            primary: false,
+        };
+        let t = table(
+            columns,
+            vec![index(1, true, "name", 1), index(2, false, "id", 0)],
+            false,
+        );
+        let rows: Vec<Vec<Datum>> = vec![
+            vec![Datum::text("1"), Datum::text("ab")],
+            vec![Datum::text("2"), Datum::Null],
+            // Too long for VARCHAR(4) in strict mode: an error, no pairs.
+            vec![Datum::text("3"), Datum::text("abcdef")],
+            vec![Datum::text("4"), Datum::text("cd")],
+        ];
+        let perm = [Some(0), Some(1)];
+        let origin = RowOrigin::default();
+        let mut owned = encoder(Arc::clone(&t), SqlMode::STRICT_ALL_TABLES);
+        let mut in_place = encoder(t, SqlMode::STRICT_ALL_TABLES);
+        let mut out = EncodedRows::new(&Rows::Kv(KvPairs::new()));
+        let (mut records, mut indexes) = (Vec::new(), Vec::new());
+        let (mut data_ck, mut index_ck) = (KvChecksum::new(), KvChecksum::new());
+        for (i, row) in rows.iter().enumerate() {
+            let row_id = i64::try_from(i).unwrap() + 1;
+            let want = owned.encode(row, row_id, &perm, &origin);
+            let before = out.clone();
+            let got = in_place.encode_into(row, row_id, &perm, &origin, &mut out);
+            match want {
+                Ok(encoded) => {
+                    assert_eq!(got.unwrap(), encoded.size());
+                    let (record, idx) = kv(encoded);
+                    data_ck.update_one(&record.key, &record.value);
+                    records.push(record);
+                    for pair in idx {
+                        index_ck.update_one(&pair.key, &pair.value);
+                        indexes.push(pair);
+                    }
+                }
+                Err(_) => {
+                    assert!(got.is_err(), "row {i}");
+                    assert_eq!(out, before, "row {i} left pairs behind");
+                }
+            }
+        }
+        assert_eq!(records.len(), 3);
+        let (Rows::Kv(data), Rows::Kv(index)) = (&out.data, &out.index) else {
+            panic!("KV streams expected");
+        };
+        assert_eq!(data.to_vec(), records);
+        assert_eq!(index.to_vec(), indexes);
+        assert_eq!((out.data_checksum, out.index_checksum), (data_ck, index_ck));
+        // Streams of another shape still receive the row.
+        let mut sql_shaped = EncodedRows::new(&Rows::Sql(Vec::new()));
+        in_place
+            .encode_into(&rows[0], 1, &perm, &origin, &mut sql_shaped)
+            .unwrap();
+        assert_eq!(sql_shaped.data.len(), 1);
+        assert_eq!(sql_shaped.index.len(), 2);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! keys' ends. Falling back to whole-key comparisons for such ties instead
 //! was 12% of an import's CPU (memcmp through pointers, issue 10 profile).
 
-use backend_core::KvPair;
+use backend_core::KvPairs;
 
 /// Bytes of key a head holds.
 const HEAD: usize = 8;
@@ -17,8 +17,8 @@ const HEAD: usize = 8;
 /// The order to write `pairs` in: by key, equal keys in arrival order (so
 /// their sequence numbers grow with it). Yields indexes into `pairs`; the
 /// pairs themselves do not move.
-pub(crate) fn sorted_order(pairs: &[KvPair]) -> impl Iterator<Item = usize> + use<> {
-    let key = |i: usize| pairs[i].key.as_slice();
+pub(crate) fn sorted_order(pairs: &KvPairs) -> impl Iterator<Item = usize> + use<> {
+    let key = |i: usize| pairs.key(i);
     let common = common_prefix_len(pairs);
     let mut order: Vec<(u64, usize)> = (0..pairs.len())
         .map(|i| (head(key(i), common), i))
@@ -61,12 +61,13 @@ pub(crate) fn sorted_order(pairs: &[KvPair]) -> impl Iterator<Item = usize> + us
 }
 
 /// Length of the prefix every key in `pairs` shares.
-fn common_prefix_len(pairs: &[KvPair]) -> usize {
-    match pairs.split_first() {
-        Some((first, rest)) => rest.iter().fold(first.key.len(), |lcp, p| {
-            first.key[..lcp]
+fn common_prefix_len(pairs: &KvPairs) -> usize {
+    let mut keys = pairs.iter().map(|p| p.key);
+    match keys.next() {
+        Some(first) => keys.fold(first.len(), |lcp, key| {
+            first[..lcp]
                 .iter()
-                .zip(&p.key)
+                .zip(key)
                 .take_while(|(a, b)| a == b)
                 .count()
         }),
@@ -89,9 +90,9 @@ mod tests {
     use proptest::prelude::*;
 
     fn order_of(keys: &[Vec<u8>]) -> Vec<usize> {
-        let pairs: Vec<KvPair> = keys
+        let pairs: KvPairs = keys
             .iter()
-            .map(|k| KvPair::new(k.clone(), Vec::new()))
+            .map(|k| backend_core::KvPair::new(k.clone(), Vec::new()))
             .collect();
         sorted_order(&pairs).collect()
     }

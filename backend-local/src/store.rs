@@ -13,7 +13,7 @@ use backend_core::model::{
     ColumnInfo, ColumnType, DefaultValue, TableInfo, quote_identifier, unique_table_name,
 };
 use backend_core::{Datum, Error, KvChecksum, Result, SqlMode, TimeKind};
-use rocksdb::{DB, Direction, IteratorMode, ReadOptions};
+use rocksdb::{DB, ReadOptions};
 
 use crate::catalog::{Catalog, TableEntry};
 use crate::codec::{key, row, table};
@@ -56,11 +56,19 @@ fn scan(
 ) -> Result<()> {
     let mut opts = ReadOptions::default();
     opts.set_iterate_upper_bound(end.to_vec());
-    for item in db.iterator_opt(IteratorMode::From(start, Direction::Forward), opts) {
-        let (k, v) = item.map_err(|e| scan_err("scanning the target store", e))?;
-        f(&k, &v)?;
+    // A one-pass scan: read ahead, and keep the blocks out of the cache.
+    opts.fill_cache(false);
+    opts.set_readahead_size(4 << 20);
+    // The raw iterator lends each pair; the plain one copies both into
+    // fresh boxes, two allocations per pair.
+    let mut iter = db.raw_iterator_opt(opts);
+    iter.seek(start);
+    while let Some((k, v)) = iter.item() {
+        f(k, v)?;
+        iter.next();
     }
-    Ok(())
+    iter.status()
+        .map_err(|e| scan_err("scanning the target store", e))
 }
 
 fn record_range(table_id: i64) -> (Vec<u8>, Vec<u8>) {

@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use backend_core::{AlwaysFlushed, ChunkFlushStatus, EngineWriter, KvPair, Result, Rows};
+use backend_core::{AlwaysFlushed, ChunkFlushStatus, EngineWriter, KvPairs, KvRef, Result, Rows};
 use rocksdb::SstFileWriter;
 
 use crate::engine::{
@@ -28,14 +28,16 @@ use crate::target::hex;
 /// Pairs copied together before they are handed to the SST writer.
 const GATHER: usize = 1024;
 
-/// Heap bytes a buffered pair costs besides its key and value (the
-/// `KvPair` itself).
-const PAIR_OVERHEAD: u64 = std::mem::size_of::<KvPair>() as u64;
+/// Heap bytes a buffered pair costs besides its key and value (its
+/// place in the batch).
+const PAIR_OVERHEAD: u64 = KvPairs::ENTRY_SIZE as u64;
 
 /// A writer's pending pairs.
 #[derive(Debug)]
 pub(crate) struct WriterBuffer {
-    pairs: Vec<KvPair>,
+    /// In arrival order; the buffers' capacity is kept from one flush to
+    /// the next (refilling fresh memory cost page faults on every flush).
+    pairs: KvPairs,
     mem: u64,
     sorted: bool,
     /// The last key appended to a sorted writer, across flushes.
@@ -63,49 +65,49 @@ pub(crate) fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalR
         let mut stats = BatchStats::default();
         let (mut since_bytes, mut since_keys) = (0u64, 0u64);
         let pairs = &buffer.pairs;
-        let mut in_order: Box<dyn Iterator<Item = &KvPair>> = match order {
-            Some(order) => Box::new(order.map(|i| &pairs[i])),
-            None => Box::new(pairs.iter()),
+        let mut in_order: Box<dyn Iterator<Item = usize>> = match order {
+            Some(order) => Box::new(order),
+            None => Box::new(0..pairs.len()),
         };
-        let mut last: Option<&KvPair> = None;
+        let mut last: Option<KvRef<'_>> = None;
         let mut seq = first_seq;
-        let mut block: Vec<&KvPair> = Vec::with_capacity(GATHER);
+        let mut block: Vec<KvRef<'_>> = Vec::with_capacity(GATHER);
         // Stored key then value of each pair of the block, back to back.
         let mut gathered: Vec<u8> = Vec::new();
-        // Per pair: end of its stored key, end of its value, its size.
-        let mut ends: Vec<(usize, usize, u64)> = Vec::with_capacity(GATHER);
+        // Per pair: end of its stored key, end of its value.
+        let mut ends: Vec<(usize, usize)> = Vec::with_capacity(GATHER);
         loop {
             block.clear();
-            block.extend(in_order.by_ref().take(GATHER));
+            block.extend(in_order.by_ref().take(GATHER).filter_map(|i| pairs.get(i)));
             if block.is_empty() {
                 break;
             }
-            // Sorted order visits the pairs (and their heap keys and values)
-            // at random: copying a block in a tight loop lets the CPU overlap
-            // those cache misses, which the SST writer's long per-pair calls
-            // would otherwise take one at a time (bench_local: 24% of its
-            // CPU stalled in this loop).
+            // Sorted order visits the pairs at random: copying a block in a
+            // tight loop lets the CPU overlap those cache misses, which the
+            // SST writer's long per-pair calls would otherwise take one at a
+            // time (bench_local: 24% of its CPU stalled in this loop).
             gathered.clear();
             ends.clear();
             for (pair, seq) in block.iter().zip(seq..) {
-                key_adapter::encode_stored(&pair.key, seq, pair.row_id, &mut gathered);
+                key_adapter::encode_stored(pair.key, seq, pair.row_id, &mut gathered);
                 let key_end = gathered.len();
-                gathered.extend_from_slice(&pair.value);
-                ends.push((key_end, gathered.len(), pair.size() as u64));
+                gathered.extend_from_slice(pair.value);
+                ends.push((key_end, gathered.len()));
             }
             let mut start = 0;
-            for (pair, &(key_end, end, size)) in block.iter().zip(&ends) {
+            for (pair, &(key_end, end)) in block.iter().zip(&ends) {
                 writer
                     .put(&gathered[start..key_end], &gathered[key_end..end])
                     .map_err(|e| LocalError::rocks("writing writer SST", &path, e))?;
                 start = end;
+                let size = pair.size() as u64;
                 stats.kvs += 1;
                 stats.bytes += size;
                 since_bytes += size;
                 since_keys += 1;
                 if since_bytes >= SAMPLE_BYTES || since_keys >= SAMPLE_KEYS {
                     stats.samples.push(Sample {
-                        key: pair.key.clone(),
+                        key: pair.key.to_vec(),
                         bytes: since_bytes,
                         keys: since_keys,
                     });
@@ -119,7 +121,7 @@ pub(crate) fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalR
             && let Some(last) = last
         {
             stats.samples.push(Sample {
-                key: last.key.clone(),
+                key: last.key.to_vec(),
                 bytes: since_bytes,
                 keys: since_keys,
             });
@@ -138,9 +140,6 @@ pub(crate) fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalR
     };
     engine.ingest_writer_sst(&path, file_size, stats)?;
     buffer.pairs.clear();
-    if buffer.pairs.capacity() > (1 << 20) {
-        buffer.pairs.shrink_to(1 << 16);
-    }
     engine.mem_size.fetch_sub(buffer.mem, Ordering::Relaxed);
     buffer.mem = 0;
     Ok(())
@@ -157,7 +156,7 @@ pub struct LocalWriter {
 impl LocalWriter {
     pub(crate) fn new(engine: Arc<Engine>, sorted: bool, mem_limit: u64) -> Self {
         let buffer = Arc::new(Mutex::new(WriterBuffer {
-            pairs: Vec::new(),
+            pairs: KvPairs::new(),
             mem: 0,
             sorted,
             last_key: None,
@@ -182,7 +181,7 @@ impl LocalWriter {
             })?
     }
 
-    fn append(&self, pairs: Vec<KvPair>) -> LocalResult<bool> {
+    fn append(&self, mut pairs: KvPairs) -> LocalResult<bool> {
         self.engine.check_open("write")?;
         let mut buffer = lock(&self.buffer);
         if buffer.sorted {
@@ -190,22 +189,21 @@ impl LocalWriter {
             let mut previous = buffer.last_key.as_deref();
             for pair in &pairs {
                 if let Some(prev) = previous
-                    && pair.key.as_slice() < prev
+                    && pair.key < prev
                 {
                     return Err(LocalError::OutOfOrder {
                         uuid: self.engine.uuid,
-                        key: hex(&pair.key),
+                        key: hex(pair.key),
                         previous: hex(prev),
                     });
                 }
-                previous = Some(&pair.key);
+                previous = Some(pair.key);
             }
             if let Some(last) = pairs.last() {
-                buffer.last_key = Some(last.key.clone());
+                buffer.last_key = Some(last.key.to_vec());
             }
         }
-        let added: u64 = pairs.iter().map(|p| p.size() as u64 + PAIR_OVERHEAD).sum();
-        let mut pairs = pairs;
+        let added = pairs.size() as u64 + pairs.len() as u64 * PAIR_OVERHEAD;
         buffer.pairs.append(&mut pairs);
         buffer.mem += added;
         self.engine.mem_size.fetch_add(added, Ordering::Relaxed);

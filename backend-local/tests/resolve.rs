@@ -121,7 +121,10 @@ fn checksum_of(encoded: &[(KvPair, Vec<KvPair>)]) -> KvChecksum {
 
 async fn write(backend: &LocalBackend, uuid: Uuid, pairs: Vec<KvPair>) {
     let mut writer = common::open_writer(backend, uuid).await;
-    writer.append_rows(&[], Rows::Kv(pairs)).await.unwrap();
+    writer
+        .append_rows(&[], Rows::Kv(pairs.into()))
+        .await
+        .unwrap();
     writer.close().await.unwrap();
     backend
         .close_engine(&EngineConfig::default(), uuid)

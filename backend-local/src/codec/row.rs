@@ -183,14 +183,26 @@ impl RowBuilder {
     /// The row value of the columns pushed since the last call; the
     /// builder is empty again afterwards, also after an error.
     pub fn finish(&mut self) -> Result<Vec<u8>> {
-        let out = self.build();
+        let mut out = Vec::new();
+        self.finish_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// [`RowBuilder::finish`], appending the value to `out`; on error
+    /// `out` is left as it was.
+    pub fn finish_into(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        let start = out.len();
+        let built = self.build(out);
+        if built.is_err() {
+            out.truncate(start);
+        }
         self.data.clear();
         self.not_null.clear();
         self.null.clear();
-        out
+        built
     }
 
-    fn build(&mut self) -> Result<Vec<u8>> {
+    fn build(&mut self, out: &mut Vec<u8>) -> Result<()> {
         // Values sorted by column id: (id, start, end) in `data`.
         self.order.clear();
         let mut start = 0;
@@ -216,7 +228,7 @@ impl RowBuilder {
         let n_null = u16::try_from(self.null.len()).map_err(too_many)?;
         let width = if large { 4 } else { 1 };
         let off_width = if large { 4 } else { 2 };
-        let mut out = Vec::with_capacity(
+        out.reserve(
             6 + (self.order.len() + self.null.len()) * width
                 + self.order.len() * off_width
                 + data_len,
@@ -252,7 +264,7 @@ impl RowBuilder {
         for (_, start, stop) in &self.order {
             out.extend_from_slice(&self.data[*start..*stop]);
         }
-        Ok(out)
+        Ok(())
     }
 }
 

@@ -48,11 +48,16 @@ pub fn record_prefix(table_id: i64) -> Vec<u8> {
 /// `t{tableID}_r{handle}`.
 pub fn record_key(table_id: i64, handle: i64) -> Vec<u8> {
     let mut k = Vec::with_capacity(RECORD_KEY_LEN);
-    k.push(TABLE_PREFIX);
-    number::encode_int(&mut k, table_id);
-    k.extend_from_slice(RECORD_SEP);
-    number::encode_int(&mut k, handle);
+    append_record_key(&mut k, table_id, handle);
     k
+}
+
+/// Appends [`record_key`] to `out`.
+pub fn append_record_key(out: &mut Vec<u8>, table_id: i64, handle: i64) {
+    out.push(TABLE_PREFIX);
+    number::encode_int(out, table_id);
+    out.extend_from_slice(RECORD_SEP);
+    number::encode_int(out, handle);
 }
 
 /// Splits a record key into table id and integer handle.
@@ -69,10 +74,17 @@ pub fn decode_record_key(key: &[u8]) -> Result<(i64, i64)> {
 /// `t{tableID}_i{indexID}`: the prefix of one index's entries (TiDB's
 /// `EncodeIndexSeekKey` with no values).
 pub fn index_prefix(table_id: i64, index_id: i64) -> Vec<u8> {
-    let mut k = table_prefix(table_id);
-    k.extend_from_slice(INDEX_SEP);
-    number::encode_int(&mut k, index_id);
+    let mut k = Vec::with_capacity(19);
+    append_index_prefix(&mut k, table_id, index_id);
     k
+}
+
+/// Appends [`index_prefix`] to `out`.
+pub fn append_index_prefix(out: &mut Vec<u8>, table_id: i64, index_id: i64) {
+    out.push(TABLE_PREFIX);
+    number::encode_int(out, table_id);
+    out.extend_from_slice(INDEX_SEP);
+    number::encode_int(out, index_id);
 }
 
 /// `t{tableID}_i{indexID}{encodedValues}`: TiDB's `EncodeIndexSeekKey`.

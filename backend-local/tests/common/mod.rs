@@ -55,7 +55,7 @@ pub fn shuffled(ids: std::ops::Range<u64>, tag: u8, seed: u64) -> Vec<KvPair> {
 }
 
 pub fn rows(pairs: Vec<KvPair>) -> Rows {
-    Rows::Kv(pairs)
+    Rows::Kv(pairs.into())
 }
 
 pub fn config(root: &Path) -> LocalBackendConfig {

@@ -16,8 +16,8 @@ use std::sync::mpsc as std_mpsc;
 use anyhow::Context as _;
 use backend_core::model::TidbTableInfo;
 use backend_core::{
-    ChunkFlushStatus, EncodingBuilder, EncodingConfig, KvChecksum, LocalWriterConfig, OpenedEngine,
-    RowOrigin, Rows,
+    ChunkFlushStatus, EncodedRows, EncodingBuilder, EncodingConfig, LocalWriterConfig,
+    OpenedEngine, RowOrigin,
 };
 use tokio::sync::mpsc;
 
@@ -44,10 +44,8 @@ pub(crate) struct ChunkSource {
 /// What the encode side hands the deliver side.
 #[derive(Debug)]
 struct Batch {
-    data: Rows,
-    index: Rows,
-    data_checksum: KvChecksum,
-    index_checksum: KvChecksum,
+    /// The data and index streams with their checksums.
+    encoded: EncodedRows,
     /// Payload bytes of `data` and `index`, counted as rows are added
     /// (summing the batch on every row would be quadratic).
     bytes: usize,
@@ -245,15 +243,21 @@ async fn deliver_batch(
     let batch_bytes = batch.bytes;
     // Held while appending: the disk quota pauses writers by taking it.
     let gate = ctx.write_gate.read().await;
-    if !batch.data.is_empty() {
+    let EncodedRows {
+        data,
+        index,
+        data_checksum,
+        index_checksum,
+    } = batch.encoded;
+    if !data.is_empty() {
         data_writer
-            .append_rows(&batch.column_names, batch.data)
+            .append_rows(&batch.column_names, data)
             .await
             .with_context(|| format!("writing rows of {}", source.name))?;
     }
-    if !batch.index.is_empty() {
+    if !index.is_empty() {
         index_writer
-            .append_rows(&[], batch.index)
+            .append_rows(&[], index)
             .await
             .with_context(|| format!("writing index entries of {}", source.name))?;
     }
@@ -271,8 +275,8 @@ async fn deliver_batch(
     };
     current.next_row_id = batch.last_row_id.saturating_add(1).max(current.next_row_id);
     current.rows += batch.rows;
-    current.data_checksum.add(&batch.data_checksum);
-    current.index_checksum.add(&batch.index_checksum);
+    current.data_checksum.add(&data_checksum);
+    current.index_checksum.add(&index_checksum);
     *max_auto_id = (*max_auto_id).max(batch.max_auto_id);
     *finished |= batch.finished;
     TableProgress::add(&progress.bytes_read, advanced);
@@ -583,15 +587,15 @@ fn encode_raw(
             file: Arc::clone(file),
             offset: row.start_offset,
         };
-        match encoder.encode(&row.values, row.row_id, &raw.permutation, &origin) {
-            Ok(encoded) => {
-                batch.bytes += encoded.size();
-                encoded.classify_and_append(
-                    &mut batch.data,
-                    &mut batch.data_checksum,
-                    &mut batch.index,
-                    &mut batch.index_checksum,
-                );
+        match encoder.encode_into(
+            &row.values,
+            row.row_id,
+            &raw.permutation,
+            &origin,
+            &mut batch.encoded,
+        ) {
+            Ok(size) => {
+                batch.bytes += size;
                 batch.rows += 1;
             }
             Err(err) => {
@@ -626,10 +630,7 @@ fn nanos_since(start: std::time::Instant) -> u64 {
 
 fn new_batch(builder: &dyn EncodingBuilder, column_names: &Arc<Vec<String>>) -> Batch {
     Batch {
-        data: builder.make_empty_rows(),
-        index: builder.make_empty_rows(),
-        data_checksum: KvChecksum::new(),
-        index_checksum: KvChecksum::new(),
+        encoded: EncodedRows::new(&builder.make_empty_rows()),
         bytes: 0,
         rows: 0,
         end_pos: 0,

@@ -28,7 +28,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use backend_core::model::{TableInfo, TidbTableInfo};
 use backend_core::{
-    Backend, ChunkFlushStatus, Datum, EncodingConfig, EngineConfig, KvChecksum, LocalWriterConfig,
+    Backend, ChunkFlushStatus, Datum, EncodedRows, EncodingConfig, EngineConfig, LocalWriterConfig,
     RowOrigin, Rows, SqlMode, TargetInfoGetter,
 };
 use uuid::Uuid;
@@ -226,21 +226,20 @@ pub fn encode(instance: &dyn Instance, rows: &[TestRow]) -> anyhow::Result<(Vec<
     })?;
     let permutation: Vec<Option<usize>> = (0..table.core.columns.len()).map(Some).collect();
     let file: Arc<str> = Arc::from("behaviour.csv");
-    let mut data = builder.make_empty_rows();
-    let mut index = builder.make_empty_rows();
-    let (mut ck, mut ick) = (KvChecksum::new(), KvChecksum::new());
+    // The pipeline's path: rows appended in place.
+    let mut out = EncodedRows::new(&builder.make_empty_rows());
     for (i, row) in rows.iter().enumerate() {
         let origin = RowOrigin {
             file: Arc::clone(&file),
             offset: u64::try_from(i)? * 100,
         };
-        let encoded = encoder
-            .encode(&row.datums(), row.id, &permutation, &origin)
+        encoder
+            .encode_into(&row.datums(), row.id, &permutation, &origin, &mut out)
             .with_context(|| format!("encoding row {}", row.id))?;
-        encoded.classify_and_append(&mut data, &mut ck, &mut index, &mut ick);
     }
-    if let (Rows::Kv(pairs), Rows::Kv(more)) = (&mut data, index) {
-        pairs.extend(more);
+    let mut data = out.data;
+    if let (Rows::Kv(pairs), Rows::Kv(mut more)) = (&mut data, out.index) {
+        pairs.append(&mut more);
     }
     let columns = table.core.columns.iter().map(|c| c.name.clone()).collect();
     Ok((columns, data))
