@@ -671,7 +671,12 @@ fn numeric_prefix(s: &str) -> (&str, bool) {
 /// case: every value a parser produces).
 fn text_of(d: &Datum) -> Cow<'_, str> {
     match d {
-        Datum::Bytes(b) => String::from_utf8_lossy(b),
+        // `from_utf8` checks ASCII a word at a time; `from_utf8_lossy`
+        // walks the text in chunks even when it is all valid.
+        Datum::Bytes(b) => match std::str::from_utf8(b) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(b),
+        },
         other => Cow::Owned(datum_text(other)),
     }
 }
@@ -689,6 +694,61 @@ fn plain_integer(b: &[u8]) -> Option<i64> {
         .iter()
         .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'));
     Some(if negative { -v } else { v })
+}
+
+/// ASCII text within a text column's limit, as the column stores it. ASCII
+/// is valid in every character set and counts one character per byte, so
+/// the general path would change nothing but CHAR's trailing spaces.
+fn plain_text(b: &[u8], ft: &FieldType) -> Option<Datum> {
+    if ft.is_binary_string() || !b.is_ascii() {
+        return None;
+    }
+    let limit = match ft.tp {
+        ColumnType::Char => ft.flen.unwrap_or(1),
+        ColumnType::VarChar => ft.flen.unwrap_or(65535),
+        ColumnType::TinyText => 255,
+        ColumnType::Text => 65_535,
+        _ => return None,
+    };
+    if b.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
+        return None;
+    }
+    let end = if ft.tp == ColumnType::Char {
+        b.iter().rposition(|c| *c != b' ').map_or(0, |p| p + 1)
+    } else {
+        b.len()
+    };
+    Some(Datum::Bytes(b[..end].to_vec()))
+}
+
+/// `[-]digits[.digits]` that fits DECIMAL(`precision`, `scale`) as it is:
+/// at most `scale` fraction digits and `precision - scale` integer digits
+/// (leading zeros aside). Such text needs no rounding and no range check,
+/// so it skips the general number path.
+fn plain_decimal(b: &[u8], precision: u8, scale: u8) -> Option<Decimal> {
+    let (negative, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    let (int, frac) = match digits.iter().position(|c| *c == b'.') {
+        Some(dot) => (&digits[..dot], &digits[dot + 1..]),
+        None => (digits, &[][..]),
+    };
+    let all_digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+    let int_len = int.iter().skip_while(|c| **c == b'0').count();
+    if (int.is_empty() && frac.is_empty())
+        || frac.len() > usize::from(scale)
+        || int_len > usize::from(precision.saturating_sub(scale))
+        || !all_digits(int)
+        || !all_digits(frac)
+    {
+        return None;
+    }
+    // Pad the fraction to the column's scale (at most 30 digits).
+    let mut padded = [b'0'; 32];
+    let padded = padded.get_mut(..usize::from(scale))?;
+    padded[..frac.len()].copy_from_slice(frac);
+    Decimal::from_digits(negative, int, padded).ok()
 }
 
 /// A typed value as text, for conversions that go through text.
@@ -921,6 +981,12 @@ impl Cx<'_> {
                 "column `{}`: invalid DECIMAL({p},{f})",
                 self.col.name
             )));
+        }
+        if let Datum::Bytes(b) = value
+            && let Some(d) = plain_decimal(b, p, f)
+            && !(ft.unsigned && d.is_negative())
+        {
+            return Ok(Datum::Decimal(d));
         }
         let mut d = self.number(value)?.rescale(usize::from(f));
         let int_room = usize::from(p - f);
@@ -1226,6 +1292,13 @@ impl Cx<'_> {
     }
 
     fn as_string(&mut self, value: &Datum, table_charset: &str) -> Result<Datum> {
+        match value {
+            Datum::Bytes(b) if let Some(fast) = plain_text(b, &self.col.field_type) => Ok(fast),
+            _ => self.as_string_general(value, table_charset),
+        }
+    }
+
+    fn as_string_general(&mut self, value: &Datum, table_charset: &str) -> Result<Datum> {
         let col = self.col;
         let ft = &col.field_type;
         let binary = ft.is_binary_string();
@@ -1643,6 +1716,52 @@ mod tests {
         match row {
             EncodedRow::Kv { record, indexes } => (record, indexes),
             EncodedRow::Sql(_) => panic!("expected KV"),
+        }
+    }
+
+    proptest::proptest! {
+        /// The DECIMAL fast path gives what the general path gives
+        /// (parse, rescale) whenever it applies, and applies to plain text
+        /// that fits.
+        #[test]
+        fn plain_decimal_matches_the_general_path(
+            text in "-?[0-9]{0,12}(\\.[0-9]{0,6})?",
+            precision in 1u8..20,
+            scale in 0u8..8,
+        ) {
+            let scale = scale.min(precision);
+            let general = Decimal::parse(&text).ok().map(|d| d.rescale(usize::from(scale)));
+            match plain_decimal(text.as_bytes(), precision, scale) {
+                Some(fast) => proptest::prop_assert_eq!(Some(fast), general),
+                None => {
+                    let frac = text.split('.').nth(1).unwrap_or("");
+                    let int = text.trim_start_matches('-').split('.').next().unwrap_or("");
+                    let fits = frac.len() <= usize::from(scale)
+                        && int.trim_start_matches('0').len() <= usize::from(precision - scale);
+                    proptest::prop_assert!(general.is_none() || !fits, "{text} fits but was not taken");
+                }
+            }
+        }
+
+        /// The text fast path stores what the general path stores.
+        #[test]
+        fn plain_text_matches_the_general_path(
+            text in "[ -~]{0,12}",
+            tp in proptest::sample::select(vec![
+                ColumnType::Char, ColumnType::VarChar, ColumnType::TinyText,
+                ColumnType::Text, ColumnType::Binary, ColumnType::Blob,
+            ]),
+            flen in 1u32..10,
+            charset in proptest::sample::select(vec!["utf8mb4", "utf8", "latin1", "ascii", "binary"]),
+        ) {
+            let mut col = ColumnInfo::new(1, "c", 0, FieldType::new(tp));
+            col.field_type.flen = Some(flen);
+            let mut warnings = 0;
+            let mut cx = Cx { mode: SqlMode::STRICT_ALL_TABLES, warnings: &mut warnings, col: &col };
+            let general = cx.as_string_general(&Datum::text(&text), charset).ok();
+            if let Some(fast) = plain_text(text.as_bytes(), &col.field_type) {
+                proptest::prop_assert_eq!(Some(fast), general);
+            }
         }
     }
 
