@@ -20,6 +20,11 @@
 //! chunk, so a run that resumes after a crash reaches the same engines and
 //! re-encodes the same keys; importing is idempotent.
 //!
+//! **Batches, not pairs:** KV pairs travel in [`KvPairs`], every key and
+//! value of a hand-off in one buffer; encoders write them in place through
+//! [`RowEncoder::encode_into`]. An import moves tens of millions of small
+//! pairs, and two heap blocks per pair cost more than the sort did.
+//!
 //! **Durability:** [`EngineWriter::close`] returns a [`ChunkFlushStatus`];
 //! checkpoints record a chunk only once it reports `flushed()`.
 //!
