@@ -90,11 +90,6 @@ impl KvPairs {
         self.bytes.len()
     }
 
-    /// Heap bytes the batch holds on to (its capacity, not just its pairs).
-    pub fn heap_size(&self) -> usize {
-        self.bytes.capacity() + self.entries.capacity() * std::mem::size_of::<Entry>()
-    }
-
     /// Appends a pair.
     pub fn push(&mut self, key: &[u8], value: &[u8], row_id: i64) {
         let start = self.bytes.len();
@@ -156,18 +151,16 @@ impl KvPairs {
         }
     }
 
-    fn end_of(&self, i: usize) -> usize {
-        self.entries
-            .get(i + 1)
-            .map_or(self.bytes.len(), |next| next.start)
-    }
-
     /// The `i`-th pair, or `None` past the end.
     pub fn get(&self, i: usize) -> Option<KvRef<'_>> {
         let e = self.entries.get(i)?;
+        let end = self
+            .entries
+            .get(i + 1)
+            .map_or(self.bytes.len(), |next| next.start);
         Some(KvRef {
             key: &self.bytes[e.start..e.key_end],
-            value: &self.bytes[e.key_end..self.end_of(i)],
+            value: &self.bytes[e.key_end..end],
             row_id: e.row_id,
         })
     }
@@ -187,15 +180,11 @@ impl KvPairs {
     }
 
     /// The pairs in order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = KvRef<'_>> + '_ {
-        (0..self.len()).map(|i| {
-            let e = &self.entries[i];
-            KvRef {
-                key: &self.bytes[e.start..e.key_end],
-                value: &self.bytes[e.key_end..self.end_of(i)],
-                row_id: e.row_id,
-            }
-        })
+    pub fn iter(&self) -> KvIter<'_> {
+        KvIter {
+            pairs: self,
+            next: 0,
+        }
     }
 
     /// Moves every pair of `other` to the end of this batch, leaving
@@ -231,25 +220,42 @@ impl KvPairs {
         self.entries.clear();
     }
 
-    /// Releases capacity beyond `bytes` key and value bytes (and a
-    /// proportional number of entries).
-    pub fn shrink_to(&mut self, bytes: usize) {
-        self.bytes.shrink_to(bytes);
-        self.entries.shrink_to(bytes / 64);
-    }
-
     /// Owned copies of the pairs.
     pub fn to_vec(&self) -> Vec<KvPair> {
         self.iter().map(|p| p.to_pair()).collect()
     }
 }
 
+/// The pairs of a [`KvPairs`] in order ([`KvPairs::iter`]).
+#[derive(Debug, Clone)]
+pub struct KvIter<'a> {
+    pairs: &'a KvPairs,
+    next: usize,
+}
+
+impl<'a> Iterator for KvIter<'a> {
+    type Item = KvRef<'a>;
+
+    fn next(&mut self) -> Option<KvRef<'a>> {
+        let pair = self.pairs.get(self.next)?;
+        self.next += 1;
+        Some(pair)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.pairs.len().saturating_sub(self.next);
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for KvIter<'_> {}
+
 impl<'a> IntoIterator for &'a KvPairs {
     type Item = KvRef<'a>;
-    type IntoIter = Box<dyn ExactSizeIterator<Item = KvRef<'a>> + 'a>;
+    type IntoIter = KvIter<'a>;
 
-    fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.iter())
+    fn into_iter(self) -> KvIter<'a> {
+        self.iter()
     }
 }
 

@@ -703,13 +703,7 @@ fn plain_text(b: &[u8], ft: &FieldType) -> Option<Datum> {
     if ft.is_binary_string() || !b.is_ascii() {
         return None;
     }
-    let limit = match ft.tp {
-        ColumnType::Char => ft.flen.unwrap_or(1),
-        ColumnType::VarChar => ft.flen.unwrap_or(65535),
-        ColumnType::TinyText => 255,
-        ColumnType::Text => 65_535,
-        _ => return None,
-    };
+    let (limit, _) = length_limit(ft);
     if b.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
         return None;
     }
@@ -719,6 +713,21 @@ fn plain_text(b: &[u8], ft: &FieldType) -> Option<Datum> {
         b.len()
     };
     Some(Datum::Bytes(b[..end].to_vec()))
+}
+
+/// How long a string column's values may be, and whether that counts
+/// characters (CHAR/VARCHAR of text) rather than bytes (binary strings,
+/// BLOB/TEXT).
+fn length_limit(ft: &FieldType) -> (u64, bool) {
+    let text = !ft.is_binary_string();
+    match ft.tp {
+        ColumnType::Char | ColumnType::Binary => (u64::from(ft.flen.unwrap_or(1)), text),
+        ColumnType::VarChar | ColumnType::VarBinary => (u64::from(ft.flen.unwrap_or(65535)), text),
+        ColumnType::TinyBlob | ColumnType::TinyText => (255, false),
+        ColumnType::Blob | ColumnType::Text => (65_535, false),
+        ColumnType::MediumBlob | ColumnType::MediumText => (16_777_215, false),
+        _ => (4_294_967_295, false),
+    }
 }
 
 /// `[-]digits[.digits]` that fits DECIMAL(`precision`, `scale`) as it is:
@@ -1347,17 +1356,7 @@ impl Cx<'_> {
             bytes.truncate(valid_len);
         }
         let multibyte = utf8mb4 || utf8mb3;
-        // Length limits: characters for CHAR/VARCHAR, bytes for BLOB/TEXT.
-        let (limit, in_chars) = match ft.tp {
-            ColumnType::Char | ColumnType::Binary => (u64::from(ft.flen.unwrap_or(1)), !binary),
-            ColumnType::VarChar | ColumnType::VarBinary => {
-                (u64::from(ft.flen.unwrap_or(65535)), !binary)
-            }
-            ColumnType::TinyBlob | ColumnType::TinyText => (255, false),
-            ColumnType::Blob | ColumnType::Text => (65_535, false),
-            ColumnType::MediumBlob | ColumnType::MediumText => (16_777_215, false),
-            _ => (4_294_967_295, false),
-        };
+        let (limit, in_chars) = length_limit(ft);
         let cut = if in_chars && multibyte {
             let s = std::str::from_utf8(&bytes).unwrap_or("");
             s.char_indices()
@@ -1749,7 +1748,8 @@ mod tests {
             text in "[ -~]{0,12}",
             tp in proptest::sample::select(vec![
                 ColumnType::Char, ColumnType::VarChar, ColumnType::TinyText,
-                ColumnType::Text, ColumnType::Binary, ColumnType::Blob,
+                ColumnType::Text, ColumnType::MediumText, ColumnType::LongText,
+                ColumnType::Binary, ColumnType::Blob,
             ]),
             flen in 1u32..10,
             charset in proptest::sample::select(vec!["utf8mb4", "utf8", "latin1", "ascii", "binary"]),

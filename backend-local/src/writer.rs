@@ -35,8 +35,7 @@ const PAIR_OVERHEAD: u64 = KvPairs::ENTRY_SIZE as u64;
 /// A writer's pending pairs.
 #[derive(Debug)]
 pub(crate) struct WriterBuffer {
-    /// In arrival order; the buffers' capacity is kept from one flush to
-    /// the next (refilling fresh memory cost page faults on every flush).
+    /// In arrival order; its capacity is kept from one flush to the next.
     pairs: KvPairs,
     mem: u64,
     sorted: bool,

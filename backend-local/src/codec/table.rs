@@ -54,10 +54,15 @@ pub fn record_key(table_id: i64, handle: i64) -> Vec<u8> {
 
 /// Appends [`record_key`] to `out`.
 pub fn append_record_key(out: &mut Vec<u8>, table_id: i64, handle: i64) {
+    append_table_int(out, table_id, RECORD_SEP, handle);
+}
+
+/// `t{tableID}{sep}{n}`: the shape of record keys and index prefixes.
+fn append_table_int(out: &mut Vec<u8>, table_id: i64, sep: &[u8], n: i64) {
     out.push(TABLE_PREFIX);
     number::encode_int(out, table_id);
-    out.extend_from_slice(RECORD_SEP);
-    number::encode_int(out, handle);
+    out.extend_from_slice(sep);
+    number::encode_int(out, n);
 }
 
 /// Splits a record key into table id and integer handle.
@@ -81,10 +86,7 @@ pub fn index_prefix(table_id: i64, index_id: i64) -> Vec<u8> {
 
 /// Appends [`index_prefix`] to `out`.
 pub fn append_index_prefix(out: &mut Vec<u8>, table_id: i64, index_id: i64) {
-    out.push(TABLE_PREFIX);
-    number::encode_int(out, table_id);
-    out.extend_from_slice(INDEX_SEP);
-    number::encode_int(out, index_id);
+    append_table_int(out, table_id, INDEX_SEP, index_id);
 }
 
 /// `t{tableID}_i{indexID}{encodedValues}`: TiDB's `EncodeIndexSeekKey`.
