@@ -75,6 +75,13 @@ impl KvPairs {
         }
     }
 
+    /// Makes room for `pairs` more pairs of `bytes` more key and value
+    /// bytes, so filling the batch up to there does not reallocate.
+    pub fn reserve(&mut self, pairs: usize, bytes: usize) {
+        self.bytes.reserve(bytes);
+        self.entries.reserve(pairs);
+    }
+
     /// Number of pairs.
     pub fn len(&self) -> usize {
         self.entries.len()

@@ -94,6 +94,15 @@ impl Rows {
         }
     }
 
+    /// Makes room for `rows` more pairs or tuples and, for pairs, `bytes`
+    /// more key and value bytes.
+    pub fn reserve(&mut self, rows: usize, bytes: usize) {
+        match self {
+            Rows::Kv(pairs) => pairs.reserve(rows, bytes),
+            Rows::Sql(sql) => sql.reserve(rows),
+        }
+    }
+
     /// An empty batch of the same shape, for reuse after a hand-off.
     pub fn empty_like(&self) -> Rows {
         match self {

@@ -1,6 +1,6 @@
-//! Ordering a writer's buffer by key.
+//! Ordering a writer's buffered batches by key.
 //!
-//! The buffer is ordered through `(head, index)` entries, `head` being 8
+//! The pairs are ordered through `(head, loc)` entries, `head` being 8
 //! key bytes (big endian, zero padded) at the current depth, so comparisons
 //! are integer comparisons that never touch the keys' heap memory. TiDB
 //! keys share long prefixes — `t{table}_i{index}`, then the high bytes of
@@ -9,26 +9,68 @@
 //! keys' ends. Falling back to whole-key comparisons for such ties instead
 //! was 12% of an import's CPU (memcmp through pointers, issue 10 profile).
 
-use backend_core::KvPairs;
+use backend_core::{KvPairs, KvRef};
 
 /// Bytes of key a head holds.
 const HEAD: usize = 8;
 
-/// The order to write `pairs` in: by key, equal keys in arrival order (so
-/// their sequence numbers grow with it). Yields indexes into `pairs`; the
-/// pairs themselves do not move.
-pub(crate) fn sorted_order(pairs: &KvPairs) -> impl Iterator<Item = usize> + use<> {
-    let key = |i: usize| pairs.key(i);
-    let common = common_prefix_len(pairs);
-    let mut order: Vec<(u64, usize)> = (0..pairs.len())
-        .map(|i| (head(key(i), common), i))
+/// Where a pair sits in [`Batches`]: its batch's index in the high 32 bits,
+/// its index in the batch in the low 32. Locations compare in arrival order.
+pub(crate) type Loc = u64;
+
+/// A writer's buffered batches, read as one sequence of pairs in arrival
+/// order. Batches keep the buffers the encoders filled: the writer never
+/// copies them into one. Each batch must hold fewer than 2^32 pairs (its
+/// entries alone would take 96 GiB).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Batches<'a>(pub(crate) &'a [KvPairs]);
+
+impl<'a> Batches<'a> {
+    /// The pair at `loc`, or `None` when there is none.
+    pub(crate) fn get(self, loc: Loc) -> Option<KvRef<'a>> {
+        let (batch, index) = split(loc)?;
+        self.0.get(batch)?.get(index)
+    }
+
+    /// Every pair's location, in arrival order.
+    pub(crate) fn locs(self) -> impl Iterator<Item = Loc> + 'a {
+        self.0.iter().enumerate().flat_map(|(b, pairs)| {
+            // Widening casts: a batch index and a pair index fit 32 bits
+            // (see the type's contract).
+            (0..pairs.len()).map(move |i| ((b as u64) << 32) | i as u64)
+        })
+    }
+
+    /// The key at `loc`, empty when there is none (`loc` comes from
+    /// [`Batches::locs`], so there always is).
+    fn key(self, loc: Loc) -> &'a [u8] {
+        self.get(loc).map_or(&[], |pair| pair.key)
+    }
+}
+
+fn split(loc: Loc) -> Option<(usize, usize)> {
+    Some((
+        usize::try_from(loc >> 32).ok()?,
+        usize::try_from(loc & 0xffff_ffff).ok()?,
+    ))
+}
+
+/// The order to write `batches` in: by key, equal keys in arrival order (so
+/// their sequence numbers grow with it). Yields locations; the pairs
+/// themselves do not move.
+pub(crate) fn sorted_order(batches: Batches<'_>) -> impl Iterator<Item = Loc> + use<> {
+    let key = |loc: Loc| batches.key(loc);
+    let common = common_prefix_len(batches);
+    let mut order: Vec<(u64, Loc)> = batches
+        .locs()
+        .map(|loc| (head(key(loc), common), loc))
         .collect();
     // Ranges of `order` whose heads are filled at `depth`, still to sort.
     // An explicit stack: long keys would make recursion deep.
     let mut work = vec![(0, order.len(), common)];
     while let Some((start, end, depth)) = work.pop() {
         let range = &mut order[start..end];
-        // Index breaks ties: arrival order among equal heads.
+        // Location breaks ties: arrival order among equal heads.
         range.sort_unstable();
         let mut run_start = 0;
         while run_start < range.len() {
@@ -43,7 +85,7 @@ pub(crate) fn sorted_order(pairs: &KvPairs) -> impl Iterator<Item = usize> + use
                 continue;
             }
             let next = depth + HEAD;
-            if run.iter().any(|&(_, i)| key(i).len() > next) {
+            if run.iter().any(|&(_, loc)| key(loc).len() > next) {
                 for entry in run.iter_mut() {
                     entry.0 = head(key(entry.1), next);
                 }
@@ -53,16 +95,19 @@ pub(crate) fn sorted_order(pairs: &KvPairs) -> impl Iterator<Item = usize> + use
                 // Every key of the run ends here and they agree on their
                 // bytes, zero padding aside: each is a prefix of the
                 // longer ones (or equal), so length orders them.
-                run.sort_unstable_by_key(|&(_, i)| (key(i).len(), i));
+                run.sort_unstable_by_key(|&(_, loc)| (key(loc).len(), loc));
             }
         }
     }
-    order.into_iter().map(|(_, i)| i)
+    order.into_iter().map(|(_, loc)| loc)
 }
 
-/// Length of the prefix every key in `pairs` shares.
-fn common_prefix_len(pairs: &KvPairs) -> usize {
-    let mut keys = pairs.iter().map(|p| p.key);
+/// Length of the prefix every key in `batches` shares.
+fn common_prefix_len(batches: Batches<'_>) -> usize {
+    let mut keys = batches
+        .0
+        .iter()
+        .flat_map(|pairs| pairs.iter().map(|p| p.key));
     match keys.next() {
         Some(first) => keys.fold(first.len(), |lcp, key| {
             first[..lcp]
@@ -89,12 +134,25 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn order_of(keys: &[Vec<u8>]) -> Vec<usize> {
-        let pairs: KvPairs = keys
-            .iter()
-            .map(|k| backend_core::KvPair::new(k.clone(), Vec::new()))
+    /// The sorted order of `keys` as indexes into `keys`, with the keys
+    /// dealt into batches of at most `per_batch` pairs.
+    fn order_in_batches(keys: &[Vec<u8>], per_batch: usize) -> Vec<usize> {
+        let batches: Vec<KvPairs> = keys
+            .chunks(per_batch.max(1))
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .map(|k| backend_core::KvPair::new(k.clone(), Vec::new()))
+                    .collect()
+            })
             .collect();
-        sorted_order(&pairs).collect()
+        sorted_order(Batches(&batches))
+            .map(|loc| (loc >> 32) as usize * per_batch.max(1) + (loc & 0xffff_ffff) as usize)
+            .collect()
+    }
+
+    fn order_of(keys: &[Vec<u8>]) -> Vec<usize> {
+        order_in_batches(keys, usize::MAX)
     }
 
     /// What `sorted_order` must equal: a stable sort by the whole key.
@@ -162,6 +220,16 @@ mod tests {
                 .map(|t| prefix.iter().copied().chain(t).collect())
                 .collect();
             prop_assert_eq!(order_of(&keys), by_whole_key(&keys));
+        }
+
+        /// However the pairs are dealt into batches, the order is the same
+        /// stable sort, ties in arrival order across batches too.
+        #[test]
+        fn batches_sort_as_one_sequence(
+            tails in proptest::collection::vec(proptest::collection::vec(0u8..3, 0..6), 0..120),
+            per_batch in 1usize..20,
+        ) {
+            prop_assert_eq!(order_in_batches(&tails, per_batch), by_whole_key(&tails));
         }
     }
 }

@@ -551,10 +551,11 @@ fn encode_batches(
         }
     };
     let progress = ctx.progress.table(&table.unique_name());
+    let mut sizes = BatchSizes::default();
     while let Ok(received) = raw.recv() {
         let started = std::time::Instant::now();
         let encoded = received.and_then(|raw| {
-            let batch = encode_raw(ctx, file, builder, &mut *encoder, &raw);
+            let batch = encode_raw(ctx, file, builder, &mut *encoder, &raw, &mut sizes);
             // Hand the row buffers back for reuse; dropped if none is needed.
             let _ = recycle.try_send(raw.rows);
             batch
@@ -580,8 +581,10 @@ fn encode_raw(
     builder: &dyn EncodingBuilder,
     encoder: &mut dyn backend_core::RowEncoder,
     raw: &RawBatch,
+    sizes: &mut BatchSizes,
 ) -> anyhow::Result<Batch> {
     let mut batch = new_batch(builder, &raw.column_names);
+    sizes.reserve(&mut batch.encoded);
     for row in &raw.rows {
         let origin = RowOrigin {
             file: Arc::clone(file),
@@ -608,12 +611,44 @@ fn encode_raw(
             }
         }
     }
+    *sizes = BatchSizes::of(&batch.encoded);
     batch.end_pos = raw.end_pos;
     batch.last_row_id = raw.last_row_id;
     batch.finished = raw.finished;
     batch.errors += raw.errors;
     batch.max_auto_id = encoder.max_auto_id();
     Ok(batch)
+}
+
+/// The sizes of an encoder's last batch: raw batches hold about the same
+/// source bytes, so the next batch reserves as much up front. Grown pair by
+/// pair instead, a batch reallocated and copied itself about ten times,
+/// touching fresh pages each time (6% of an SF10 import's CPU, issue 10
+/// profile).
+#[derive(Debug, Default, Clone, Copy)]
+struct BatchSizes {
+    /// Rows and bytes of the data stream.
+    data: (usize, usize),
+    /// Rows and bytes of the index stream.
+    index: (usize, usize),
+}
+
+impl BatchSizes {
+    fn of(encoded: &EncodedRows) -> Self {
+        BatchSizes {
+            data: (encoded.data.len(), encoded.data.size()),
+            index: (encoded.index.len(), encoded.index.size()),
+        }
+    }
+
+    /// Reserves the last batch's sizes and an eighth more in `encoded`.
+    fn reserve(&self, encoded: &mut EncodedRows) {
+        let more = |n: usize| n.saturating_add(n / 8);
+        encoded.data.reserve(more(self.data.0), more(self.data.1));
+        encoded
+            .index
+            .reserve(more(self.index.0), more(self.index.1));
+    }
 }
 
 /// Adds a batch about to be handed over to the table's encode counters.
