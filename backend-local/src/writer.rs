@@ -1,11 +1,12 @@
 //! [`LocalWriter`]: one worker's writer into an engine.
 //!
-//! Batches are buffered in memory, as the encoders filled them, up to
-//! `local-writer-mem-cache-size`, then sorted (skipped for `is_kv_sorted` writers, whose order is checked as
-//! pairs arrive), written as one SST under the engine's `tmp/` and ingested
-//! into the engine's store. Once an SST is ingested its pairs are durable, so
-//! a writer is synced exactly when its buffer is empty, and the status
-//! [`LocalWriter::close`] returns is flushed as soon as `close` succeeds.
+//! Batches are buffered in memory as the encoders filled them, up to
+//! `local-writer-mem-cache-size`, then sorted (skipped for `is_kv_sorted`
+//! writers, whose order is checked as pairs arrive), written as one SST
+//! under the engine's `tmp/` and ingested into the engine's store. Once an
+//! SST is ingested its pairs are durable, so a writer is synced exactly when
+//! its buffer is empty, and the status [`LocalWriter::close`] returns is
+//! flushed as soon as `close` succeeds.
 //!
 //! The buffer sits behind a mutex shared with the engine so that
 //! `flush_engine` can hand it over too (disk-quota and checkpoint flushes).
