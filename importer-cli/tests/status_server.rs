@@ -63,7 +63,8 @@ fn metrics_and_progress_follow_a_running_import() {
             break;
         }
         assert!(Instant::now() < deadline, "the import did not finish");
-        std::thread::sleep(Duration::from_millis(250));
+        // Often enough to catch a small import several times mid-run.
+        std::thread::sleep(Duration::from_millis(50));
     }
     let (status, stdout, stderr) = importer.wait();
     assert!(status.success(), "importer failed: {stdout}\n{stderr}");
