@@ -37,17 +37,28 @@ impl<'a> Batches<'a> {
         self.0.iter().enumerate().flat_map(|(b, pairs)| {
             // Widening casts: a batch index and a pair index fit 32 bits
             // (see the type's contract).
-            (0..pairs.len()).map(move |i| ((b as u64) << 32) | i as u64)
+            (0..pairs.len()).map(move |i| loc(b, i))
         })
     }
 
     /// The key at `loc`, empty when there is none (`loc` comes from
-    /// [`Batches::locs`], so there always is).
+    /// [`Batches::locs`], so there always is). The sort's hot path: it
+    /// skips working out the value's end, which [`Batches::get`] does.
     fn key(self, loc: Loc) -> &'a [u8] {
-        self.get(loc).map_or(&[], |pair| pair.key)
+        match split(loc).and_then(|(batch, index)| Some((self.0.get(batch)?, index))) {
+            Some((pairs, index)) if index < pairs.len() => pairs.key(index),
+            _ => &[],
+        }
     }
 }
 
+/// The location of pair `index` of batch `batch`. Widening casts: both fit
+/// 32 bits (see [`Batches`]' contract).
+fn loc(batch: usize, index: usize) -> Loc {
+    ((batch as u64) << 32) | index as u64
+}
+
+/// The batch and pair index of `loc`, inverse of [`loc`].
 fn split(loc: Loc) -> Option<(usize, usize)> {
     Some((
         usize::try_from(loc >> 32).ok()?,
@@ -147,7 +158,8 @@ mod tests {
             })
             .collect();
         sorted_order(Batches(&batches))
-            .map(|loc| (loc >> 32) as usize * per_batch.max(1) + (loc & 0xffff_ffff) as usize)
+            .filter_map(split)
+            .map(|(batch, index)| batch * per_batch.max(1) + index)
             .collect()
     }
 

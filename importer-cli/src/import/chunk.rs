@@ -17,7 +17,7 @@ use anyhow::Context as _;
 use backend_core::model::TidbTableInfo;
 use backend_core::{
     ChunkFlushStatus, EncodedRows, EncodingBuilder, EncodingConfig, LocalWriterConfig,
-    OpenedEngine, RowOrigin,
+    OpenedEngine, RowOrigin, Rows,
 };
 use tokio::sync::mpsc;
 
@@ -622,9 +622,8 @@ fn encode_raw(
 
 /// The sizes of an encoder's last batch: raw batches hold about the same
 /// source bytes, so the next batch reserves as much up front. Grown pair by
-/// pair instead, a batch reallocated and copied itself about ten times,
-/// touching fresh pages each time (6% of an SF10 import's CPU, issue 10
-/// profile).
+/// pair instead, a batch reallocated and copied itself about ten times; the
+/// slack of those doublings also counted in peak RSS (issue 10).
 #[derive(Debug, Default, Clone, Copy)]
 struct BatchSizes {
     /// Rows and bytes of the data stream.
@@ -635,9 +634,14 @@ struct BatchSizes {
 
 impl BatchSizes {
     fn of(encoded: &EncodedRows) -> Self {
+        // Only pairs reserve bytes; summing SQL tuples would be wasted work.
+        let sizes = |rows: &Rows| match rows {
+            Rows::Kv(pairs) => (pairs.len(), pairs.size()),
+            Rows::Sql(tuples) => (tuples.len(), 0),
+        };
         BatchSizes {
-            data: (encoded.data.len(), encoded.data.size()),
-            index: (encoded.index.len(), encoded.index.size()),
+            data: sizes(&encoded.data),
+            index: sizes(&encoded.index),
         }
     }
 
