@@ -69,7 +69,8 @@ pub struct LocalBackendConfig {
     /// them into an SST.
     pub local_writer_mem_cache_size: u64,
     /// `range-concurrency`: how many ranges of one engine are written and
-    /// ingested at once.
+    /// ingested at once, at most; the import also stays within the cores
+    /// and a read-memory budget (see `import::walk_plan`).
     pub range_concurrency: usize,
     /// `on-duplicate`.
     pub on_duplicate: OnDuplicate,

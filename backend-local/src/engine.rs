@@ -254,11 +254,14 @@ fn engine_db_options() -> Options {
     opts
 }
 
+/// Block size of engine SSTs.
+pub(crate) const ENGINE_BLOCK_SIZE: usize = 64 << 10;
+
 /// Engine SSTs are written once and scanned once: big blocks (a smaller
 /// index, fewer block checksums), no filters.
 fn engine_table_options() -> BlockBasedOptions {
     let mut table = BlockBasedOptions::default();
-    table.set_block_size(64 << 10);
+    table.set_block_size(ENGINE_BLOCK_SIZE);
     table
 }
 

@@ -31,7 +31,7 @@ use rocksdb::{Options, ReadOptions, SstFileWriter};
 use uuid::Uuid;
 
 use crate::config::OnDuplicate;
-use crate::engine::{Engine, EngineDb, Sample, lock};
+use crate::engine::{ENGINE_BLOCK_SIZE, Engine, EngineDb, Sample, lock};
 use crate::error::{LocalError, LocalResult};
 use crate::key_adapter;
 use crate::target::{DuplicateRecord, ImportTarget, TargetCursor, hex};
@@ -112,8 +112,37 @@ pub(crate) fn plan_units(
 /// A unit of work: user keys in `[lower, upper)`, open where `None`.
 type Unit = (Option<Vec<u8>>, Option<Vec<u8>>);
 
-/// Read-ahead buffers one import may hold in all, across its workers.
-const READAHEAD_BUDGET: usize = 64 << 20;
+/// Engine read memory one import aims to hold in all, across its workers.
+const READ_BUDGET: usize = 64 << 20;
+/// Read-ahead per engine file and worker, at least and at most.
+const MIN_READAHEAD: usize = 64 << 10;
+const MAX_READAHEAD: usize = 4 << 20;
+/// What an open engine file costs a worker besides its read-ahead: the
+/// block being read and the copy its iterator holds.
+const PER_FILE: usize = 2 * ENGINE_BLOCK_SIZE;
+
+/// How an import walks an engine of `files` overlapping files in `units`
+/// units: `(workers, read-ahead per file and worker)`.
+///
+/// Every worker's iterator reads all files at once, so read memory is
+/// `workers × files × (read-ahead + PER_FILE)`. Workers are capped by the
+/// cores (the walk is CPU work on this machine; more only cost memory) and
+/// by [`READ_BUDGET`] at the minimum read-ahead. Uncapped, an SF10 import
+/// ran 16 workers over ~150 files each and held ~400 MiB of RocksDB read
+/// buffers (heaptrack), a cost that grew with the data.
+fn walk_plan(files: usize, units: usize, range_concurrency: usize, cores: usize) -> (usize, usize) {
+    let files = files.max(1);
+    let by_memory = READ_BUDGET / (files * (MIN_READAHEAD + PER_FILE));
+    let workers = range_concurrency
+        .min(cores)
+        .min(by_memory)
+        .min(units)
+        .max(1);
+    let readahead = (READ_BUDGET / (files * workers))
+        .saturating_sub(PER_FILE)
+        .clamp(MIN_READAHEAD, MAX_READAHEAD);
+    (workers, readahead)
+}
 
 /// Per-import shared state.
 struct ImportCtx {
@@ -152,13 +181,10 @@ pub(crate) async fn import_engine(
         lower = Some(boundary);
     }
     units.push_back((lower, None));
-    let workers = limits.range_concurrency.clamp(1, units.len());
     let edb = engine.db()?;
-    // Engine files overlap, so every worker's iterator reads all of them at
-    // once, each with its own read-ahead buffer: a fixed 4 MiB per file
-    // made an SF10 import's peak RSS grow with the file count (5 GiB).
-    let files = edb.db.live_files().map_or(1, |f| f.len()).max(1);
-    let readahead = (READAHEAD_BUDGET / (files * workers)).clamp(64 << 10, 4 << 20);
+    let files = edb.db.live_files().map_or(1, |f| f.len());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (workers, readahead) = walk_plan(files, units.len(), limits.range_concurrency, cores);
     let ctx = Arc::new(ImportCtx {
         uuid: engine.uuid,
         edb,
@@ -508,6 +534,36 @@ mod tests {
             key: key.to_vec(),
             bytes,
             keys,
+        }
+    }
+
+    #[test]
+    fn walk_plan_caps_workers_by_cores_units_and_read_memory() {
+        // A small engine: workers are the cores, read-ahead is generous.
+        let (workers, readahead) = walk_plan(12, 7, 16, 2);
+        assert_eq!(workers, 2);
+        assert_eq!(readahead, READ_BUDGET / 24 - PER_FILE);
+        // Range concurrency and units cap too.
+        assert_eq!(walk_plan(12, 7, 3, 64).0, 3);
+        assert_eq!(walk_plan(12, 1, 16, 64).0, 1);
+        assert_eq!(walk_plan(0, 0, 0, 0).0, 1);
+        // Many files: one worker at the minimum read-ahead, over budget
+        // only because a walk needs every file open.
+        assert_eq!(walk_plan(1000, 40, 16, 8), (1, MIN_READAHEAD));
+        // Whenever more than one worker runs, read memory is in budget.
+        for files in [1, 2, 10, 100, 150, 300, 400, 1000] {
+            for cores in [1, 2, 4, 16, 64] {
+                let (workers, readahead) = walk_plan(files, 64, 16, cores);
+                assert!((1..=cores.min(16)).contains(&workers), "{files} {cores}");
+                assert!((MIN_READAHEAD..=MAX_READAHEAD).contains(&readahead));
+                if workers > 1 {
+                    let memory = workers * files * (readahead + PER_FILE);
+                    assert!(
+                        memory <= READ_BUDGET,
+                        "{files} files, {cores} cores: {memory}"
+                    );
+                }
+            }
         }
     }
 

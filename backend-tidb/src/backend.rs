@@ -18,7 +18,7 @@ use sqlx::{Connection, MySqlConnection, MySqlPool, Row};
 use uuid::Uuid;
 
 use crate::config::{TidbBackendConfig, TlsMode};
-use crate::encoder::{TidbEncodingBuilder, write_quoted};
+use crate::encoder::{TidbEncodingBuilder, quoted};
 use crate::error::TidbError;
 use crate::errors_table::ErrorRecorder;
 use crate::retry::{RetryPolicy, with_retry};
@@ -130,7 +130,7 @@ fn default_session_vars() -> BTreeMap<String, String> {
 /// `SET SESSION …` for `sql_mode` and the session variables.
 fn session_statement(sql_mode: &str, vars: &BTreeMap<String, String>) -> String {
     let mut sql = String::from("SET SESSION sql_mode = ");
-    write_quoted(&mut sql, sql_mode, false);
+    sql.push_str(&quoted(sql_mode, false));
     for (name, value) in vars {
         sql.push_str(", ");
         // Names were checked to be plain identifiers by validate().
@@ -143,7 +143,7 @@ fn session_statement(sql_mode: &str, vars: &BTreeMap<String, String>) -> String 
         if numeric {
             sql.push_str(value);
         } else {
-            write_quoted(&mut sql, value, false);
+            sql.push_str(&quoted(value, false));
         }
     }
     sql

@@ -13,7 +13,7 @@
 //! statement's column list, see [`TidbEncoder::column_names`]), so the
 //! server fills their defaults and auto-increment values.
 
-use std::fmt::Write as _;
+use std::io::Write as _;
 use std::sync::Arc;
 
 use backend_core::model::{ColumnInfo, ColumnType, TidbTableInfo};
@@ -47,7 +47,7 @@ impl EncodingBuilder for TidbEncodingBuilder {
             table: Arc::clone(&config.table),
             no_backslash_escapes: self.no_backslash_escapes,
             max_auto_id: 0,
-            scratch: String::new(),
+            scratch: Vec::new(),
         }))
     }
 
@@ -64,8 +64,10 @@ pub struct TidbEncoder {
     max_auto_id: i64,
     /// Where a tuple is built: it keeps its capacity across rows, so each
     /// row costs one exact-size allocation (the copy handed out) instead of
-    /// a string grown in steps.
-    scratch: String,
+    /// a string grown in steps. Bytes, checked as UTF-8 once per row rather
+    /// than once per field (per-field checks of short values were the
+    /// client's largest cost of a TPC-H import, issue 10).
+    scratch: Vec<u8>,
 }
 
 impl TidbEncoder {
@@ -105,7 +107,7 @@ impl RowEncoder for TidbEncoder {
     ) -> Result<EncodedRow> {
         let mut tuple = std::mem::take(&mut self.scratch);
         tuple.clear();
-        tuple.push('(');
+        tuple.push(b'(');
         let mut first = true;
         let table = Arc::clone(&self.table);
         for (col, index) in emitted_columns(&table, permutation) {
@@ -118,7 +120,7 @@ impl RowEncoder for TidbEncoder {
                 ))
             })?;
             if !first {
-                tuple.push(',');
+                tuple.push(b',');
             }
             first = false;
             if col.auto_increment {
@@ -139,13 +141,18 @@ impl RowEncoder for TidbEncoder {
                 return Err(err.into());
             }
         }
-        tuple.push(')');
-        let row = SqlRow {
-            tuple: tuple.as_str().to_owned(),
-            origin: origin.clone(),
-        };
+        tuple.push(b')');
+        // Every literal is ASCII or text that was valid UTF-8, so this
+        // cannot fail; a bug would surface as an error, not a bad statement.
+        let text = std::str::from_utf8(&tuple).map(str::to_owned);
         self.scratch = tuple;
-        Ok(EncodedRow::Sql(row))
+        let tuple = text.map_err(|_| {
+            backend_core::Error::internal("a SQL tuple was built from invalid UTF-8")
+        })?;
+        Ok(EncodedRow::Sql(SqlRow {
+            tuple,
+            origin: origin.clone(),
+        }))
     }
 
     fn max_auto_id(&self) -> i64 {
@@ -153,9 +160,10 @@ impl RowEncoder for TidbEncoder {
     }
 }
 
-/// Appends `datum` as a SQL literal for column `col`.
+/// Appends `datum` as a SQL literal for column `col`. What it appends is
+/// ASCII or valid UTF-8.
 pub fn write_literal(
-    out: &mut String,
+    out: &mut Vec<u8>,
     datum: &Datum,
     col: &ColumnInfo,
     no_backslash_escapes: bool,
@@ -164,14 +172,11 @@ pub fn write_literal(
         column: col.name.clone(),
         reason,
     };
-    // `write!` into a String cannot fail.
     match datum {
-        Datum::Null => out.push_str("NULL"),
+        Datum::Null => out.extend_from_slice(b"NULL"),
         Datum::Int(v) => write_i64(out, *v),
         Datum::Uint(v) | Datum::Bit(v) => write_u64(out, *v),
-        Datum::Year(v) => {
-            let _ = write!(out, "{v}");
-        }
+        Datum::Year(v) => write_u64(out, u64::from(*v)),
         Datum::Float32(v) => {
             // Widening is exact; the server narrows the double back to the
             // very same float.
@@ -179,9 +184,9 @@ pub fn write_literal(
         }
         Datum::Float64(v) => write_float(out, *v).map_err(bad)?,
         Datum::Decimal(d) => {
-            out.push('\'');
-            out.push_str(d.as_str());
-            out.push('\'');
+            out.push(b'\'');
+            out.extend_from_slice(d.as_str().as_bytes());
+            out.push(b'\'');
         }
         Datum::Time(t) => {
             let kind = match col.field_type.tp {
@@ -199,30 +204,29 @@ pub fn write_literal(
             } else {
                 kind
             };
-            out.push('\'');
+            out.push(b'\'');
             write_time(out, t, kind, fsp);
-            out.push('\'');
+            out.push(b'\'');
         }
         Datum::Duration(d) => {
             let fsp = if d.micros % 1_000_000 == 0 { 0 } else { 6 };
-            out.push('\'');
-            out.push_str(&d.format(fsp));
-            out.push('\'');
+            out.push(b'\'');
+            out.extend_from_slice(d.format(fsp).as_bytes());
+            out.push(b'\'');
         }
         Datum::Bytes(bytes) => {
-            if col.field_type.is_binary_string() {
-                write_hex(out, bytes);
+            // Not text: hex keeps every byte; the server decides whether
+            // the column's charset accepts it. ASCII, the common case, is
+            // checked inline.
+            let text = bytes.is_ascii() || std::str::from_utf8(bytes).is_ok();
+            if text && !col.field_type.is_binary_string() {
+                write_quoted(out, bytes, no_backslash_escapes);
             } else {
-                match std::str::from_utf8(bytes) {
-                    Ok(text) => write_quoted(out, text, no_backslash_escapes),
-                    // Not text: hex keeps every byte; the server decides
-                    // whether the column's charset accepts it.
-                    Err(_) => write_hex(out, bytes),
-                }
+                write_hex(out, bytes);
             }
         }
         Datum::Enum { name, .. } | Datum::Set { name, .. } | Datum::Json(name) => {
-            write_quoted(out, name, no_backslash_escapes);
+            write_quoted(out, name.as_bytes(), no_backslash_escapes);
         }
     }
     Ok(())
@@ -230,7 +234,7 @@ pub fn write_literal(
 
 /// Appends `v` in decimal (`write!` goes through the formatting machinery,
 /// a measurable share of encoding for integer-heavy tables).
-pub fn write_u64(out: &mut String, mut v: u64) {
+pub fn write_u64(out: &mut Vec<u8>, mut v: u64) {
     let mut buf = [0u8; 20];
     let mut pos = buf.len();
     loop {
@@ -242,21 +246,19 @@ pub fn write_u64(out: &mut String, mut v: u64) {
             break;
         }
     }
-    for &digit in &buf[pos..] {
-        out.push(char::from(digit));
-    }
+    out.extend_from_slice(&buf[pos..]);
 }
 
 /// Appends `v` in decimal, with a leading `-` when negative.
-pub fn write_i64(out: &mut String, v: i64) {
+pub fn write_i64(out: &mut Vec<u8>, v: i64) {
     if v < 0 {
-        out.push('-');
+        out.push(b'-');
     }
     write_u64(out, v.unsigned_abs());
 }
 
 /// Appends `v` zero-padded to `width` digits (more when it has more).
-fn write_padded(out: &mut String, v: u32, width: usize) {
+fn write_padded(out: &mut Vec<u8>, v: u32, width: usize) {
     let mut digits = 1;
     let mut rest = v / 10;
     while rest > 0 {
@@ -264,57 +266,57 @@ fn write_padded(out: &mut String, v: u32, width: usize) {
         rest /= 10;
     }
     for _ in digits..width {
-        out.push('0');
+        out.push(b'0');
     }
     write_u64(out, u64::from(v));
 }
 
 /// Appends `t` exactly as [`backend_core::MysqlTime::format`] would,
 /// without its intermediate strings.
-fn write_time(out: &mut String, t: &backend_core::MysqlTime, kind: TimeKind, fsp: u8) {
+fn write_time(out: &mut Vec<u8>, t: &backend_core::MysqlTime, kind: TimeKind, fsp: u8) {
     write_padded(out, u32::from(t.year), 4);
-    out.push('-');
+    out.push(b'-');
     write_padded(out, u32::from(t.month), 2);
-    out.push('-');
+    out.push(b'-');
     write_padded(out, u32::from(t.day), 2);
     if kind == TimeKind::Date {
         return;
     }
-    out.push(' ');
+    out.push(b' ');
     write_padded(out, u32::from(t.hour), 2);
-    out.push(':');
+    out.push(b':');
     write_padded(out, u32::from(t.minute), 2);
-    out.push(':');
+    out.push(b':');
     write_padded(out, u32::from(t.second), 2);
     if fsp > 0 {
-        let mut digits = String::with_capacity(6);
+        let mut digits = Vec::with_capacity(6);
         write_padded(&mut digits, t.microsecond, 6);
-        out.push('.');
-        out.push_str(digits.get(..usize::from(fsp.min(6))).unwrap_or(&digits));
+        out.push(b'.');
+        out.extend_from_slice(digits.get(..usize::from(fsp.min(6))).unwrap_or(&digits));
     }
 }
 
-fn write_float(out: &mut String, v: f64) -> Result<(), String> {
+fn write_float(out: &mut Vec<u8>, v: f64) -> Result<(), String> {
     if !v.is_finite() {
         return Err(format!("{v} has no SQL literal"));
     }
     // `{:?}` prints the shortest text that parses back to the same double,
     // with an exponent for very large or small magnitudes (`1e300`), which
-    // MySQL reads as a double literal.
+    // MySQL reads as a double literal. Writing into a Vec cannot fail.
     let _ = write!(out, "{v:?}");
     Ok(())
 }
 
 /// Appends `bytes` as a hex literal `x'…'` (`''` is the empty string).
-pub fn write_hex(out: &mut String, bytes: &[u8]) {
+pub fn write_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     out.reserve(bytes.len() * 2 + 3);
-    out.push_str("x'");
+    out.extend_from_slice(b"x'");
     for &b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0xf)]);
     }
-    out.push('\'');
+    out.push(b'\'');
 }
 
 /// Whether any byte of `word` may need an escape: a control byte (below
@@ -334,22 +336,24 @@ fn may_need_escape(word: u64) -> bool {
 /// Appends `text` as a single-quoted string literal. With backslash escapes
 /// (the default) the characters MySQL's lexer treats specially are escaped
 /// (`\0 \b \n \r \t \Z \\ \'`); under `NO_BACKSLASH_ESCAPES` a backslash is
-/// an ordinary character and only the quote is doubled.
-pub fn write_quoted(out: &mut String, text: &str, no_backslash_escapes: bool) {
+/// an ordinary character and only the quote is doubled. Only ASCII bytes
+/// are escaped, and no byte of a multi-byte UTF-8 character is ASCII, so
+/// UTF-8 text stays UTF-8.
+pub fn write_quoted(out: &mut Vec<u8>, text: &[u8], no_backslash_escapes: bool) {
     out.reserve(text.len() + 2);
-    out.push('\'');
+    out.push(b'\'');
     if no_backslash_escapes {
-        for ch in text.chars() {
-            if ch == '\'' {
-                out.push('\'');
+        for &b in text {
+            if b == b'\'' {
+                out.push(b'\'');
             }
-            out.push(ch);
+            out.push(b);
         }
     } else {
         // Skip the 8-byte words that surely need no escape; escapes are
         // rare, and the byte-by-byte test below was most of the cost.
         let mut clean = 0;
-        for chunk in text.as_bytes().chunks_exact(8) {
+        for chunk in text.chunks_exact(8) {
             let Ok(word) = <[u8; 8]>::try_from(chunk) else {
                 break;
             };
@@ -360,26 +364,33 @@ pub fn write_quoted(out: &mut String, text: &str, no_backslash_escapes: bool) {
         }
         // Nothing before `clean` is escaped, so pushing starts at 0.
         let mut start = 0;
-        for (i, b) in text.bytes().enumerate().skip(clean) {
-            let escaped = match b {
-                0 => "\\0",
-                0x08 => "\\b",
-                b'\n' => "\\n",
-                b'\r' => "\\r",
-                b'\t' => "\\t",
-                0x1a => "\\Z",
-                b'\\' => "\\\\",
-                b'\'' => "\\'",
+        for (i, &b) in text.iter().enumerate().skip(clean) {
+            let escaped: &[u8] = match b {
+                0 => b"\\0",
+                0x08 => b"\\b",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                b'\t' => b"\\t",
+                0x1a => b"\\Z",
+                b'\\' => b"\\\\",
+                b'\'' => b"\\'",
                 _ => continue,
             };
-            // Every escaped byte is ASCII, so `i` is a char boundary.
-            out.push_str(&text[start..i]);
-            out.push_str(escaped);
+            out.extend_from_slice(&text[start..i]);
+            out.extend_from_slice(escaped);
             start = i + 1;
         }
-        out.push_str(&text[start..]);
+        out.extend_from_slice(&text[start..]);
     }
-    out.push('\'');
+    out.push(b'\'');
+}
+
+/// `text` as a single-quoted string literal, see [`write_quoted`].
+pub fn quoted(text: &str, no_backslash_escapes: bool) -> String {
+    let mut out = Vec::with_capacity(text.len() + 2);
+    write_quoted(&mut out, text.as_bytes(), no_backslash_escapes);
+    // UTF-8 in, UTF-8 out (see write_quoted); lossy only to avoid a panic.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 #[cfg(test)]
@@ -393,9 +404,13 @@ mod tests {
     }
 
     fn lit(datum: Datum, tp: ColumnType) -> String {
-        let mut out = String::new();
+        let mut out = Vec::new();
         assert!(write_literal(&mut out, &datum, &col(tp), false).is_ok());
-        out
+        utf8(out)
+    }
+
+    fn utf8(out: Vec<u8>) -> String {
+        String::from_utf8(out).unwrap_or_else(|e| panic!("not UTF-8: {e}"))
     }
 
     #[test]
@@ -415,7 +430,7 @@ mod tests {
             lit(Datum::Float32(1.1), ColumnType::Float),
             "1.100000023841858"
         );
-        let mut out = String::new();
+        let mut out = Vec::new();
         assert!(
             write_literal(
                 &mut out,
@@ -469,20 +484,22 @@ mod tests {
             "x'61c3'"
         );
         assert_eq!(lit(Datum::text("it's"), ColumnType::VarChar), "'it\\'s'");
+        // Text beyond ASCII stays text (the per-row check is the only one).
+        assert_eq!(lit(Datum::text("é€'𝄞"), ColumnType::VarChar), "'é€\\'𝄞'");
         assert_eq!(lit(Datum::Bit(5), ColumnType::Bit), "5");
     }
 
     #[test]
     fn integers_and_times_match_std_formatting() {
         for v in [0i64, 1, -1, 9, 10, -10, 99, 12345, i64::MIN, i64::MAX] {
-            let mut out = String::new();
+            let mut out = Vec::new();
             write_i64(&mut out, v);
-            assert_eq!(out, v.to_string());
+            assert_eq!(utf8(out), v.to_string());
         }
         for v in [0u64, 7, 100, u64::MAX] {
-            let mut out = String::new();
+            let mut out = Vec::new();
             write_u64(&mut out, v);
-            assert_eq!(out, v.to_string());
+            assert_eq!(utf8(out), v.to_string());
         }
         let times = [
             MysqlTime::default(),
@@ -517,9 +534,9 @@ mod tests {
         for t in times {
             for kind in [TimeKind::Date, TimeKind::DateTime, TimeKind::Timestamp] {
                 for fsp in 0..=6 {
-                    let mut out = String::new();
+                    let mut out = Vec::new();
                     write_time(&mut out, &t, kind, fsp);
-                    assert_eq!(out, t.format(kind, fsp), "{t:?} {kind:?} {fsp}");
+                    assert_eq!(utf8(out), t.format(kind, fsp), "{t:?} {kind:?} {fsp}");
                 }
             }
         }
@@ -567,9 +584,7 @@ mod tests {
                         "q"
                     });
                 }
-                let mut out = String::new();
-                write_quoted(&mut out, &text, false);
-                assert_eq!(out, naive_quoted(&text), "{text:?}");
+                assert_eq!(quoted(&text, false), naive_quoted(&text), "{text:?}");
             }
         }
     }
@@ -577,12 +592,11 @@ mod tests {
     #[test]
     fn escaping_both_modes() {
         let text = "a\0b\u{8}c\nd\re\tf\u{1a}g\\h'i\"j€";
-        let mut out = String::new();
-        write_quoted(&mut out, text, false);
-        assert_eq!(out, "'a\\0b\\bc\\nd\\re\\tf\\Zg\\\\h\\'i\"j€'");
-        out.clear();
-        write_quoted(&mut out, text, true);
-        assert_eq!(out, "'a\0b\u{8}c\nd\re\tf\u{1a}g\\h''i\"j€'");
+        assert_eq!(
+            quoted(text, false),
+            "'a\\0b\\bc\\nd\\re\\tf\\Zg\\\\h\\'i\"j€'"
+        );
+        assert_eq!(quoted(text, true), "'a\0b\u{8}c\nd\re\tf\u{1a}g\\h''i\"j€'");
     }
 
     fn table() -> Arc<TidbTableInfo> {

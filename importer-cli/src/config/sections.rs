@@ -216,7 +216,8 @@ pub struct TikvImporterConfig {
     /// Local backend: disk budget of `sorted-kv-dir`; beyond it the largest
     /// engines are imported early. 0 = free space of the disk.
     pub disk_quota: ByteSize,
-    /// Local backend: ranges ingested concurrently.
+    /// Local backend: ranges ingested concurrently, at most (also capped by
+    /// the cores and the import's read-memory budget).
     pub range_concurrency: usize,
     /// Local backend: memory per engine for buffering.
     pub engine_mem_cache_size: ByteSize,
