@@ -272,11 +272,10 @@ fn row3_line(want: &[u8]) -> Vec<u8> {
     want[at..].to_vec()
 }
 
-#[test]
-fn non_handle_primary_key_lookup_and_rerun_with_same_schema() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = DB::open_default(dir.path()).unwrap();
-    let t = TableInfo {
+/// `kv (k VARCHAR(10), n INT, PRIMARY KEY (k, n))`: a non-handle primary
+/// key, so every row is a record plus an index pair.
+fn kv_table() -> TableInfo {
+    TableInfo {
         id: 0,
         name: "kv".into(),
         charset: "utf8mb4".into(),
@@ -310,7 +309,14 @@ fn non_handle_primary_key_lookup_and_rerun_with_same_schema() {
         is_common_handle: false,
         auto_increment_base: 0,
         create_sql: None,
-    };
+    }
+}
+
+#[test]
+fn non_handle_primary_key_lookup_and_rerun_with_same_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = DB::open_default(dir.path()).unwrap();
+    let t = kv_table();
     let rows = vec![vec![b(b"alpha"), b(b"1")], vec![b(b"beta"), b(b"-2")]];
     let (created, ck, _) = load(&db, "d2", &t, &rows);
     // Same schema again: same table id; the pairs are identical.
@@ -330,4 +336,47 @@ fn non_handle_primary_key_lookup_and_rerun_with_same_schema() {
     assert!(store::get_row(&db, "d2", "kv", &["beta"]).is_err());
     let err = store::checksum_table(&db, "d2", "missing").unwrap_err();
     assert_eq!(err.kind(), backend_core::ErrorKind::NotFound);
+}
+
+#[test]
+fn scan_table_cuts_at_ssts_and_counts_each_row_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = rocksdb::Options::default();
+    opts.create_if_missing(true);
+    // Small output files, so the compaction below leaves many SSTs to cut at.
+    opts.set_target_file_size_base(4 << 10);
+    opts.set_compression_type(rocksdb::DBCompressionType::None);
+    let db = DB::open(&opts, dir.path()).unwrap();
+    let rows: Vec<Vec<Datum>> = (0..3000)
+        .map(|i| {
+            vec![
+                b(format!("k{i:05}").as_bytes()),
+                b(i.to_string().as_bytes()),
+            ]
+        })
+        .collect();
+    let (kv, ck, _) = load(&db, "d", &kv_table(), &rows);
+    // Neighbours on both sides of the table's range must not be counted.
+    let mut before = kv_table();
+    before.name = "a".into();
+    load(&db, "d", &before, &rows[..10]);
+    let mut empty = kv_table();
+    empty.name = "z".into();
+    let (empty, ..) = load(&db, "d", &empty, &[]);
+    // Force a rewrite: a lone L0 file would otherwise just move down whole.
+    let mut compact = rocksdb::CompactOptions::default();
+    compact.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
+    db.compact_range_opt(None::<&[u8]>, None::<&[u8]>, &compact);
+    let files = db.live_files().unwrap().len();
+    assert!(files > 8, "{files} SSTs, too few to cut at");
+
+    let found = store::scan_table(&db, "d", "kv").unwrap();
+    assert_eq!(found.checksum, ck);
+    assert_eq!(found.rows, 3000);
+    assert_eq!(store::count_rows(&db, kv.id).unwrap(), 3000);
+    assert!(store::has_rows(&db, kv.id).unwrap());
+
+    let nothing = store::scan_table(&db, "d", "z").unwrap();
+    assert_eq!(nothing, store::TableScan::default());
+    assert!(!store::has_rows(&db, empty.id).unwrap());
 }

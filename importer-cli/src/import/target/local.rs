@@ -76,7 +76,7 @@ impl ImportTarget for LocalTarget {
 
     async fn is_table_empty(&self, table: &TidbTableInfo) -> anyhow::Result<bool> {
         let id = table.id;
-        self.blocking(move |s| Ok(store::count_rows(s.db(), id)? == 0))
+        self.blocking(move |s| Ok(!store::has_rows(s.db(), id)?))
             .await
     }
 
@@ -87,12 +87,11 @@ impl ImportTarget for LocalTarget {
     }
 
     async fn checksum(&self, table: &TidbTableInfo) -> anyhow::Result<TargetChecksum> {
-        let (db, name, id) = (table.db.clone(), table.name.clone(), table.id);
+        let (db, name) = (table.db.clone(), table.name.clone());
         self.blocking(move |s| {
-            let ck = store::checksum_table(s.db(), &db, &name)?;
-            let rows = store::count_rows(s.db(), id)?;
-            Catalog::new(s.db()).set_row_count(&db, &name, rows)?;
-            Ok(TargetChecksum::Kv(ck))
+            let found = store::scan_table(s.db(), &db, &name)?;
+            Catalog::new(s.db()).set_row_count(&db, &name, found.rows)?;
+            Ok(TargetChecksum::Kv(found.checksum))
         })
         .await
     }
