@@ -872,7 +872,9 @@ def gap(rows):
                       "the work no import can skip; the rest of the local import's wall time is "
                       "the importer's own (encoding, writing and sorting engines, the import's "
                       "region scan, the checksum). See the flat profile in the section that has "
-                      "one (`--profile`).", ""] + out) + "\n"
+                      "one (`--profile`), and the Performance section of the top-level "
+                      "[README](../README.md#performance) for the profile by pipeline stage and "
+                      "why each missed target is missed.", ""] + out) + "\n"
 
 
 def write_results(rows):
