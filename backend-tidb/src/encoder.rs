@@ -215,11 +215,12 @@ pub fn write_literal(
             out.push(b'\'');
         }
         Datum::Bytes(bytes) => {
-            // Not text: hex keeps every byte; the server decides whether
-            // the column's charset accepts it. ASCII, the common case, is
-            // checked inline.
-            let text = bytes.is_ascii() || std::str::from_utf8(bytes).is_ok();
-            if text && !col.field_type.is_binary_string() {
+            // Binary columns and non-text: hex keeps every byte; the server
+            // decides whether the column's charset accepts it. ASCII, the
+            // common case, is checked inline; binary columns skip the check.
+            let text = !col.field_type.is_binary_string()
+                && (bytes.is_ascii() || std::str::from_utf8(bytes).is_ok());
+            if text {
                 write_quoted(out, bytes, no_backslash_escapes);
             } else {
                 write_hex(out, bytes);
