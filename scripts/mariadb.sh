@@ -3,6 +3,7 @@
 # no systemd. Usage:
 #   eval "$(scripts/mariadb.sh start DIR)"   # prints export lines for the DSN
 #   scripts/mariadb.sh stop DIR
+#   scripts/mariadb.sh report DIR           # alive or not, and its error log
 # `start` exports IMPORTER_TEST_MYSQL_URL (mysql://root@127.0.0.1:PORT),
 # IMPORTER_TEST_MYSQL_HOST, IMPORTER_TEST_MYSQL_PORT and IMPORTER_TEST_MYSQL_SOCKET.
 set -euo pipefail
@@ -10,7 +11,7 @@ set -euo pipefail
 cmd=${1:-}
 dir=${2:-}
 if [[ -z "$cmd" || -z "$dir" ]]; then
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop|report DIR" >&2
     exit 2
 fi
 
@@ -42,11 +43,14 @@ start)
             --innodb-log-file-size=8M >"$dir/install.log" 2>&1 ||
             { cat "$dir/install.log" >&2; exit 1; }
     fi
+    # Its own tmpdir: temporary tables and sort files stay out of a /tmp
+    # that tests share (and may clean).
+    mkdir -p "$dir/tmp"
     port=$(free_port)
     # Fast, non-durable settings: the datadir is thrown away after the run.
     mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$dir/sock" \
         --port="$port" --bind-address=127.0.0.1 --pid-file="$dir/pid" \
-        --log-error="$dir/err.log" --skip-log-bin --innodb-log-file-size=64M \
+        --tmpdir="$dir/tmp" --log-error="$dir/err.log" --skip-log-bin --innodb-log-file-size=64M \
         --innodb-flush-log-at-trx-commit=2 --innodb-doublewrite=0 \
         --innodb-buffer-pool-size=512M --max-connections=500 \
         --max-allowed-packet=64M --local-infile=1 --skip-name-resolve \
@@ -80,8 +84,21 @@ stop)
         rm -f "$dir/pid"
     fi
     ;;
+report)
+    # For a failed test run: did the server die under it, and what did it log
+    # (without the per-connection noise of killed clients)?
+    if [[ -f "$dir/pid" ]] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
+        echo "MariaDB in $dir is running (pid $(cat "$dir/pid"))"
+    else
+        echo "MariaDB in $dir is NOT running"
+    fi
+    if [[ -f "$dir/err.log" ]]; then
+        echo "-- $dir/err.log (last 60 lines, 'Aborted connection' left out)"
+        grep -v 'Aborted connection' "$dir/err.log" | tail -n 60 || true
+    fi
+    ;;
 *)
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop|report DIR" >&2
     exit 2
     ;;
 esac

@@ -26,7 +26,11 @@ echo "== starting MariaDB in $mysql_dir"
 eval "$("$REPO_ROOT/scripts/mariadb.sh" start "$mysql_dir")"
 
 echo "== cargo test"
-cargo test --workspace --all-targets --locked "$@"
+if ! cargo test --workspace --all-targets --locked "$@"; then
+    # A server that died under the tests explains failures far from it.
+    "$REPO_ROOT/scripts/mariadb.sh" report "$mysql_dir" >&2
+    exit 1
+fi
 # Doc tests are not part of --all-targets.
 cargo test --workspace --doc --locked
 

@@ -346,7 +346,10 @@ async fn crash_cycles(prefix: &str, driver: Driver, min_crashes: usize) {
                     server_errors += 1;
                 }
                 RunEnd::Failed(status, stderr) => {
-                    panic!("a resumed run failed ({status}):\n{stderr}\nhistory:\n{log:#?}")
+                    panic!(
+                        "a resumed run failed ({status}):\n{stderr}\nhistory:\n{log:#?}\n{}",
+                        crash_common::server_report()
+                    )
                 }
             }
         }

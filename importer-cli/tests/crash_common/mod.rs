@@ -437,6 +437,32 @@ pub fn parse_url(url: &str) -> Option<(String, u16, String, String)> {
     ))
 }
 
+/// Whether the server of `IMPORTER_TEST_MYSQL_SOCKET` (started by
+/// `scripts/mariadb.sh`, which keeps `pid` and `err.log` beside the socket)
+/// still runs, and the end of its log: a failed run then says whether the
+/// server died under it.
+pub fn server_report() -> String {
+    let Some(dir) = std::env::var_os("IMPORTER_TEST_MYSQL_SOCKET")
+        .map(PathBuf::from)
+        .and_then(|sock| sock.parent().map(Path::to_path_buf))
+    else {
+        return "server: IMPORTER_TEST_MYSQL_SOCKET not set, no report".into();
+    };
+    let pid = std::fs::read_to_string(dir.join("pid")).unwrap_or_default();
+    let alive = !pid.trim().is_empty() && Path::new("/proc").join(pid.trim()).exists();
+    let log = std::fs::read_to_string(dir.join("err.log")).unwrap_or_default();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| !l.contains("Aborted connection"))
+        .collect();
+    let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+    format!(
+        "server in {}: {}\n{tail}",
+        dir.display(),
+        if alive { "running" } else { "NOT running" }
+    )
+}
+
 /// A small pool to the server (no default database).
 pub async fn pool(srv: &(String, u16, String, String)) -> MySqlPool {
     let url = if srv.3.is_empty() {
