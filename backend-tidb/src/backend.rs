@@ -1,14 +1,14 @@
 //! [`TidbBackend`]: the connection pool, the server's identity, the no-op
 //! engines, and the administrative statements the pipeline needs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use backend_core::model::unique_table_name;
+use backend_core::model::{TidbTableInfo, unique_table_name};
 use backend_core::{
     Backend, BackendMetrics, EncodingBuilder, EngineConfig, EngineWriter, Error, LocalWriterConfig,
     Result,
@@ -21,9 +21,25 @@ use crate::config::{TidbBackendConfig, TlsMode};
 use crate::encoder::{TidbEncodingBuilder, quoted};
 use crate::error::TidbError;
 use crate::errors_table::ErrorRecorder;
+use crate::indexes::IndexDefinition;
 use crate::retry::{RetryPolicy, with_retry};
 use crate::target_info::TidbTargetInfoGetter;
 use crate::writer::{MARKER_TABLE, Markers, TidbWriter, WriteContext};
+
+/// "Duplicate key name": the index exists.
+const ER_DUP_KEYNAME: u16 = 1061;
+/// "Can't DROP …; check that it exists".
+const ER_CANT_DROP_FIELD_OR_KEY: u16 = 1091;
+/// "Cannot drop index …: needed in a foreign key constraint".
+const ER_DROP_INDEX_FK: u16 = 1553;
+
+/// The server's error number of a failed statement.
+fn sql_number(err: &TidbError) -> Option<u16> {
+    match err {
+        TidbError::Sql { source, .. } => crate::error::server_number(source),
+        _ => None,
+    }
+}
 
 /// Which server the backend talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -455,6 +471,126 @@ impl TidbBackend {
         })
         .await?;
         Ok(())
+    }
+
+    /// The secondary indexes of `table` that may be built after the rows
+    /// are in (`add-index-by-sql`, see [`crate::indexes`]), as the server
+    /// defines them now.
+    pub async fn deferrable_indexes(&self, table: &TidbTableInfo) -> Result<Vec<IndexDefinition>> {
+        let name = unique_table_name(&table.db, &table.name);
+        let sql = format!("SHOW CREATE TABLE {name}");
+        let pool = &self.inner.pool;
+        let row = with_retry(
+            self.retry(),
+            &format!("reading the definition of {name}"),
+            || sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone())).fetch_one(pool),
+        )
+        .await?;
+        let create: String = row
+            .try_get::<String, _>(1)
+            .or_else(|_| {
+                row.try_get::<Vec<u8>, _>(1)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+            })
+            .map_err(|e| TidbError::sql(format!("decoding the definition of {name}"), e))?;
+        let what = format!("reading the foreign keys of {name}");
+        let fk_columns: Vec<String> = with_retry(self.retry(), &what, || {
+            sqlx::query_scalar(
+                "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND REFERENCED_TABLE_NAME IS NOT NULL \
+                 UNION SELECT REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE \
+                 WHERE REFERENCED_TABLE_SCHEMA = ? AND REFERENCED_TABLE_NAME = ?",
+            )
+            .bind(&table.db)
+            .bind(&table.name)
+            .bind(&table.db)
+            .bind(&table.name)
+            .fetch_all(pool)
+        })
+        .await?;
+        Ok(crate::indexes::deferrable_indexes(
+            &create,
+            &table.core,
+            &fk_columns,
+        ))
+    }
+
+    /// Drops index `index` of the table. `Ok(false)` when the server keeps
+    /// it because a foreign key needs it; an index already gone counts as
+    /// dropped (a retried statement, or a resumed run).
+    pub async fn drop_index(&self, db: &str, table: &str, index: &str) -> Result<bool> {
+        let name = unique_table_name(db, table);
+        let sql = format!(
+            "ALTER TABLE {name} DROP INDEX {}",
+            backend_core::model::quote_identifier(index)
+        );
+        let result = self
+            .exec(&format!("dropping index `{index}` of {name}"), sql)
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) => match sql_number(&err) {
+                Some(ER_CANT_DROP_FIELD_OR_KEY) => Ok(true),
+                Some(ER_DROP_INDEX_FK) => Ok(false),
+                _ => Err(err.into()),
+            },
+        }
+    }
+
+    /// Adds those of `indexes` the table lacks, in one `ALTER TABLE` so the
+    /// server reads the rows once; returns how many it added.
+    pub async fn add_missing_indexes(
+        &self,
+        db: &str,
+        table: &str,
+        indexes: &[IndexDefinition],
+    ) -> Result<usize> {
+        let name = unique_table_name(db, table);
+        let what = format!("adding indexes to {name}");
+        // A statement retried after a lost connection may find its indexes
+        // built: read what exists again and add the rest.
+        for _ in 0..3 {
+            let present = self.index_names(db, table).await?;
+            let missing: Vec<&IndexDefinition> = indexes
+                .iter()
+                .filter(|i| !present.contains(&i.name.to_lowercase()))
+                .collect();
+            if missing.is_empty() {
+                return Ok(0);
+            }
+            let adds: Vec<String> = missing
+                .iter()
+                .map(|i| format!("ADD {}", i.definition))
+                .collect();
+            let sql = format!("ALTER TABLE {name} {}", adds.join(", "));
+            match self.exec(&what, sql).await {
+                Ok(_) => return Ok(missing.len()),
+                Err(err) if sql_number(&err) == Some(ER_DUP_KEYNAME) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(TidbError::Requirement(format!(
+            "{what}: the server kept reporting an index as existing that information_schema does not list"
+        ))
+        .into())
+    }
+
+    /// Names of the table's indexes, lowercased (index names are
+    /// case-insensitive).
+    async fn index_names(&self, db: &str, table: &str) -> Result<HashSet<String>> {
+        let pool = &self.inner.pool;
+        let what = format!("listing the indexes of {}", unique_table_name(db, table));
+        let names: Vec<String> = with_retry(self.retry(), &what, || {
+            sqlx::query_scalar(
+                "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+            )
+            .bind(db)
+            .bind(table)
+            .fetch_all(pool)
+        })
+        .await?;
+        Ok(names.into_iter().map(|n| n.to_lowercase()).collect())
     }
 
     /// TiDB's `ADMIN CHECKSUM TABLE`: the KV checksum the local backend

@@ -664,6 +664,84 @@ async fn admin_helpers_work_on_mariadb() {
     assert_eq!(err.kind(), ErrorKind::Unsupported);
 }
 
+/// `add-index-by-sql`'s three statements: which indexes are deferrable (not
+/// one a foreign key relies on), dropping (a gone one counts as dropped),
+/// and adding back only what is missing, in one `ALTER TABLE`.
+#[tokio::test]
+async fn deferred_index_helpers_on_mariadb() {
+    let Some(config) = server_config() else {
+        return;
+    };
+    let db = "tidb_deferred_index";
+    let backend = connect(config).await;
+    fresh_db(&backend, db).await;
+    exec(
+        &backend,
+        &format!("CREATE TABLE `{db}`.p (id INT PRIMARY KEY)"),
+    )
+    .await;
+    exec(
+        &backend,
+        &format!(
+            "CREATE TABLE `{db}`.c (id INT AUTO_INCREMENT, p INT, v VARCHAR(50), w INT, \
+             PRIMARY KEY (id), UNIQUE KEY u (w), KEY k_p (p), KEY `k v` (v(10), w) COMMENT 'c', \
+             KEY k_id (w, id), KEY k_w (w, v), CONSTRAINT fk FOREIGN KEY (p) REFERENCES p (id))"
+        ),
+    )
+    .await;
+    exec(&backend, &format!("INSERT INTO `{db}`.p VALUES (1), (2)")).await;
+    exec(
+        &backend,
+        &format!("INSERT INTO `{db}`.c (p, v, w) VALUES (1, 'a', 1), (2, 'b', 2)"),
+    )
+    .await;
+    let table = backend
+        .target_info_getter()
+        .fetch_remote_table_models(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "c")
+        .unwrap();
+    let table = backend_core::model::TidbTableInfo {
+        id: table.id,
+        db: db.into(),
+        name: "c".into(),
+        core: table,
+    };
+    let defs = backend.deferrable_indexes(&table).await.unwrap();
+    let names: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
+    // k_p serves the foreign key, k_id holds the auto-increment column.
+    assert_eq!(names, vec!["k v", "k_w"], "{defs:?}");
+    assert_eq!(defs[0].definition, "KEY `k v` (`v`(10),`w`) COMMENT 'c'");
+
+    // Dropping again is fine.
+    for name in ["k v", "k_w", "k v"] {
+        assert!(backend.drop_index(db, "c", name).await.unwrap());
+    }
+    assert!(backend.deferrable_indexes(&table).await.unwrap().is_empty());
+
+    // Only the missing ones are added; a second call adds nothing.
+    assert_eq!(
+        backend
+            .add_missing_indexes(db, "c", &defs[..1])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        backend.add_missing_indexes(db, "c", &defs).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        backend.add_missing_indexes(db, "c", &defs).await.unwrap(),
+        0
+    );
+    let again = backend.deferrable_indexes(&table).await.unwrap();
+    assert_eq!(again, defs);
+    assert_eq!(backend.row_count(db, "c").await.unwrap(), 2);
+}
+
 #[tokio::test]
 async fn wrong_password_is_an_error_without_the_password() {
     let Some(mut config) = server_config() else {

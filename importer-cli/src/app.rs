@@ -191,6 +191,7 @@ pub fn import_options(cfg: &Config, root: &Path) -> anyhow::Result<ImportOptions
         checksum: post_op(cfg.post_restore.checksum),
         analyze: post_op(cfg.post_restore.analyze),
         incremental: cfg.tikv_importer.incremental_import,
+        add_index_by_sql: cfg.tikv_importer.add_index_by_sql,
         local_engine: LocalEngineConfig::default(),
         disk_quota: local.then(|| crate::import::quota::DiskQuota {
             bytes: cfg.tikv_importer.disk_quota.0,

@@ -16,7 +16,9 @@
 //! `before-checkpoint-save`, `after-checkpoint-save`, `after-engine-close`,
 //! `before-engine-import`, `mid-import` (between region ingests of the
 //! local backend), `after-engine-import`, `before-post-process`,
-//! `mid-checksum`, `before-analyze`.
+//! `mid-checksum`, `before-analyze`, and for `add-index-by-sql`
+//! `mid-defer-index` (indexes recorded, not yet dropped) and
+//! `before-add-index`.
 //!
 //! "Abort" is [`std::process::abort`]: no destructors, no flushing, no
 //! cleanup — the same as `kill -9` at that instant. When the variable is
@@ -41,6 +43,8 @@ pub const POINTS: &[&str] = &[
     "before-post-process",
     "mid-checksum",
     "before-analyze",
+    "mid-defer-index",
+    "before-add-index",
 ];
 
 const ROWS: &str = "after-rows";

@@ -166,8 +166,21 @@ pub async fn checkpoint_command(cfg: Config, cmd: CheckpointCommand) -> anyhow::
     match cmd {
         CheckpointCommand::List => print!("{}", app::checkpoint_list(&cfg)?),
         CheckpointCommand::Remove { target } => {
-            let n = cp_commands::remove(&store, &selector(&target))?;
-            println!("removed {n} table checkpoint(s) from {}", store.describe());
+            let removed = cp_commands::remove(&store, &selector(&target))?;
+            println!(
+                "removed {} table checkpoint(s) from {}",
+                removed.tables,
+                store.describe()
+            );
+            if !removed.pending_indexes.is_empty() {
+                eprintln!(
+                    "warning: secondary indexes dropped by add-index-by-sql were not added back yet; \
+                     nothing remembers them now. Once the tables are complete, run:"
+                );
+                for sql in &removed.pending_indexes {
+                    eprintln!("  {sql}");
+                }
+            }
         }
         CheckpointCommand::ErrorIgnore { target } => {
             let n = cp_commands::error_ignore(&store, &selector(&target))?;

@@ -427,3 +427,24 @@ fn max_error_accepts_integer_and_table() {
         .to_string();
     assert!(err.contains("lightning.max-error"), "{err}");
 }
+
+#[test]
+fn add_index_by_sql_warns_only_where_it_has_no_effect() {
+    let local =
+        load_text("[tikv-importer]\nbackend = \"local\"\nadd-index-by-sql = true\n").unwrap();
+    assert!(
+        local
+            .warnings
+            .iter()
+            .any(|w| w.contains("add-index-by-sql") && w.contains("no effect on the local backend")),
+        "{:?}",
+        local.warnings
+    );
+    let tidb = load_text("[tikv-importer]\nbackend = \"tidb\"\nadd-index-by-sql = true\n").unwrap();
+    assert!(tidb.config.tikv_importer.add_index_by_sql);
+    assert!(
+        !tidb.warnings.iter().any(|w| w.contains("add-index-by-sql")),
+        "{:?}",
+        tidb.warnings
+    );
+}

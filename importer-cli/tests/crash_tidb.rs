@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crash_common::{
     Dump, Rng, RunEnd, TIDB_POINTS, exec, generate_db, pool, random_failpoint, run_importer,
-    run_importer_with, server,
+    run_importer_with, server, show_create_table,
 };
 use sqlx::{MySqlPool, Row};
 
@@ -35,6 +35,7 @@ fn write_config(
     dump: &Dump,
     srv: &(String, u16, String, String),
     driver: Driver,
+    add_index_by_sql: bool,
 ) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let path = dir.join("importer.toml");
@@ -56,6 +57,7 @@ task-info-schema-name = "{db}_info"
 [tikv-importer]
 backend = "tidb"
 logical-import-batch-size = "8KiB"
+add-index-by-sql = {add_index_by_sql}
 
 [mydumper]
 data-source-dir = "{src}"
@@ -100,6 +102,9 @@ struct TableImage {
     rows: Vec<String>,
     /// `CHECKSUM TABLE` (None where server-assigned ids differ by design).
     checksum: Option<i64>,
+    /// `SHOW CREATE TABLE` without its `AUTO_INCREMENT=` (checked on its
+    /// own): indexes dropped for the load must be back, exactly.
+    definition: String,
 }
 
 /// The rows of `db`.`table` (without `skip` columns), ordered.
@@ -141,10 +146,12 @@ async fn image(pool: &MySqlPool, db: &str, table: &str, skip: &[&str]) -> TableI
     } else {
         None
     };
+    let definition = show_create_table(pool, db, table).await;
     TableImage {
         table: table.to_string(),
         rows,
         checksum,
+        definition,
     }
 }
 
@@ -226,6 +233,11 @@ fn assert_same(got: &[TableImage], want: &[TableImage], context: &str) {
             "{context}: CHECKSUM TABLE of {}",
             g.table
         );
+        assert_eq!(
+            g.definition, w.definition,
+            "{context}: SHOW CREATE TABLE of {}",
+            g.table
+        );
     }
 }
 
@@ -267,7 +279,7 @@ fn run_blocking(config: &Path, failpoints: &str, kill: Option<Duration>) -> RunE
 
 async fn clean_reference(fx: &Fixture) -> (Vec<TableImage>, Duration) {
     let dump = fx.dump(0).await;
-    let config = write_config(&fx.dir(&dump), &dump, &fx.srv, Driver::File);
+    let config = write_config(&fx.dir(&dump), &dump, &fx.srv, Driver::File, false);
     let started = Instant::now();
     let end = tokio::task::spawn_blocking(move || run_blocking(&config, "", None))
         .await
@@ -294,7 +306,14 @@ async fn crash_cycles(prefix: &str, driver: Driver, min_crashes: usize) {
     let mut log: Vec<String> = Vec::new();
     while crashes < min_crashes {
         let dump = fx.dump(target).await;
-        let config = write_config(&fx.dir(&dump), &dump, &fx.srv, driver);
+        // Half the targets load with secondary indexes deferred; the image
+        // compared includes every table's definition.
+        let add_index_by_sql = rng.range(0, 2) == 1;
+        log.push(format!(
+            "{}: add-index-by-sql = {add_index_by_sql}",
+            dump.db
+        ));
+        let config = write_config(&fx.dir(&dump), &dump, &fx.srv, driver, add_index_by_sql);
         let per_target = rng.range(3, 8);
         let mut here = 0;
         let mut server_errors = 0;
@@ -523,7 +542,13 @@ async fn crash_tidb_server_restart_mid_import_resumes_without_loss() {
 
     // A clean import to compare with.
     let reference = generate_db(&root.path().join("ref/dump"), 2, "restart_ref");
-    let config = write_config(&root.path().join("ref"), &reference, &srv, Driver::File);
+    let config = write_config(
+        &root.path().join("ref"),
+        &reference,
+        &srv,
+        Driver::File,
+        false,
+    );
     let started = Instant::now();
     let end = tokio::task::spawn_blocking(move || run_blocking(&config, "", None))
         .await
@@ -545,7 +570,15 @@ async fn crash_tidb_server_restart_mid_import_resumes_without_loss() {
         } else {
             Driver::Mysql
         };
-        let config = write_config(&root.path().join(format!("r{round}")), &dump, &srv, driver);
+        // Odd rounds also defer secondary indexes, so a restart can hit
+        // them missing.
+        let config = write_config(
+            &root.path().join(format!("r{round}")),
+            &dump,
+            &srv,
+            driver,
+            round % 2 == 1,
+        );
         let cfg = config.clone();
         let down = Duration::from_millis(rng.range(100, 1500));
         // Restart once this many rows are in (mid-import by construction).
@@ -624,13 +657,15 @@ async fn crash_tidb_server_restart_mid_import_resumes_without_loss() {
 }
 
 /// The mysql driver stores what the file driver stores: a checkpoint with
-/// a failure, engines and chunks (odd names, CSV header columns) reads back
-/// equal; diff saves, table removal, rename and remove work.
+/// a failure, engines and chunks (odd names, CSV header columns), deferred
+/// index definitions reads back equal; diff saves, table removal, rename and
+/// remove work; a `table_v9` from before deferred indexes gains the column.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkpoint_mysql_store_round_trips() {
     use importer_cli::checkpoint::{
-        Checkpoints, ChunkCheckpoint, EngineCheckpoint, EngineStatus, MysqlCheckpointStore,
-        MysqlLocation, TableCheckpoint, TableFailure, TableStatus, TaskCheckpoint,
+        Checkpoints, ChunkCheckpoint, DeferredIndex, EngineCheckpoint, EngineStatus,
+        MysqlCheckpointStore, MysqlLocation, TableCheckpoint, TableFailure, TableStatus,
+        TaskCheckpoint,
     };
     let Some(srv) = server() else {
         return;
@@ -640,6 +675,18 @@ async fn checkpoint_mysql_store_round_trips() {
     for s in [schema.to_string(), format!("{schema}_bak")] {
         exec(&pool, format!("DROP DATABASE IF EXISTS `{s}`")).await;
     }
+    // `table_v9` as checkpoints before `add-index-by-sql` made it.
+    exec(
+        &pool,
+        format!(
+            "CREATE DATABASE `{schema}`; CREATE TABLE `{schema}`.table_v9 (\
+             table_name VARCHAR(261) NOT NULL PRIMARY KEY, \
+             hash BIGINT UNSIGNED NOT NULL, status TINYINT UNSIGNED NOT NULL, \
+             alloc_base BIGINT NOT NULL, table_id BIGINT NOT NULL, failure TEXT NULL, \
+             update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP)"
+        ),
+    )
+    .await;
     let location = MysqlLocation {
         host: srv.0.clone(),
         port: srv.1,
@@ -708,11 +755,22 @@ async fn checkpoint_mysql_store_round_trips() {
             schema_hash: u64::MAX,
             engines,
             max_auto_id: 77,
+            deferred_indexes: vec![
+                DeferredIndex {
+                    name: "k`1".into(),
+                    definition: "KEY `k``1` (`a`,`b`(10)) COMMENT 'it''s'".into(),
+                },
+                DeferredIndex {
+                    name: "k2".into(),
+                    definition: "KEY `k2` (`c`)".into(),
+                },
+            ],
         },
     );
     let mut other = cp.tables["`d`.`t``x`"].clone();
     other.failure = None;
-    other.status = TableStatus::Analyzed;
+    other.status = TableStatus::IndexAdded;
+    other.deferred_indexes.pop();
     cp.tables.insert("`d`.`u`".into(), other);
 
     let cp2 = cp.clone();
@@ -729,6 +787,7 @@ async fn checkpoint_mysql_store_round_trips() {
         next.tables.remove("`d`.`u`");
         if let Some(t) = next.tables.get_mut("`d`.`t``x`") {
             t.failure = None;
+            t.deferred_indexes.remove(0);
             t.engines.get_mut(&0).unwrap().chunks[1].pos = 1234;
         }
         again.save(&next).unwrap();

@@ -133,6 +133,7 @@ fn options(root: &Path) -> ImportOptions {
         checksum: PostOp::Required,
         analyze: PostOp::Optional,
         incremental: false,
+        add_index_by_sql: false,
         local_engine: LocalEngineConfig::default(),
         disk_quota: None,
     }

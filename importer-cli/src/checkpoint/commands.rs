@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{CheckpointError, CheckpointStore, Checkpoints, TableStatus};
+use super::{CheckpointError, CheckpointStore, Checkpoints, TableCheckpoint, TableStatus};
 
 /// Which tables a command applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,9 +68,20 @@ pub fn list(cp: &Checkpoints) -> String {
                 )
             })
             .unwrap_or_default();
+        let deferred =
+            if table.status < TableStatus::IndexAdded && !table.deferred_indexes.is_empty() {
+                let names: Vec<&str> = table
+                    .deferred_indexes
+                    .iter()
+                    .map(|i| i.name.as_str())
+                    .collect();
+                format!(", indexes to add after the rows: {}", names.join(", "))
+            } else {
+                String::new()
+            };
         let _ = writeln!(
             out,
-            "{name}: {} ({} rows, chunks {done}/{}, engines {}){failure}",
+            "{name}: {} ({} rows, chunks {done}/{}, engines {}{deferred}){failure}",
             table.status.as_str(),
             table.rows(),
             chunks.len(),
@@ -80,22 +91,54 @@ pub fn list(cp: &Checkpoints) -> String {
     out
 }
 
-/// Forgets the selected tables (their next run starts over). Returns how
-/// many were removed. With `All`, the whole file is deleted.
-pub fn remove(store: &CheckpointStore, which: &TableSelector) -> Result<usize, CheckpointError> {
+/// What [`remove`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Removed {
+    /// Table checkpoints forgotten.
+    pub tables: usize,
+    /// `ALTER TABLE … ADD …` statements for secondary indexes that
+    /// `add-index-by-sql` dropped and no run has added back yet: with the
+    /// checkpoint gone, nothing else remembers them.
+    pub pending_indexes: Vec<String>,
+}
+
+/// Forgets the selected tables (their next run starts over). With `All`,
+/// the whole checkpoint is deleted.
+pub fn remove(store: &CheckpointStore, which: &TableSelector) -> Result<Removed, CheckpointError> {
     let Some(mut cp) = store.load()? else {
-        return Ok(0);
+        return Ok(Removed::default());
     };
+    let pending_indexes = cp
+        .tables
+        .iter()
+        .filter(|(name, _)| which.matches(name))
+        .filter_map(|(name, table)| pending_index_sql(name, table))
+        .collect();
+    let tables = cp.tables.keys().filter(|name| which.matches(name)).count();
     if *which == TableSelector::All {
-        let n = cp.tables.len();
         store.remove()?;
-        return Ok(n);
+    } else {
+        cp.tables.retain(|name, _| !which.matches(name));
+        store.save(&cp)?;
     }
-    let before = cp.tables.len();
-    cp.tables.retain(|name, _| !which.matches(name));
-    let removed = before - cp.tables.len();
-    store.save(&cp)?;
-    Ok(removed)
+    Ok(Removed {
+        tables,
+        pending_indexes,
+    })
+}
+
+/// The statement adding back what `add-index-by-sql` deferred, while the
+/// table has not reached [`TableStatus::IndexAdded`].
+fn pending_index_sql(name: &str, table: &TableCheckpoint) -> Option<String> {
+    if table.status >= TableStatus::IndexAdded || table.deferred_indexes.is_empty() {
+        return None;
+    }
+    let adds: Vec<String> = table
+        .deferred_indexes
+        .iter()
+        .map(|i| format!("ADD {}", i.definition))
+        .collect();
+    Some(format!("ALTER TABLE {name} {};", adds.join(", ")))
 }
 
 /// Clears recorded failures so the next run retries the selected tables
@@ -227,6 +270,14 @@ mod tests {
                     schema_hash: 0,
                     engines: Default::default(),
                     max_auto_id: 0,
+                    deferred_indexes: if failed {
+                        Vec::new()
+                    } else {
+                        vec![super::super::DeferredIndex {
+                            name: "k1".into(),
+                            definition: "KEY `k1` (`c`)".into(),
+                        }]
+                    },
                 },
             );
         }
@@ -259,6 +310,12 @@ mod tests {
             listing.contains("`a`.`t`: loaded") && listing.contains("FAILED"),
             "{listing}"
         );
+        assert!(
+            listing.contains(
+                "`a`.`u`: loaded (0 rows, chunks 0/0, engines 0, indexes to add after the rows: k1)"
+            ),
+            "{listing}"
+        );
         assert_eq!(
             failed_tables(&sample(), &TableSelector::All),
             vec!["`a`.`t`"]
@@ -269,12 +326,26 @@ mod tests {
                 .load()?
                 .is_some_and(|cp| cp.tables.values().all(|t| t.failure.is_none()))
         );
-        assert_eq!(remove(&store, &TableSelector::parse("a.u")?)?, 1);
+        // Forgetting a table whose indexes are still deferred hands back
+        // the statement that restores them.
+        assert_eq!(
+            remove(&store, &TableSelector::parse("a.u")?)?,
+            Removed {
+                tables: 1,
+                pending_indexes: vec!["ALTER TABLE `a`.`u` ADD KEY `k1` (`c`);".into()],
+            }
+        );
         assert_eq!(store.load()?.map(|cp| cp.tables.len()), Some(1));
         dump(&sample(), &dir.path().join("dump"))?;
         let tables = std::fs::read_to_string(dir.path().join("dump/tables.csv"))?;
         assert!(tables.contains("\"boom, \"\"quoted\"\"\""), "{tables}");
-        assert_eq!(remove(&store, &TableSelector::All)?, 1);
+        assert_eq!(
+            remove(&store, &TableSelector::All)?,
+            Removed {
+                tables: 1,
+                pending_indexes: Vec::new(),
+            }
+        );
         assert!(store.load()?.is_none());
         Ok(())
     }

@@ -65,6 +65,8 @@ pub enum TableStatus {
     AlteredAutoInc,
     /// The checksum was compared (or skipped by config).
     Checksummed,
+    /// Secondary indexes deferred by `add-index-by-sql` are back.
+    IndexAdded,
     /// Statistics were collected (or skipped); the table is done.
     Analyzed,
 }
@@ -79,6 +81,7 @@ impl TableStatus {
             TableStatus::Imported => "imported",
             TableStatus::AlteredAutoInc => "altered-auto-inc",
             TableStatus::Checksummed => "checksummed",
+            TableStatus::IndexAdded => "index-added",
             TableStatus::Analyzed => "analyzed",
         }
     }
@@ -166,6 +169,21 @@ pub struct TableCheckpoint {
     pub engines: BTreeMap<i32, EngineCheckpoint>,
     /// The largest auto-increment / handle value encoded.
     pub max_auto_id: i64,
+    /// Secondary indexes dropped for the load (`add-index-by-sql`), to add
+    /// back after the rows: recorded before they are dropped, so a crash in
+    /// between loses no definition.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deferred_indexes: Vec<DeferredIndex>,
+}
+
+/// An index the load builds after the rows are in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeferredIndex {
+    /// The index name.
+    pub name: String,
+    /// Its definition as `ALTER TABLE … ADD` takes it, as the server
+    /// printed it: ``KEY `k` (`a`,`b`(10))``.
+    pub definition: String,
 }
 
 /// The index engine's id.
@@ -222,6 +240,8 @@ mod tests {
     fn statuses_are_ordered() {
         assert!(TableStatus::Loaded < TableStatus::AllWritten);
         assert!(TableStatus::Imported < TableStatus::Analyzed);
+        assert!(TableStatus::Checksummed < TableStatus::IndexAdded);
+        assert!(TableStatus::IndexAdded < TableStatus::Analyzed);
         assert!(EngineStatus::Closed < EngineStatus::Imported);
     }
 

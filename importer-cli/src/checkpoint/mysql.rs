@@ -231,6 +231,7 @@ fn table_code(status: TableStatus) -> u8 {
         TableStatus::Imported => 120,
         TableStatus::AlteredAutoInc => 150,
         TableStatus::Checksummed => 180,
+        TableStatus::IndexAdded => 190,
         TableStatus::Analyzed => 210,
     }
 }
@@ -243,6 +244,7 @@ fn table_status(code: u8) -> Option<TableStatus> {
         120 => TableStatus::Imported,
         150 => TableStatus::AlteredAutoInc,
         180 => TableStatus::Checksummed,
+        190 => TableStatus::IndexAdded,
         210 => TableStatus::Analyzed,
         _ => return None,
     })
@@ -329,7 +331,7 @@ impl Db {
                  table_name VARCHAR(261) NOT NULL PRIMARY KEY, \
                  hash BIGINT UNSIGNED NOT NULL, status TINYINT UNSIGNED NOT NULL, \
                  alloc_base BIGINT NOT NULL, table_id BIGINT NOT NULL, \
-                 failure TEXT NULL, \
+                 failure TEXT NULL, deferred_indexes TEXT NULL, \
                  update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP)"
             ),
             format!(
@@ -358,6 +360,21 @@ impl Db {
             ),
         ] {
             self.exec(sql).await?;
+        }
+        // Checkpoints written before `add-index-by-sql` lack the column.
+        let has_deferred: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'table_v9' AND COLUMN_NAME = 'deferred_indexes'",
+        )
+        .bind(&self.location.schema)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(self.err("looking for table_v9.deferred_indexes"))?;
+        if has_deferred == 0 {
+            self.exec(format!(
+                "ALTER TABLE {s}.table_v9 ADD COLUMN deferred_indexes TEXT NULL AFTER failure"
+            ))
+            .await?;
         }
         self.created = true;
         Ok(())
@@ -407,7 +424,8 @@ impl Db {
             sorted_kv_dir: task.try_get(3).map_err(self.err("reading task_v2"))?,
         });
         let tables = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT table_name, hash, status, alloc_base, table_id, failure FROM {s}.table_v9"
+            "SELECT table_name, hash, status, alloc_base, table_id, failure, deferred_indexes \
+             FROM {s}.table_v9"
         )))
         .fetch_all(&self.pool)
         .await
@@ -417,6 +435,16 @@ impl Db {
             let name: String = row.try_get(0).map_err(get)?;
             let code: u8 = row.try_get(2).map_err(self.err("reading table_v9"))?;
             let failure: Option<String> = row.try_get(5).map_err(self.err("reading table_v9"))?;
+            let deferred: Option<String> = row.try_get(6).map_err(self.err("reading table_v9"))?;
+            let deferred_indexes = match deferred {
+                Some(json) => {
+                    serde_json::from_str(&json).map_err(|source| CheckpointError::Corrupt {
+                        path: PathBuf::from(self.location.describe()),
+                        source,
+                    })?
+                }
+                None => Vec::new(),
+            };
             // Lightning marks a failure by dividing the status by ten.
             let (status, failed) = if code < 30 {
                 (table_status(code.saturating_mul(10)), true)
@@ -436,6 +464,7 @@ impl Db {
                     schema_hash: row.try_get(1).map_err(self.err("reading table_v9"))?,
                     engines: BTreeMap::new(),
                     max_auto_id: row.try_get(3).map_err(self.err("reading table_v9"))?,
+                    deferred_indexes,
                 },
             );
         }
@@ -551,6 +580,7 @@ impl Db {
                     || b.table_id != table.table_id
                     || b.schema_hash != table.schema_hash
                     || b.max_auto_id != table.max_auto_id
+                    || b.deferred_indexes != table.deferred_indexes
             });
             if head_changed {
                 let code = table_code(table.status);
@@ -558,9 +588,22 @@ impl Db {
                     Some(f) => (code / 10, lit(&f.message)),
                     None => (code, "NULL".to_string()),
                 };
+                let deferred = if table.deferred_indexes.is_empty() {
+                    "NULL".to_string()
+                } else {
+                    let json =
+                        serde_json::to_string(&table.deferred_indexes).map_err(|source| {
+                            CheckpointError::Corrupt {
+                                path: PathBuf::from(self.location.describe()),
+                                source,
+                            }
+                        })?;
+                    lit(&json)
+                };
                 statements.push(format!(
-                    "REPLACE INTO {s}.table_v9 (table_name, hash, status, alloc_base, table_id, failure) \
-                     VALUES ({}, {}, {code}, {}, {}, {failure})",
+                    "REPLACE INTO {s}.table_v9 \
+                     (table_name, hash, status, alloc_base, table_id, failure, deferred_indexes) \
+                     VALUES ({}, {}, {code}, {}, {}, {failure}, {deferred})",
                     lit(name),
                     table.schema_hash,
                     table.max_auto_id,

@@ -79,6 +79,9 @@ pub struct ImportOptions {
     pub analyze: PostOp,
     /// Allow importing into tables that already hold rows.
     pub incremental: bool,
+    /// Drop plain secondary indexes before the rows and add them back after
+    /// (`add-index-by-sql`; targets that build indexes with SQL only).
+    pub add_index_by_sql: bool,
     /// Local-backend engine options.
     pub local_engine: LocalEngineConfig,
     /// Local backend: the `sorted-kv-dir` budget (`None` for backends

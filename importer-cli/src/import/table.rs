@@ -194,6 +194,10 @@ async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result
         keep_sort_dir: !fresh,
     };
 
+    if cp.status < TableStatus::AllWritten && ctx.options.add_index_by_sql {
+        progress.set_phase("dropping secondary indexes");
+        defer_indexes(ctx, plan).await?;
+    }
     if cp.status < TableStatus::AllWritten {
         progress.set_phase("writing");
         let index_engine = Arc::new(
@@ -272,6 +276,50 @@ async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result
         }
     }
     post_process(ctx, plan).await
+}
+
+/// `add-index-by-sql`: records the table's plain secondary indexes in its
+/// checkpoint, then drops them, so rows go in without index maintenance and
+/// post-processing builds each index once from sorted data. Recording
+/// first means a crash in between loses no definition; a resumed run
+/// records and drops whatever is still there the same way.
+async fn defer_indexes(ctx: &ImportContext, plan: &TablePlan) -> anyhow::Result<()> {
+    let name = plan.table.unique_name();
+    let found = ctx
+        .target
+        .deferrable_indexes(&plan.table)
+        .await
+        .with_context(|| format!("reading the secondary indexes of {name}"))?;
+    if found.is_empty() {
+        return Ok(());
+    }
+    ctx.checkpoints.update(|all| {
+        if let Some(table) = all.tables.get_mut(&name) {
+            for index in &found {
+                // What the target has now wins over an older record.
+                table
+                    .deferred_indexes
+                    .retain(|d| !d.name.eq_ignore_ascii_case(&index.name));
+                table.deferred_indexes.push(index.clone());
+            }
+        }
+    })?;
+    failpoint::hit("mid-defer-index");
+    let mut dropped = Vec::new();
+    for index in &found {
+        let gone = ctx
+            .target
+            .drop_index(&plan.table, &index.name)
+            .await
+            .with_context(|| format!("dropping index `{}` of {name}", index.name))?;
+        if gone {
+            dropped.push(index.name.as_str());
+        } else {
+            tracing::info!(table = %name, index = %index.name, "index kept during the load: the target will not drop it (a foreign key needs it)");
+        }
+    }
+    tracing::info!(table = %name, indexes = ?dropped, "secondary indexes dropped; they are added back after the rows");
+    Ok(())
 }
 
 /// Waits for a background engine import, if any.
@@ -380,6 +428,7 @@ fn new_table_checkpoint(ctx: &ImportContext, plan: &TablePlan) -> anyhow::Result
         schema_hash: plan.schema_hash,
         engines,
         max_auto_id: 0,
+        deferred_indexes: Vec::new(),
     })
 }
 
@@ -594,8 +643,8 @@ fn set_engine_status(
     Ok(())
 }
 
-/// Auto-increment rebase, checksum and analyze, each skipped when the
-/// checkpoint says it is done. Returns the checksum outcome in words.
+/// Auto-increment rebase, checksum, deferred indexes and analyze, each
+/// skipped when the checkpoint says it is done. Returns the checksum outcome in words.
 async fn post_process(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result<String> {
     let name = plan.table.unique_name();
     let progress = ctx.progress.table(&name);
@@ -636,6 +685,29 @@ async fn post_process(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Res
         set_status(ctx, &name, TableStatus::Checksummed)?;
     } else {
         checksum_words = "done earlier".into();
+    }
+    if cp.status < TableStatus::IndexAdded {
+        if !cp.deferred_indexes.is_empty() {
+            progress.set_phase("adding indexes");
+            failpoint::hit("before-add-index");
+            let added = ctx
+                .target
+                .add_missing_indexes(&plan.table, &cp.deferred_indexes)
+                .await
+                .with_context(|| {
+                    let adds: Vec<String> = cp
+                        .deferred_indexes
+                        .iter()
+                        .map(|i| format!("ADD {}", i.definition))
+                        .collect();
+                    format!(
+                        "adding the secondary indexes of {name} back (by hand: ALTER TABLE {name} {})",
+                        adds.join(", ")
+                    )
+                })?;
+            tracing::info!(table = %name, added, "secondary indexes added after the rows");
+        }
+        set_status(ctx, &name, TableStatus::IndexAdded)?;
     }
     if cp.status < TableStatus::Analyzed {
         if ctx.options.analyze != PostOp::Off {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use sqlx::MySqlPool;
+use sqlx::{MySqlPool, Row};
 
 /// xorshift64*: reproducible from the printed seed.
 #[derive(Debug, Clone)]
@@ -367,6 +367,8 @@ pub const TIDB_POINTS: &[&str] = &[
     "before-post-process={n}",
     "mid-checksum={n}",
     "before-analyze={n}",
+    "mid-defer-index={n}",
+    "before-add-index={n}",
 ];
 
 /// The failpoint specs a crash test picks from; `{rows}` is replaced by a
@@ -475,6 +477,23 @@ pub async fn pool(srv: &(String, u16, String, String)) -> MySqlPool {
         .connect(&url)
         .await
         .unwrap()
+}
+
+/// `SHOW CREATE TABLE` without its `AUTO_INCREMENT=` (which tests check on
+/// its own).
+pub async fn show_create_table(pool: &MySqlPool, db: &str, table: &str) -> String {
+    let create: String = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SHOW CREATE TABLE `{db}`.`{table}`"
+    )))
+    .fetch_one(pool)
+    .await
+    .unwrap()
+    .get(1);
+    create
+        .split(' ')
+        .filter(|word| !word.starts_with("AUTO_INCREMENT="))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Runs `sql` (may hold several statements); panics with it on error.

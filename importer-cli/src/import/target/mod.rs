@@ -9,6 +9,8 @@ use async_trait::async_trait;
 use backend_core::KvChecksum;
 use backend_core::model::{TableInfo, TidbTableInfo};
 
+use crate::checkpoint::DeferredIndex;
+
 /// A checksum the target computed over an imported table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetChecksum {
@@ -52,4 +54,35 @@ pub trait ImportTarget: Send + Sync + std::fmt::Debug {
 
     /// Collects statistics (`ANALYZE TABLE`); a no-op where meaningless.
     async fn analyze(&self, table: &TidbTableInfo) -> anyhow::Result<()>;
+
+    /// The secondary indexes a load may build after the rows are in
+    /// (`add-index-by-sql`), as the target defines them now. None by
+    /// default: a target that writes index entries with the rows.
+    async fn deferrable_indexes(
+        &self,
+        _table: &TidbTableInfo,
+    ) -> anyhow::Result<Vec<DeferredIndex>> {
+        Ok(Vec::new())
+    }
+
+    /// Drops one of [`ImportTarget::deferrable_indexes`]; `false` when the
+    /// target keeps it (a foreign key needs it). Gone already counts as
+    /// dropped.
+    async fn drop_index(&self, _table: &TidbTableInfo, _name: &str) -> anyhow::Result<bool> {
+        Ok(false)
+    }
+
+    /// Adds those of `indexes` the table lacks, returning how many.
+    async fn add_missing_indexes(
+        &self,
+        _table: &TidbTableInfo,
+        indexes: &[DeferredIndex],
+    ) -> anyhow::Result<usize> {
+        anyhow::ensure!(
+            indexes.is_empty(),
+            "{} cannot add indexes after the rows",
+            self.describe()
+        );
+        Ok(0)
+    }
 }

@@ -8,9 +8,10 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use backend_core::TargetInfoGetter as _;
 use backend_core::model::{TableInfo, TidbTableInfo, quote_identifier, unique_table_name};
-use backend_tidb::TidbBackend;
+use backend_tidb::{IndexDefinition, TidbBackend};
 
 use super::{ImportTarget, TargetChecksum};
+use crate::checkpoint::DeferredIndex;
 
 /// The server behind a [`TidbBackend`], sharing its connection pool.
 #[derive(Debug, Clone)]
@@ -126,5 +127,46 @@ impl ImportTarget for TidbTarget {
     async fn analyze(&self, table: &TidbTableInfo) -> anyhow::Result<()> {
         self.backend.analyze_table(&table.db, &table.name).await?;
         Ok(())
+    }
+
+    async fn deferrable_indexes(
+        &self,
+        table: &TidbTableInfo,
+    ) -> anyhow::Result<Vec<DeferredIndex>> {
+        Ok(self
+            .backend
+            .deferrable_indexes(table)
+            .await?
+            .into_iter()
+            .map(|i| DeferredIndex {
+                name: i.name,
+                definition: i.definition,
+            })
+            .collect())
+    }
+
+    async fn drop_index(&self, table: &TidbTableInfo, name: &str) -> anyhow::Result<bool> {
+        Ok(self
+            .backend
+            .drop_index(&table.db, &table.name, name)
+            .await?)
+    }
+
+    async fn add_missing_indexes(
+        &self,
+        table: &TidbTableInfo,
+        indexes: &[DeferredIndex],
+    ) -> anyhow::Result<usize> {
+        let indexes: Vec<IndexDefinition> = indexes
+            .iter()
+            .map(|i| IndexDefinition {
+                name: i.name.clone(),
+                definition: i.definition.clone(),
+            })
+            .collect();
+        Ok(self
+            .backend
+            .add_missing_indexes(&table.db, &table.name, &indexes)
+            .await?)
     }
 }
