@@ -20,7 +20,7 @@ use crate::checkpoint::{
 };
 use crate::config::{self, Config, ConflictStrategy, KeepAfterSuccess, PostOpLevel};
 use crate::failpoint;
-use crate::import::report::{ProgressSource, Reporter, summary};
+use crate::import::report::{ProgressSource, Reporter, scan_warnings_line, summary};
 use crate::import::target::ImportTarget;
 use crate::import::target::local::LocalTarget;
 use crate::import::target::tidb::TidbTarget;
@@ -497,10 +497,9 @@ async fn run_import(
             .unwrap_or_default();
         return Err(Interrupted { reason, where_ }.into());
     }
-    let outcome = ImportOutcome {
-        summary: summary(&reports, Some(&ctx.progress)),
-        reports,
-    };
+    let mut summary = summary(&reports, Some(&ctx.progress));
+    summary.push_str(&scan_warnings_line(&scanned.warnings));
+    let outcome = ImportOutcome { summary, reports };
     if outcome.succeeded() {
         finish_checkpoint(cfg, &ctx.checkpoints)?;
     }

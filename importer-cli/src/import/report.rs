@@ -182,6 +182,21 @@ impl BarView {
     }
 }
 
+/// The summary's reminder of what the data-source scan warned about (files
+/// it skipped, such as links out of the directory), which a log file may
+/// hold out of the user's sight; empty without warnings.
+pub fn scan_warnings_line(warnings: &[String]) -> String {
+    match warnings {
+        [] => String::new(),
+        [only] => format!("1 data-source warning: {only}\n"),
+        [first, rest @ ..] => format!(
+            "{} data-source warnings, the first: {first} ({} more in the log)\n",
+            rest.len() + 1,
+            rest.len()
+        ),
+    }
+}
+
 /// The final summary: one line per table and the totals.
 pub fn summary(reports: &[TableReport], progress: Option<&Progress>) -> String {
     let mut out = String::new();
@@ -230,4 +245,24 @@ pub fn summary(reports: &[TableReport], progress: Option<&Progress>) -> String {
         failed
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scan_warnings_line;
+
+    #[test]
+    fn scan_warnings_are_counted_in_the_summary() {
+        assert_eq!(scan_warnings_line(&[]), "");
+        let one = vec!["a.csv: broken symbolic link skipped".to_string()];
+        assert_eq!(
+            scan_warnings_line(&one),
+            "1 data-source warning: a.csv: broken symbolic link skipped\n"
+        );
+        let three = vec!["x".to_string(), "y".into(), "z".into()];
+        assert_eq!(
+            scan_warnings_line(&three),
+            "3 data-source warnings, the first: x (2 more in the log)\n"
+        );
+    }
 }
