@@ -7,7 +7,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{CheckpointError, CheckpointStore, Checkpoints, TableCheckpoint, TableStatus};
+use super::{
+    CheckpointError, CheckpointStore, Checkpoints, DeferredIndex, TableCheckpoint, TableStatus,
+};
 
 /// Which tables a command applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,12 +135,10 @@ fn pending_index_sql(name: &str, table: &TableCheckpoint) -> Option<String> {
     if table.status >= TableStatus::IndexAdded || table.deferred_indexes.is_empty() {
         return None;
     }
-    let adds: Vec<String> = table
-        .deferred_indexes
-        .iter()
-        .map(|i| format!("ADD {}", i.definition))
-        .collect();
-    Some(format!("ALTER TABLE {name} {};", adds.join(", ")))
+    Some(format!(
+        "{};",
+        DeferredIndex::alter_sql(name, &table.deferred_indexes)
+    ))
 }
 
 /// Clears recorded failures so the next run retries the selected tables
@@ -273,7 +273,7 @@ mod tests {
                     deferred_indexes: if failed {
                         Vec::new()
                     } else {
-                        vec![super::super::DeferredIndex {
+                        vec![DeferredIndex {
                             name: "k1".into(),
                             definition: "KEY `k1` (`c`)".into(),
                         }]

@@ -186,6 +186,18 @@ pub struct DeferredIndex {
     pub definition: String,
 }
 
+impl DeferredIndex {
+    /// The statement adding `indexes` to `table` (a unique name) by hand:
+    /// what error messages and `checkpoint remove` show the user.
+    pub fn alter_sql(table: &str, indexes: &[DeferredIndex]) -> String {
+        let adds: Vec<String> = indexes
+            .iter()
+            .map(|i| format!("ADD {}", i.definition))
+            .collect();
+        format!("ALTER TABLE {table} {}", adds.join(", "))
+    }
+}
+
 /// The index engine's id.
 pub const INDEX_ENGINE: i32 = backend_core::INDEX_ENGINE_ID;
 

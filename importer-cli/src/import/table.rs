@@ -13,8 +13,8 @@ use backend_core::{ClosedEngine, EngineConfig, KvChecksum, OpenedEngine};
 use tokio::task::JoinSet;
 
 use crate::checkpoint::{
-    ChunkCheckpoint, EngineCheckpoint, EngineStatus, INDEX_ENGINE, TableCheckpoint, TableFailure,
-    TableStatus,
+    ChunkCheckpoint, DeferredIndex, EngineCheckpoint, EngineStatus, INDEX_ENGINE, TableCheckpoint,
+    TableFailure, TableStatus,
 };
 use crate::failpoint;
 use crate::import::chunk::{ChunkOutcome, ChunkSource, PendingChunk, process_chunk};
@@ -695,14 +695,9 @@ async fn post_process(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Res
                 .add_missing_indexes(&plan.table, &cp.deferred_indexes)
                 .await
                 .with_context(|| {
-                    let adds: Vec<String> = cp
-                        .deferred_indexes
-                        .iter()
-                        .map(|i| format!("ADD {}", i.definition))
-                        .collect();
                     format!(
-                        "adding the secondary indexes of {name} back (by hand: ALTER TABLE {name} {})",
-                        adds.join(", ")
+                        "adding the secondary indexes of {name} back (by hand: {})",
+                        DeferredIndex::alter_sql(&name, &cp.deferred_indexes)
                     )
                 })?;
             tracing::info!(table = %name, added, "secondary indexes added after the rows");
