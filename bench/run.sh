@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end benchmark of issue 10: TPC-H at a scale factor, imported by the
+# End-to-end import benchmark: TPC-H at a scale factor, imported by the
 # importer (local and tidb backends) and by its peers (myloader, LOAD DATA)
 # in one run, next to the machine's limits. See bench/README.md.
 #

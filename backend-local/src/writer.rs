@@ -42,8 +42,9 @@ const SMALL_BATCH: usize = 64 << 10;
 #[derive(Debug)]
 pub(crate) struct WriterBuffer {
     /// In arrival order. Kept as handed over rather than copied into one
-    /// buffer that grows to the memory limit: peak RSS at SF1 fell by about
-    /// a quarter (the copy's CPU did not measurably change, issue 10).
+    /// buffer that grows to the memory limit: a TPC-H SF1 import's peak RSS
+    /// is about a quarter lower than with the copy, whose CPU cost was too
+    /// small to measure.
     batches: Vec<KvPairs>,
     mem: u64,
     sorted: bool,

@@ -65,8 +65,8 @@ pub struct TidbEncoder {
     /// Where a tuple is built: it keeps its capacity across rows, so each
     /// row costs one exact-size allocation (the copy handed out) instead of
     /// a string grown in steps. Bytes, checked as UTF-8 once per row rather
-    /// than once per field (per-field checks of short values were the
-    /// client's largest cost of a TPC-H import, issue 10).
+    /// than once per field (checked per field, short values make the UTF-8
+    /// check the client's largest cost in a TPC-H import's profile).
     scratch: Vec<u8>,
 }
 

@@ -1,7 +1,7 @@
 //! Load: many small tables and one very wide table through the binary, on
 //! the local backend, under a low open-files limit (`prlimit --nofile`),
 //! with peak memory watched. The default size runs in CI (200 small
-//! tables); `IMPORTER_SOAK=1` runs issue 11's size (10,000 tables).
+//! tables); `IMPORTER_SOAK=1` runs the full size (10,000 tables).
 //!
 //! Asserts: the import succeeds with every table's rows in the store, the
 //! process never needs more file descriptors than the limit (it would fail

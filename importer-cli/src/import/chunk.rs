@@ -622,8 +622,8 @@ fn encode_raw(
 
 /// The sizes of an encoder's last batch: raw batches hold about the same
 /// source bytes, so the next batch reserves as much up front. Grown pair by
-/// pair instead, a batch reallocated and copied itself about ten times; the
-/// slack of those doublings also counted in peak RSS (issue 10).
+/// pair instead, a batch reallocates and copies itself about ten times, and
+/// the slack of those doublings counts in peak RSS.
 #[derive(Debug, Default, Clone, Copy)]
 struct BatchSizes {
     /// Rows and bytes of the data stream.
