@@ -15,9 +15,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use backend_core::model::{ColumnInfo, ColumnType, FieldType, TableInfo, TidbTableInfo};
 use backend_core::{
-    AlwaysFlushed, Backend, ChunkFlushStatus, ColumnPermutation, Datum, EncodedRow,
-    EncodingBuilder, EncodingConfig, EngineConfig, EngineManager, EngineWriter, Error,
-    LocalWriterConfig, RowEncoder, RowOrigin, Rows, SqlMode, SqlRow,
+    AlwaysFlushed, Backend, Capabilities, ChecksumKind, ChunkFlushStatus, ColumnPermutation, Datum,
+    DuplicateModes, EncodedRow, EncodingBuilder, EncodingConfig, EngineConfig, EngineManager,
+    EngineWriter, Error, LocalWriterConfig, RowEncoder, RowEncoding, RowOrigin, Rows, SqlMode,
+    SqlRow,
 };
 use uuid::Uuid;
 
@@ -61,6 +62,22 @@ impl Backend for PrintBackend {
 
     fn should_post_process(&self) -> bool {
         false
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        // SQL tuples printed as they are imported; nothing survives the
+        // process, duplicates are the reader's problem.
+        Capabilities {
+            encoding: RowEncoding::Sql,
+            duplicate_modes: DuplicateModes::default(),
+            duplicate_detection: false,
+            checksum: ChecksumKind::Rows,
+            deferred_indexes: false,
+            persistent_engines: false,
+            reset_engine: true,
+            engine_states: true,
+            local_engine_data: false,
+        }
     }
 
     fn encoding_builder(&self) -> Arc<dyn EncodingBuilder> {

@@ -136,6 +136,9 @@ pub trait Backend: Send + Sync + Debug {
     /// applies to this backend.
     fn should_post_process(&self) -> bool;
 
+    /// What this backend supports (see [`crate::Capabilities`]).
+    fn capabilities(&self) -> crate::Capabilities;
+
     /// The encoder factory for rows destined to this backend.
     fn encoding_builder(&self) -> Arc<dyn EncodingBuilder>;
 

@@ -28,6 +28,12 @@
 //! **Durability:** [`EngineWriter::close`] returns a [`ChunkFlushStatus`];
 //! checkpoints record a chunk only once it reports `flushed()`.
 //!
+//! **Beyond engines:** [`ImportTarget`] is the schema and post-import seam
+//! (create databases and tables, check emptiness, rebase auto-increment,
+//! checksum, analyze, deferred indexes), and [`Capabilities`] is what a
+//! backend declares it can do, as data the pipeline reads. Backends map
+//! their own errors into [`Error`]'s kinds at both seams.
+//!
 //! This crate depends on nothing heavy (no RocksDB, no SQL driver): programs
 //! that drive or implement backends depend on it alone. The `testkit`
 //! feature adds [`testkit::MemoryBackend`], an in-memory reference backend.
@@ -41,6 +47,7 @@
 #![deny(missing_docs)]
 
 mod backend;
+mod capability;
 mod checksum;
 mod datum;
 mod encode;
@@ -52,6 +59,7 @@ pub mod model;
 mod pairs;
 mod row;
 mod source;
+mod target;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
@@ -59,6 +67,7 @@ pub use backend::{
     AlwaysFlushed, Backend, ChunkFlushStatus, EngineConfig, EngineFileSize, EngineWriter,
     LocalEngineConfig, LocalWriterConfig, TargetInfoGetter,
 };
+pub use capability::{Capabilities, ChecksumKind, DuplicateModes, RowEncoding};
 pub use checksum::KvChecksum;
 pub use datum::{Datum, Decimal, MysqlDuration, MysqlTime, SqlMode, TimeKind};
 pub use encode::{ColumnPermutation, EncodingBuilder, EncodingConfig, RowEncoder};
@@ -71,3 +80,4 @@ pub use row::{EncodedRow, EncodedRows, KvPair, RowOrigin, Rows, SqlRow};
 pub use source::{
     CheckCtx, Compression, SourceDatabaseMeta, SourceFileMeta, SourceFormat, SourceTableMeta,
 };
+pub use target::{DeferredIndex, ImportTarget, TargetChecksum};

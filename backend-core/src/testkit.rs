@@ -69,6 +69,24 @@ pub struct MemoryBackend {
 }
 
 impl MemoryBackend {
+    /// What the reference backend supports: KV pairs kept in memory per
+    /// engine, durable once flushed; duplicates are always an error.
+    pub const CAPABILITIES: crate::Capabilities = crate::Capabilities {
+        encoding: crate::RowEncoding::Kv,
+        duplicate_modes: crate::DuplicateModes {
+            error: true,
+            replace: false,
+            ignore: false,
+        },
+        duplicate_detection: true,
+        checksum: crate::ChecksumKind::Kv,
+        deferred_indexes: false,
+        persistent_engines: true,
+        reset_engine: true,
+        engine_states: true,
+        local_engine_data: true,
+    };
+
     /// A backend whose import retries do not sleep.
     pub fn new() -> Self {
         Self::default()
@@ -139,6 +157,10 @@ impl Backend for MemoryBackend {
 
     fn should_post_process(&self) -> bool {
         true
+    }
+
+    fn capabilities(&self) -> crate::Capabilities {
+        Self::CAPABILITIES
     }
 
     fn encoding_builder(&self) -> Arc<dyn EncodingBuilder> {

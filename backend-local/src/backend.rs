@@ -44,6 +44,21 @@ impl std::fmt::Debug for LocalBackend {
 }
 
 impl LocalBackend {
+    /// What the backend supports: KV pairs sorted in engines on local disk
+    /// that survive a restart, every duplicate mode with detection, and a
+    /// KV checksum of the target store. Indexes are written with the rows.
+    pub const CAPABILITIES: backend_core::Capabilities = backend_core::Capabilities {
+        encoding: backend_core::RowEncoding::Kv,
+        duplicate_modes: backend_core::DuplicateModes::ALL,
+        duplicate_detection: true,
+        checksum: backend_core::ChecksumKind::Kv,
+        deferred_indexes: false,
+        persistent_engines: true,
+        reset_engine: true,
+        engine_states: true,
+        local_engine_data: true,
+    };
+
     /// Opens the target store at `config.target_dir` and creates
     /// `config.sorted_kv_dir`. `encoding_builder` is what
     /// [`Backend::encoding_builder`] hands the pipeline.
@@ -223,6 +238,10 @@ impl LocalBackend {
 
 #[async_trait]
 impl Backend for LocalBackend {
+    fn capabilities(&self) -> backend_core::Capabilities {
+        Self::CAPABILITIES
+    }
+
     async fn close(&self) {
         let engines: Vec<Arc<Engine>> = lock(&self.engines).drain().map(|(_, e)| e).collect();
         for engine in engines {

@@ -60,6 +60,8 @@ mod import;
 mod key_adapter;
 pub mod kv_encoder;
 #[cfg(feature = "rocksdb")]
+mod local_target;
+#[cfg(feature = "rocksdb")]
 pub mod resolve;
 #[cfg(feature = "rocksdb")]
 mod sort;
@@ -81,6 +83,8 @@ pub use config::{
 pub use error::{LocalError, LocalResult};
 #[cfg(feature = "rocksdb")]
 pub use import::{ImportReport, RangeStats};
+#[cfg(feature = "rocksdb")]
+pub use local_target::LocalTarget;
 /// The RocksDB binding this crate is built on (its `DB` and `Options` appear
 /// in [`TargetStore`] and [`ImportTarget`]).
 #[cfg(feature = "rocksdb")]

@@ -1,17 +1,16 @@
 //! [`TidbBackend`]: the connection pool, the server's identity, the no-op
 //! engines, and the administrative statements the pipeline needs.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use backend_core::model::{TidbTableInfo, unique_table_name};
 use backend_core::{
-    Backend, BackendMetrics, EncodingBuilder, EngineConfig, EngineWriter, Error, LocalWriterConfig,
-    Result,
+    Backend, BackendMetrics, Capabilities, ChecksumKind, DuplicateModes, EncodingBuilder,
+    EngineConfig, EngineWriter, Error, LocalWriterConfig, Result, RowEncoding,
 };
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlSslMode};
 use sqlx::{Connection, MySqlConnection, MySqlPool, Row};
@@ -21,92 +20,10 @@ use crate::config::{TidbBackendConfig, TlsMode};
 use crate::encoder::{TidbEncodingBuilder, quoted};
 use crate::error::TidbError;
 use crate::errors_table::ErrorRecorder;
-use crate::indexes::IndexDefinition;
 use crate::retry::{RetryPolicy, with_retry};
+use crate::server::{ServerInfo, ServerKind};
 use crate::target_info::TidbTargetInfoGetter;
 use crate::writer::{MARKER_TABLE, Markers, TidbWriter, WriteContext};
-
-/// "Duplicate key name": the index exists.
-const ER_DUP_KEYNAME: u16 = 1061;
-/// "Can't DROP …; check that it exists".
-const ER_CANT_DROP_FIELD_OR_KEY: u16 = 1091;
-/// "Cannot drop index …: needed in a foreign key constraint".
-const ER_DROP_INDEX_FK: u16 = 1553;
-
-/// The server's error number of a failed statement.
-fn sql_number(err: &TidbError) -> Option<u16> {
-    match err {
-        TidbError::Sql { source, .. } => crate::error::server_number(source),
-        _ => None,
-    }
-}
-
-/// Which server the backend talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ServerKind {
-    /// TiDB (its version is TiDB's, not the MySQL one it reports).
-    Tidb,
-    /// Oracle MySQL (and compatible servers that do not say otherwise).
-    Mysql,
-    /// MariaDB.
-    Mariadb,
-}
-
-/// What the server said about itself when the backend connected.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerInfo {
-    /// The flavour.
-    pub kind: ServerKind,
-    /// `(major, minor, patch)` of the flavour's own version.
-    pub version: (u32, u32, u32),
-    /// `SELECT VERSION()` as returned.
-    pub version_string: String,
-    /// `@@max_allowed_packet` in bytes.
-    pub max_allowed_packet: u64,
-}
-
-impl ServerInfo {
-    /// Parses a `VERSION()` string: `10.11.6-MariaDB-0+deb12u1`,
-    /// `5.5.5-10.11.6-MariaDB`, `8.0.11-TiDB-v7.5.0`, `8.0.35`.
-    pub fn parse_version(text: &str) -> Result<(ServerKind, (u32, u32, u32)), TidbError> {
-        let bad = || TidbError::Requirement(format!("cannot parse the server version {text:?}"));
-        let (kind, numbers) = if let Some(pos) = text.find("-TiDB-") {
-            let rest = &text[pos + "-TiDB-".len()..];
-            (ServerKind::Tidb, rest.trim_start_matches('v'))
-        } else if text.contains("MariaDB") {
-            (
-                ServerKind::Mariadb,
-                text.strip_prefix("5.5.5-").unwrap_or(text),
-            )
-        } else {
-            (ServerKind::Mysql, text)
-        };
-        let mut parts = numbers
-            .split(|c: char| !c.is_ascii_digit())
-            .take(3)
-            .map(|p| p.parse::<u32>());
-        let major = parts.next().and_then(|p| p.ok()).ok_or_else(bad)?;
-        let minor = parts.next().and_then(|p| p.ok()).ok_or_else(bad)?;
-        let patch = parts.next().and_then(|p| p.ok()).unwrap_or(0);
-        Ok((kind, (major, minor, patch)))
-    }
-
-    /// Whether the server is TiDB.
-    pub fn is_tidb(&self) -> bool {
-        self.kind == ServerKind::Tidb
-    }
-}
-
-/// The totals of TiDB's `ADMIN CHECKSUM TABLE`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RemoteChecksum {
-    /// XOR of the CRC-64 of every KV pair.
-    pub checksum: u64,
-    /// Number of KV pairs.
-    pub total_kvs: u64,
-    /// Bytes of keys and values.
-    pub total_bytes: u64,
-}
 
 /// The logical backend: rows become batched statements on a MySQL-protocol
 /// server (TiDB, MySQL or MariaDB). Cheap to clone; clones share the pool.
@@ -210,6 +127,22 @@ fn connect_options(config: &TidbBackendConfig) -> MySqlConnectOptions {
 }
 
 impl TidbBackend {
+    /// What the backend supports: SQL tuples written through, every
+    /// duplicate mode (`REPLACE`, `INSERT IGNORE`, `INSERT` reporting the
+    /// conflict), row-count checks and indexes deferred by SQL; no engine
+    /// data of its own.
+    pub const CAPABILITIES: Capabilities = Capabilities {
+        encoding: RowEncoding::Sql,
+        duplicate_modes: DuplicateModes::ALL,
+        duplicate_detection: true,
+        checksum: ChecksumKind::Rows,
+        deferred_indexes: true,
+        persistent_engines: false,
+        reset_engine: false,
+        engine_states: false,
+        local_engine_data: false,
+    };
+
     /// Validates `config`, connects once to learn the server's version and
     /// `max_allowed_packet`, and opens a pool of `region-concurrency`
     /// connections (plus one for error records and admin statements).
@@ -350,11 +283,11 @@ impl TidbBackend {
         TidbTargetInfoGetter::new(self.inner.pool.clone(), self.inner.server.clone())
     }
 
-    fn retry(&self) -> RetryPolicy {
+    pub(crate) fn retry(&self) -> RetryPolicy {
         self.inner.write.retry
     }
 
-    async fn exec(&self, what: &str, sql: String) -> Result<u64, TidbError> {
+    pub(crate) async fn exec(&self, what: &str, sql: String) -> Result<u64, TidbError> {
         let sql: Arc<str> = sql.into();
         let pool = &self.inner.pool;
         with_retry(self.retry(), what, || async {
@@ -365,265 +298,14 @@ impl TidbBackend {
         })
         .await
     }
-
-    /// `CREATE DATABASE IF NOT EXISTS`.
-    pub async fn create_database(&self, db: &str) -> Result<()> {
-        let sql = format!(
-            "CREATE DATABASE IF NOT EXISTS {}",
-            backend_core::model::quote_identifier(db)
-        );
-        self.exec(&format!("creating database `{db}`"), sql).await?;
-        Ok(())
-    }
-
-    /// Runs a `CREATE DATABASE`/`CREATE TABLE`/`CREATE VIEW` statement from
-    /// a dump, in database `db` when given. Idempotent: "already exists"
-    /// (1007, 1050) counts as success.
-    pub async fn execute_create(&self, db: Option<&str>, create_sql: &str) -> Result<()> {
-        let what = match db {
-            Some(db) => format!("creating a schema object in `{db}`"),
-            None => "creating a database".to_string(),
-        };
-        let retry = self.retry();
-        let result = with_retry(retry, &what, || async {
-            let mut conn = self.inner.pool.acquire().await?;
-            if let Some(db) = db {
-                let use_db = format!("USE {}", backend_core::model::quote_identifier(db));
-                sqlx::raw_sql(sqlx::AssertSqlSafe(use_db))
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            let result = sqlx::raw_sql(sqlx::AssertSqlSafe(create_sql.to_string()))
-                .execute(&mut *conn)
-                .await;
-            // Pooled sessions must not keep a default database.
-            if db.is_some() {
-                let _ = conn.close().await;
-            }
-            result.map(|_| ())
-        })
-        .await;
-        match result {
-            Ok(()) => Ok(()),
-            Err(TidbError::Sql { ref source, .. })
-                if matches!(crate::error::server_number(source), Some(1007 | 1050)) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(err.into()),
-        }
-    }
-
-    /// `ALTER TABLE … AUTO_INCREMENT = next`: the next value the table
-    /// allocates (never lowered by the server below existing rows).
-    pub async fn alter_auto_increment(&self, db: &str, table: &str, next: u64) -> Result<()> {
-        let name = unique_table_name(db, table);
-        let force = if self.inner.server.is_tidb() {
-            "FORCE "
-        } else {
-            ""
-        };
-        let sql = format!("ALTER TABLE {name} {force}AUTO_INCREMENT = {next}");
-        self.exec(&format!("rebasing the auto-increment of {name}"), sql)
-            .await?;
-        Ok(())
-    }
-
-    /// `SELECT COUNT(*)`.
-    pub async fn row_count(&self, db: &str, table: &str) -> Result<u64> {
-        let name = unique_table_name(db, table);
-        let sql = format!("SELECT CAST(COUNT(*) AS UNSIGNED) FROM {name}");
-        let pool = &self.inner.pool;
-        let count: u64 = with_retry(self.retry(), &format!("counting rows of {name}"), || {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())).fetch_one(pool)
-        })
-        .await?;
-        Ok(count)
-    }
-
-    /// `CHECKSUM TABLE` (MySQL/MariaDB); `None` when the server returns
-    /// NULL (no such table).
-    pub async fn checksum_table(&self, db: &str, table: &str) -> Result<Option<u64>> {
-        let name = unique_table_name(db, table);
-        let sql = format!("CHECKSUM TABLE {name}");
-        let pool = &self.inner.pool;
-        let row = with_retry(self.retry(), &format!("checksumming {name}"), || {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone())).fetch_one(pool)
-        })
-        .await?;
-        let value: Option<u64> = row
-            .try_get::<Option<u64>, _>(1)
-            .or_else(|_| {
-                row.try_get::<Option<i64>, _>(1)
-                    .map(|v| v.and_then(|v| u64::try_from(v).ok()))
-            })
-            .map_err(|e| TidbError::sql(format!("decoding the checksum of {name}"), e))?;
-        Ok(value)
-    }
-
-    /// `ANALYZE TABLE`.
-    pub async fn analyze_table(&self, db: &str, table: &str) -> Result<()> {
-        let name = unique_table_name(db, table);
-        let sql = format!("ANALYZE TABLE {name}");
-        let pool = &self.inner.pool;
-        with_retry(self.retry(), &format!("analyzing {name}"), || {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone())).fetch_all(pool)
-        })
-        .await?;
-        Ok(())
-    }
-
-    /// The secondary indexes of `table` that may be built after the rows
-    /// are in (`add-index-by-sql`, see [`crate::indexes`]), as the server
-    /// defines them now.
-    pub async fn deferrable_indexes(&self, table: &TidbTableInfo) -> Result<Vec<IndexDefinition>> {
-        let name = unique_table_name(&table.db, &table.name);
-        let sql = format!("SHOW CREATE TABLE {name}");
-        let pool = &self.inner.pool;
-        let row = with_retry(
-            self.retry(),
-            &format!("reading the definition of {name}"),
-            || sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone())).fetch_one(pool),
-        )
-        .await?;
-        let create: String = row
-            .try_get::<String, _>(1)
-            .or_else(|_| {
-                row.try_get::<Vec<u8>, _>(1)
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-            })
-            .map_err(|e| TidbError::sql(format!("decoding the definition of {name}"), e))?;
-        let what = format!("reading the foreign keys of {name}");
-        let fk_columns: Vec<String> = with_retry(self.retry(), &what, || {
-            sqlx::query_scalar(
-                "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE \
-                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND REFERENCED_TABLE_NAME IS NOT NULL \
-                 UNION SELECT REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE \
-                 WHERE REFERENCED_TABLE_SCHEMA = ? AND REFERENCED_TABLE_NAME = ?",
-            )
-            .bind(&table.db)
-            .bind(&table.name)
-            .bind(&table.db)
-            .bind(&table.name)
-            .fetch_all(pool)
-        })
-        .await?;
-        Ok(crate::indexes::deferrable_indexes(
-            &create,
-            &table.core,
-            &fk_columns,
-        ))
-    }
-
-    /// Drops index `index` of the table. `Ok(false)` when the server keeps
-    /// it because a foreign key needs it; an index already gone counts as
-    /// dropped (a retried statement, or a resumed run).
-    pub async fn drop_index(&self, db: &str, table: &str, index: &str) -> Result<bool> {
-        let name = unique_table_name(db, table);
-        let sql = format!(
-            "ALTER TABLE {name} DROP INDEX {}",
-            backend_core::model::quote_identifier(index)
-        );
-        let result = self
-            .exec(&format!("dropping index `{index}` of {name}"), sql)
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) => match sql_number(&err) {
-                Some(ER_CANT_DROP_FIELD_OR_KEY) => Ok(true),
-                Some(ER_DROP_INDEX_FK) => Ok(false),
-                _ => Err(err.into()),
-            },
-        }
-    }
-
-    /// Adds those of `indexes` the table lacks, in one `ALTER TABLE` so the
-    /// server reads the rows once; returns how many it added.
-    pub async fn add_missing_indexes(
-        &self,
-        db: &str,
-        table: &str,
-        indexes: &[IndexDefinition],
-    ) -> Result<usize> {
-        let name = unique_table_name(db, table);
-        let what = format!("adding indexes to {name}");
-        // A statement retried after a lost connection may find its indexes
-        // built: read what exists again and add the rest.
-        for _ in 0..3 {
-            let present = self.index_names(db, table).await?;
-            let missing: Vec<&IndexDefinition> = indexes
-                .iter()
-                .filter(|i| !present.contains(&i.name.to_lowercase()))
-                .collect();
-            if missing.is_empty() {
-                return Ok(0);
-            }
-            let adds: Vec<String> = missing
-                .iter()
-                .map(|i| format!("ADD {}", i.definition))
-                .collect();
-            let sql = format!("ALTER TABLE {name} {}", adds.join(", "));
-            match self.exec(&what, sql).await {
-                Ok(_) => return Ok(missing.len()),
-                Err(err) if sql_number(&err) == Some(ER_DUP_KEYNAME) => {}
-                Err(err) => return Err(err.into()),
-            }
-        }
-        Err(TidbError::Requirement(format!(
-            "{what}: the server kept reporting an index as existing that information_schema does not list"
-        ))
-        .into())
-    }
-
-    /// Names of the table's indexes, lowercased (index names are
-    /// case-insensitive).
-    async fn index_names(&self, db: &str, table: &str) -> Result<HashSet<String>> {
-        let pool = &self.inner.pool;
-        let what = format!("listing the indexes of {}", unique_table_name(db, table));
-        let names: Vec<String> = with_retry(self.retry(), &what, || {
-            sqlx::query_scalar(
-                "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS \
-                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-            )
-            .bind(db)
-            .bind(table)
-            .fetch_all(pool)
-        })
-        .await?;
-        Ok(names.into_iter().map(|n| n.to_lowercase()).collect())
-    }
-
-    /// TiDB's `ADMIN CHECKSUM TABLE`: the KV checksum the local backend
-    /// computes too. `Unsupported` on MySQL and MariaDB.
-    pub async fn admin_checksum_table(&self, db: &str, table: &str) -> Result<RemoteChecksum> {
-        if !self.inner.server.is_tidb() {
-            return Err(TidbError::Unsupported(format!(
-                "ADMIN CHECKSUM TABLE needs TiDB; the server is {}",
-                self.inner.server.version_string
-            ))
-            .into());
-        }
-        let name = unique_table_name(db, table);
-        let sql = format!("ADMIN CHECKSUM TABLE {name}");
-        let pool = &self.inner.pool;
-        let row = with_retry(self.retry(), &format!("checksumming {name}"), || {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone())).fetch_one(pool)
-        })
-        .await?;
-        let get = |i: usize| -> Result<u64> {
-            row.try_get::<u64, _>(i)
-                .map_err(|e| TidbError::sql(format!("decoding the checksum of {name}"), e).into())
-        };
-        Ok(RemoteChecksum {
-            checksum: get(2)?,
-            total_kvs: get(3)?,
-            total_bytes: get(4)?,
-        })
-    }
 }
 
 #[async_trait]
 impl Backend for TidbBackend {
+    fn capabilities(&self) -> Capabilities {
+        Self::CAPABILITIES
+    }
+
     async fn close(&self) {
         if let Some(markers) = &self.inner.write.markers {
             // Per-instance markers (rows without a source position) only

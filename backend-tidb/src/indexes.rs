@@ -11,16 +11,8 @@
 //! `foreign_key_checks = 0` the server would drop it and leave the
 //! constraint without one; `FULLTEXT` / `SPATIAL` indexes are left alone.
 
+use backend_core::DeferredIndex;
 use backend_core::model::TableInfo;
-
-/// One index as `SHOW CREATE TABLE` prints it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IndexDefinition {
-    /// The index name.
-    pub name: String,
-    /// The definition `ALTER TABLE … ADD` takes: ``KEY `k` (`a`,`b`(10))``.
-    pub definition: String,
-}
 
 /// The plain `KEY` lines of a `SHOW CREATE TABLE` statement whose index the
 /// table model lists as deferrable (see the module docs); `fk_columns` are
@@ -31,7 +23,7 @@ pub fn deferrable_indexes(
     create_table: &str,
     table: &TableInfo,
     fk_columns: &[String],
-) -> Vec<IndexDefinition> {
+) -> Vec<DeferredIndex> {
     create_table
         .lines()
         .filter_map(key_line)
@@ -57,7 +49,7 @@ pub fn deferrable_indexes(
 }
 
 /// Parses ``  KEY `name` (…),`` (quoted or bare name).
-fn key_line(line: &str) -> Option<IndexDefinition> {
+fn key_line(line: &str) -> Option<DeferredIndex> {
     let text = line.trim();
     let text = text.strip_suffix(',').unwrap_or(text);
     let rest = text.strip_prefix("KEY ")?.trim_start();
@@ -82,7 +74,7 @@ fn key_line(line: &str) -> Option<IndexDefinition> {
             .filter(|n| !n.is_empty())?
             .to_string()
     };
-    Some(IndexDefinition {
+    Some(DeferredIndex {
         name,
         definition: text.to_string(),
     })
@@ -152,11 +144,11 @@ mod tests {
         assert_eq!(
             defs,
             vec![
-                IndexDefinition {
+                DeferredIndex {
                     name: "k1".into(),
                     definition: "KEY `k1` (`c1`)".into()
                 },
-                IndexDefinition {
+                DeferredIndex {
                     name: "we`ird".into(),
                     definition: "KEY `we``ird` (`c1`,`c2`(10)) COMMENT 'a, b'".into()
                 },

@@ -24,6 +24,12 @@
 //! bad rows can be recorded in Lightning's `lightning_task_info` tables and
 //! skipped within `max-error` (see [`errors_table`]).
 //!
+//! **Target.** [`TidbBackend`] is also the pipeline's
+//! [`backend_core::ImportTarget`]: it runs the dump's `CREATE` statements
+//! (idempotently), reads tables back from `information_schema`, and does the
+//! post-import SQL (row counts, `ANALYZE`, `AUTO_INCREMENT`, deferred
+//! secondary indexes). What it supports is [`TidbBackend::CAPABILITIES`].
+//!
 //! **Why sqlx's text protocol.** Statements go through `raw_sql` (COM_QUERY):
 //! each batch is a unique statement, so preparing it would cost a round
 //! trip and a server-side statement for nothing.
@@ -41,13 +47,16 @@ pub mod error;
 pub mod errors_table;
 pub mod indexes;
 pub mod retry;
+mod server;
+mod target;
 mod target_info;
 pub mod writer;
 
-pub use backend::{RemoteChecksum, ServerInfo, ServerKind, TidbBackend};
+pub use backend::TidbBackend;
 pub use config::{OnDuplicate, TidbBackendConfig, TlsMode};
 pub use encoder::{TidbEncoder, TidbEncodingBuilder};
 pub use error::{ErrorClass, TidbError};
-pub use indexes::IndexDefinition;
+pub use server::{ServerInfo, ServerKind};
+pub use target::RemoteChecksum;
 pub use target_info::TidbTargetInfoGetter;
 pub use writer::TidbWriter;

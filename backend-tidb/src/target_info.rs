@@ -12,8 +12,8 @@ use backend_core::model::{
 use backend_core::{CheckCtx, Result, TargetInfoGetter};
 use sqlx::{MySqlPool, Row};
 
-use crate::backend::{ServerInfo, ServerKind};
 use crate::error::TidbError;
+use crate::server::{ServerInfo, ServerKind};
 
 /// Reads the target's catalog through `information_schema`.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
-use backend_core::{Backend, CheckCtx, Datum, ErrorKind, TargetInfoGetter};
+use backend_core::{Backend, CheckCtx, Datum, ErrorKind, ImportTarget as _, TargetInfoGetter};
 use backend_tidb::{OnDuplicate, ServerKind, TidbBackend, TidbBackendConfig};
 use common::*;
 use sqlx::Row;
@@ -717,26 +717,20 @@ async fn deferred_index_helpers_on_mariadb() {
 
     // Dropping again is fine.
     for name in ["k v", "k_w", "k v"] {
-        assert!(backend.drop_index(db, "c", name).await.unwrap());
+        assert!(backend.drop_index(&table, name).await.unwrap());
     }
     assert!(backend.deferrable_indexes(&table).await.unwrap().is_empty());
 
     // Only the missing ones are added; a second call adds nothing.
     assert_eq!(
         backend
-            .add_missing_indexes(db, "c", &defs[..1])
+            .add_missing_indexes(&table, &defs[..1])
             .await
             .unwrap(),
         1
     );
-    assert_eq!(
-        backend.add_missing_indexes(db, "c", &defs).await.unwrap(),
-        1
-    );
-    assert_eq!(
-        backend.add_missing_indexes(db, "c", &defs).await.unwrap(),
-        0
-    );
+    assert_eq!(backend.add_missing_indexes(&table, &defs).await.unwrap(), 1);
+    assert_eq!(backend.add_missing_indexes(&table, &defs).await.unwrap(), 0);
     let again = backend.deferrable_indexes(&table).await.unwrap();
     assert_eq!(again, defs);
     assert_eq!(backend.row_count(db, "c").await.unwrap(), 2);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use backend_core::{Backend, LocalEngineConfig, SqlMode};
+use backend_core::{Backend, ImportTarget, LocalEngineConfig, SqlMode};
 use backend_local::kv_encoder::KvEncodingBuilder;
 use backend_local::{LocalBackend, LocalBackendConfig, OnDuplicate};
 use backend_tidb::{OnDuplicate as TidbOnDuplicate, TidbBackend, TidbBackendConfig, TlsMode};
@@ -21,18 +21,15 @@ use crate::checkpoint::{
 use crate::config::{self, Config, ConflictStrategy, KeepAfterSuccess, PostOpLevel};
 use crate::failpoint;
 use crate::import::report::{ProgressSource, Reporter, scan_warnings_line, summary};
-use crate::import::target::ImportTarget;
-use crate::import::target::local::LocalTarget;
-use crate::import::target::tidb::TidbTarget;
 use crate::import::{self, ImportContext, ImportOptions, PostOp, TableReport};
 use crate::interrupt::{Interrupt, Interrupted};
-use crate::source::chunk::ChunkOptions;
-use crate::source::csv::CsvOptions;
-use crate::source::filter::TableFilter;
-use crate::source::route::RouteRule;
-use crate::source::scan::{self, FileRule, ScanOptions, ScanResult};
-use crate::source::{DataCharset, ParserOptions};
 use crate::status::{StatusServer, TaskStatus};
+use dump_source::chunk::ChunkOptions;
+use dump_source::csv::CsvOptions;
+use dump_source::filter::TableFilter;
+use dump_source::route::RouteRule;
+use dump_source::scan::{self, FileRule, ScanOptions, ScanResult};
+use dump_source::{DataCharset, ParserOptions};
 
 /// The outcome of an import: one report per table.
 #[derive(Debug)]
@@ -268,7 +265,7 @@ fn open_local(cfg: &Config) -> anyhow::Result<Opened> {
         .target_store()
         .cloned()
         .context("the local backend has no target store")?;
-    let target = LocalTarget::new(Arc::clone(&store))?;
+    let target = backend_local::LocalTarget::new(Arc::clone(&store))?;
     Ok(Opened {
         backend: Arc::new(backend),
         target: Arc::new(target),
@@ -325,7 +322,7 @@ async fn open_tidb(cfg: &Config) -> anyhow::Result<Opened> {
             .with_context(|| format!("connecting to {}:{}", t.host, t.port))?,
     );
     Ok(Opened {
-        target: Arc::new(TidbTarget::new(Arc::clone(&backend))),
+        target: Arc::clone(&backend) as Arc<dyn ImportTarget>,
         target_info: Arc::new(backend.target_info_getter()),
         backend,
         target_id: format!("{}:{}", t.host, t.port),
@@ -657,12 +654,13 @@ async fn run_prechecks(
     options: &ImportOptions,
     skip_emptiness: bool,
 ) -> crate::precheck::Report {
-    let local = cfg.tikv_importer.backend == config::Backend::Local;
+    // Engines on local disk need room in sorted-kv-dir.
+    let local_engines = opened.backend.capabilities().local_engine_data;
     crate::precheck::run(crate::precheck::PrecheckInput {
         scan: scanned,
         target_info: opened.target_info.as_ref(),
         target: &opened.target,
-        sorted_kv_dir: local.then_some(cfg.tikv_importer.sorted_kv_dir.as_path()),
+        sorted_kv_dir: local_engines.then_some(cfg.tikv_importer.sorted_kv_dir.as_path()),
         incremental: skip_emptiness || options.incremental,
         csv: &options.csv,
         parser: &options.parser,

@@ -1,9 +1,10 @@
 //! The importer's library: everything the `importer` binary does, so tests
 //! and other programs can drive it.
 //!
-//! `config` and `source` (the config file and the dump parsers) depend on
-//! nothing else here; the rest needs the backends and is behind the default
-//! `cli` feature, so the fuzz targets build without RocksDB.
+//! `config` (the Lightning-compatible config file) depends on nothing else
+//! here; the rest needs the backends and is behind the default `cli`
+//! feature, so the config fuzz target builds without RocksDB. The dump
+//! itself is read by the `dump-source` crate.
 
 #[cfg(feature = "cli")]
 pub mod app;
@@ -20,6 +21,5 @@ pub mod import;
 pub mod interrupt;
 #[cfg(feature = "cli")]
 pub mod precheck;
-pub mod source;
 #[cfg(feature = "cli")]
 pub mod status;

@@ -8,12 +8,11 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use backend_core::TargetInfoGetter;
+use backend_core::{ImportTarget, TargetInfoGetter};
 
-use crate::import::target::ImportTarget;
-use crate::source::csv::CsvOptions;
-use crate::source::scan::ScanResult;
-use crate::source::{self, ParserOptions, schema};
+use dump_source::csv::CsvOptions;
+use dump_source::scan::ScanResult;
+use dump_source::{self as source, ParserOptions, schema};
 
 /// One check's outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]

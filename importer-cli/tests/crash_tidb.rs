@@ -662,10 +662,10 @@ async fn crash_tidb_server_restart_mid_import_resumes_without_loss() {
 /// remove work; a `table_v9` from before deferred indexes gains the column.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkpoint_mysql_store_round_trips() {
+    use backend_core::DeferredIndex;
     use importer_cli::checkpoint::{
-        Checkpoints, ChunkCheckpoint, DeferredIndex, EngineCheckpoint, EngineStatus,
-        MysqlCheckpointStore, MysqlLocation, TableCheckpoint, TableFailure, TableStatus,
-        TaskCheckpoint,
+        Checkpoints, ChunkCheckpoint, EngineCheckpoint, EngineStatus, MysqlCheckpointStore,
+        MysqlLocation, TableCheckpoint, TableFailure, TableStatus, TaskCheckpoint,
     };
     let Some(srv) = server() else {
         return;

@@ -5,9 +5,9 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
+use dump_source::sql::SqlParser;
+use dump_source::{ParserOptions, RowParser};
 use importer_cli::config::{LoadOptions, load};
-use importer_cli::source::sql::SqlParser;
-use importer_cli::source::{ParserOptions, RowParser};
 
 fn sql_rows(data: &[u8], offset: u64, row_id: i64) -> (Vec<(i64, u64, u64)>, Option<String>) {
     let start = usize::try_from(offset).unwrap();
@@ -78,7 +78,7 @@ fn config_written_back_loads_again() {
 /// columns of the same name); MySQL refuses it, and so do we now.
 #[test]
 fn schema_with_a_duplicate_column_is_refused() {
-    let err = importer_cli::source::schema::parse_create_table(
+    let err = dump_source::schema::parse_create_table(
         "CREATE TABLE `t` (\n `e` enum('a','b') NOT NULL,\n `j` json,\n `E` int GENERATED ALWAYS AS (1) VIRTUAL\n);\n",
         "db.t-schema.sql",
     )
@@ -95,19 +95,19 @@ fn schema_with_a_duplicate_column_is_refused() {
 #[test]
 fn schemas_with_empty_names_are_refused() {
     let text = "/*nary*/;\nCREATE DATABASE /*!2 I@F NOT\u{1}CREATE ALGORITHM=UNDEF `a`W `v` AR SELECT EXISTS*/ `` ` */ FaRO;\nM `t`;\n";
-    let err = importer_cli::source::schema::parse_create_database(text, "db-schema-create.sql")
+    let err = dump_source::schema::parse_create_database(text, "db-schema-create.sql")
         .map(|db| format!("parsed as database {:?}", db.name))
         .unwrap_or_else(|e| e.to_string());
     assert!(
         err.contains("db-schema-create.sql") && !err.starts_with("parsed as"),
         "{err}"
     );
-    let err = importer_cli::source::schema::parse_create_database("CREATE DATABASE ``;", "x.sql")
+    let err = dump_source::schema::parse_create_database("CREATE DATABASE ``;", "x.sql")
         .unwrap_err()
         .to_string();
     assert!(err.contains("x.sql") && err.contains("empty"), "{err}");
     // The same for a table.
-    let err = importer_cli::source::schema::parse_create_table(
+    let err = dump_source::schema::parse_create_table(
         "CREATE TABLE `` (\n  `id` int NOT NULL\n);\n",
         "db.t-schema.sql",
     )

@@ -9,15 +9,16 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use backend_core::model::{TableInfo, TidbTableInfo};
 use backend_core::testkit::MemoryBackend;
-use backend_core::{KvChecksum, LocalEngineConfig, SqlMode};
+use backend_core::{
+    Error, ImportTarget, KvChecksum, LocalEngineConfig, Result, SqlMode, TargetChecksum,
+};
+use dump_source::chunk::ChunkOptions;
+use dump_source::csv::CsvOptions;
+use dump_source::scan::{self, ScanOptions};
 use importer_cli::checkpoint::{
     CheckpointManager, FileCheckpointStore, TableStatus, TaskCheckpoint,
 };
-use importer_cli::import::target::{ImportTarget, TargetChecksum};
 use importer_cli::import::{self, ImportContext, ImportOptions, PostOp};
-use importer_cli::source::chunk::ChunkOptions;
-use importer_cli::source::csv::CsvOptions;
-use importer_cli::source::scan::{self, ScanOptions};
 
 #[derive(Debug)]
 struct MemTarget {
@@ -50,14 +51,14 @@ impl ImportTarget for MemTarget {
     fn describe(&self) -> String {
         "memory".into()
     }
-    async fn create_database(&self, _db: &str, _sql: Option<&str>) -> anyhow::Result<()> {
+    async fn create_database(&self, _db: &str, _sql: Option<&str>) -> Result<()> {
         Ok(())
     }
-    async fn create_table(&self, db: &str, table: &TableInfo) -> anyhow::Result<TidbTableInfo> {
+    async fn create_table(&self, db: &str, table: &TableInfo) -> Result<TidbTableInfo> {
         let mut tables = self
             .tables
             .lock()
-            .map_err(|_| anyhow::anyhow!("poisoned"))?;
+            .map_err(|_| Error::internal("poisoned"))?;
         let key = format!("{db}.{}", table.name);
         if let Some(existing) = tables.get(&key) {
             return Ok(existing.clone());
@@ -65,7 +66,7 @@ impl ImportTarget for MemTarget {
         let mut next = self
             .next_id
             .lock()
-            .map_err(|_| anyhow::anyhow!("poisoned"))?;
+            .map_err(|_| Error::internal("poisoned"))?;
         *next += 1;
         let mut core = table.clone();
         core.id = *next;
@@ -78,35 +79,35 @@ impl ImportTarget for MemTarget {
         tables.insert(key, info.clone());
         Ok(info)
     }
-    async fn existing_table(&self, db: &str, name: &str) -> anyhow::Result<Option<TidbTableInfo>> {
+    async fn existing_table(&self, db: &str, name: &str) -> Result<Option<TidbTableInfo>> {
         let tables = self
             .tables
             .lock()
-            .map_err(|_| anyhow::anyhow!("poisoned"))?;
+            .map_err(|_| Error::internal("poisoned"))?;
         Ok(tables.get(&format!("{db}.{name}")).cloned())
     }
-    async fn is_table_empty(&self, table: &TidbTableInfo) -> anyhow::Result<bool> {
+    async fn is_table_empty(&self, table: &TidbTableInfo) -> Result<bool> {
         Ok(self.pairs_of(table.id).is_empty())
     }
-    async fn rebase_auto_increment(&self, _t: &TidbTableInfo, _next: i64) -> anyhow::Result<()> {
+    async fn rebase_auto_increment(&self, _t: &TidbTableInfo, _next: i64) -> Result<()> {
         Ok(())
     }
-    async fn checksum(&self, table: &TidbTableInfo) -> anyhow::Result<TargetChecksum> {
+    async fn checksum(&self, table: &TidbTableInfo) -> Result<TargetChecksum> {
         let mut ck = KvChecksum::new();
         for (k, v) in self.pairs_of(table.id) {
             ck.update_one(&k, &v);
         }
         Ok(TargetChecksum::Kv(ck))
     }
-    async fn drop_table(&self, db: &str, name: &str) -> anyhow::Result<()> {
+    async fn drop_table(&self, db: &str, name: &str) -> Result<()> {
         let mut tables = self
             .tables
             .lock()
-            .map_err(|_| anyhow::anyhow!("poisoned"))?;
+            .map_err(|_| Error::internal("poisoned"))?;
         tables.remove(&format!("{db}.{name}"));
         Ok(())
     }
-    async fn analyze(&self, _t: &TidbTableInfo) -> anyhow::Result<()> {
+    async fn analyze(&self, _t: &TidbTableInfo) -> Result<()> {
         Ok(())
     }
 }

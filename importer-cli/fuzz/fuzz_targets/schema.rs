@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use importer_cli::source::schema::{parse_create_database, parse_create_table, parse_create_view};
+use dump_source::schema::{parse_create_database, parse_create_table, parse_create_view};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -7,8 +7,8 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
-use importer_cli::source::sql::SqlParser;
-use importer_cli::source::{DataCharset, ParserOptions, RowParser};
+use dump_source::sql::SqlParser;
+use dump_source::{DataCharset, ParserOptions, RowParser};
 use importer_cli_fuzz::{check_resume, drain};
 use libfuzzer_sys::fuzz_target;
 

@@ -7,7 +7,7 @@
 //! a resumed checkpoint or a later chunk of a split file does, and must
 //! read exactly the rows the first one read after that boundary.
 
-use importer_cli::source::{Row, RowParser, SourceError};
+use dump_source::{Row, RowParser, SourceError};
 
 /// One row as the comparison sees it: id, offsets and values (`Debug`, so
 /// NaN compares equal to itself).

@@ -7,9 +7,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{
-    CheckpointError, CheckpointStore, Checkpoints, DeferredIndex, TableCheckpoint, TableStatus,
-};
+use backend_core::DeferredIndex;
+
+use super::{CheckpointError, CheckpointStore, Checkpoints, TableCheckpoint, TableStatus};
 
 /// Which tables a command applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]

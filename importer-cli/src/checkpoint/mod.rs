@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 pub use file::FileCheckpointStore;
 pub use model::{
-    CHECKPOINT_VERSION, Checkpoints, ChunkCheckpoint, DeferredIndex, EngineCheckpoint,
-    EngineStatus, INDEX_ENGINE, TableCheckpoint, TableFailure, TableStatus, TaskCheckpoint,
+    CHECKPOINT_VERSION, Checkpoints, ChunkCheckpoint, EngineCheckpoint, EngineStatus, INDEX_ENGINE,
+    TableCheckpoint, TableFailure, TableStatus, TaskCheckpoint,
 };
 pub use mysql::{MysqlCheckpointStore, MysqlLocation};
 

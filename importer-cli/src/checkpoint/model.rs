@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use backend_core::KvChecksum;
+use backend_core::{DeferredIndex, KvChecksum};
 use serde::{Deserialize, Serialize};
 
 /// The on-disk format version; a different version is refused, not guessed.
@@ -174,28 +174,6 @@ pub struct TableCheckpoint {
     /// between loses no definition.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deferred_indexes: Vec<DeferredIndex>,
-}
-
-/// An index the load builds after the rows are in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeferredIndex {
-    /// The index name.
-    pub name: String,
-    /// Its definition as `ALTER TABLE … ADD` takes it, as the server
-    /// printed it: ``KEY `k` (`a`,`b`(10))``.
-    pub definition: String,
-}
-
-impl DeferredIndex {
-    /// The statement adding `indexes` to `table` (a unique name) by hand:
-    /// what error messages and `checkpoint remove` show the user.
-    pub fn alter_sql(table: &str, indexes: &[DeferredIndex]) -> String {
-        let adds: Vec<String> = indexes
-            .iter()
-            .map(|i| format!("ADD {}", i.definition))
-            .collect();
-        format!("ALTER TABLE {table} {}", adds.join(", "))
-    }
 }
 
 /// The index engine's id.

@@ -25,8 +25,8 @@ use crate::checkpoint::ChunkCheckpoint;
 use crate::failpoint;
 use crate::import::ImportContext;
 use crate::import::progress::TableProgress;
-use crate::source;
-use crate::source::Row;
+use dump_source as source;
+use dump_source::Row;
 
 /// Where a chunk's data comes from.
 #[derive(Debug, Clone)]

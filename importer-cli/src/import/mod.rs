@@ -12,7 +12,6 @@ pub mod progress;
 pub mod quota;
 pub mod report;
 pub mod table;
-pub mod target;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,17 +19,16 @@ use std::sync::atomic::AtomicU64;
 
 use anyhow::Context as _;
 use backend_core::model::TidbTableInfo;
-use backend_core::{Backend, EngineManager, LocalEngineConfig, SqlMode};
+use backend_core::{Backend, EngineManager, ImportTarget, LocalEngineConfig, SqlMode};
 use tokio::sync::Semaphore;
 
 use crate::checkpoint::CheckpointManager;
-use crate::source::chunk::{Chunk, ChunkOptions, make_table_chunks};
-use crate::source::csv::CsvOptions;
-use crate::source::scan::{ScanResult, TableSource};
-use crate::source::{ParserOptions, schema};
+use dump_source::chunk::{Chunk, ChunkOptions, make_table_chunks};
+use dump_source::csv::CsvOptions;
+use dump_source::scan::{ScanResult, TableSource};
+use dump_source::{ParserOptions, schema};
 use progress::Progress;
 pub use table::TableReport;
-use target::ImportTarget;
 
 /// `off`, `optional` or `required`, as `[post-restore]` takes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -9,17 +9,18 @@
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
-use backend_core::{ClosedEngine, EngineConfig, KvChecksum, OpenedEngine};
+use backend_core::{
+    ClosedEngine, DeferredIndex, EngineConfig, KvChecksum, OpenedEngine, TargetChecksum,
+};
 use tokio::task::JoinSet;
 
 use crate::checkpoint::{
-    ChunkCheckpoint, DeferredIndex, EngineCheckpoint, EngineStatus, INDEX_ENGINE, TableCheckpoint,
-    TableFailure, TableStatus,
+    ChunkCheckpoint, EngineCheckpoint, EngineStatus, INDEX_ENGINE, TableCheckpoint, TableFailure,
+    TableStatus,
 };
 use crate::failpoint;
 use crate::import::chunk::{ChunkOutcome, ChunkSource, PendingChunk, process_chunk};
 use crate::import::progress::TableProgress;
-use crate::import::target::TargetChecksum;
 use crate::import::{ImportContext, PostOp, TablePlan};
 
 /// What happened to a table, for the summary.
@@ -122,15 +123,6 @@ fn is_environmental(err: &anyhow::Error) -> bool {
                 cause.downcast_ref::<crate::checkpoint::CheckpointError>(),
                 Some(crate::checkpoint::CheckpointError::Sql { .. })
             )
-            || matches!(
-                cause.downcast_ref::<sqlx::Error>(),
-                Some(
-                    sqlx::Error::Io(_)
-                        | sqlx::Error::PoolTimedOut
-                        | sqlx::Error::PoolClosed
-                        | sqlx::Error::WorkerCrashed
-                )
-            )
     })
 }
 
@@ -194,7 +186,10 @@ async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result
         keep_sort_dir: !fresh,
     };
 
-    if cp.status < TableStatus::AllWritten && ctx.options.add_index_by_sql {
+    if cp.status < TableStatus::AllWritten
+        && ctx.options.add_index_by_sql
+        && ctx.backend.capabilities().deferred_indexes
+    {
         progress.set_phase("dropping secondary indexes");
         defer_indexes(ctx, plan).await?;
     }
@@ -712,7 +707,7 @@ async fn post_process(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Res
             match (analyzed, ctx.options.analyze) {
                 (Ok(()), _) => {}
                 (Err(err), PostOp::Required) => {
-                    return Err(err.context(format!("analyzing {name}")));
+                    return Err(anyhow::Error::from(err).context(format!("analyzing {name}")));
                 }
                 (Err(err), _) => {
                     tracing::warn!(table = %name, error = %format!("{err:#}"), "analyze failed (optional)")

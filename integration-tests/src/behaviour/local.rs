@@ -178,15 +178,7 @@ impl BackendHarness for LocalHarness {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            persistent_engines: true,
-            reset: true,
-            duplicate_detection: true,
-            duplicate_modes: true,
-            engine_states: true,
-            local_engine_data: true,
-            target_info: true,
-        }
+        LocalBackend::CAPABILITIES
     }
 
     async fn fresh(

@@ -114,15 +114,7 @@ impl BackendHarness for MemoryHarness {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            persistent_engines: true,
-            reset: true,
-            duplicate_detection: true,
-            duplicate_modes: false,
-            engine_states: true,
-            local_engine_data: true,
-            target_info: false,
-        }
+        MemoryBackend::CAPABILITIES
     }
 
     async fn fresh(

@@ -6,7 +6,8 @@
 //! drops the backend without closing anything (as a killed process would)
 //! and opens a new one over the same directories or server. The
 //! [`scenarios`] are generic async functions over a harness; each declares
-//! the [`Capabilities`] it needs and, when the backend lacks one, prints
+//! the backend [`Capabilities`] it needs (as the backend declares them) and,
+//! when the backend lacks one, prints
 //! `skipped: …` with the reason and returns.
 //!
 //! Rows are encoded with each backend's own
@@ -28,8 +29,8 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use backend_core::model::{TableInfo, TidbTableInfo};
 use backend_core::{
-    Backend, ChunkFlushStatus, Datum, EncodedRows, EncodingConfig, EngineConfig, LocalWriterConfig,
-    RowOrigin, Rows, SqlMode, TargetInfoGetter,
+    Backend, Capabilities, ChunkFlushStatus, Datum, EncodedRows, EncodingConfig, EngineConfig,
+    LocalWriterConfig, RowOrigin, Rows, SqlMode, TargetInfoGetter,
 };
 use uuid::Uuid;
 
@@ -58,29 +59,6 @@ pub enum DuplicateMode {
     Replace,
     /// Keep the first value silently.
     Ignore,
-}
-
-/// What a backend can do; scenarios needing more are skipped with a note.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Capabilities {
-    /// Engine data survives a restart: a flushed engine can be reopened, or
-    /// closed by a new process and imported.
-    pub persistent_engines: bool,
-    /// `reset_engine` drops what an open engine holds.
-    pub reset: bool,
-    /// The import reports `DuplicateDetected` for a key written twice with
-    /// different values.
-    pub duplicate_detection: bool,
-    /// The three [`DuplicateMode`]s can be configured and keep the value
-    /// they promise.
-    pub duplicate_modes: bool,
-    /// Engines track their state: writing into a closed engine fails.
-    pub engine_states: bool,
-    /// The engine keeps data locally until cleaned up
-    /// ([`Instance::engine_stored`] answers).
-    pub local_engine_data: bool,
-    /// A [`TargetInfoGetter`] describes the target's tables.
-    pub target_info: bool,
 }
 
 /// One table row in the suite's table: `(id, name, score)`.
@@ -196,7 +174,7 @@ pub trait Instance: Send + Sync + Debug {
 
 /// Parses [`TABLE_SQL`] into a table model (id 0).
 pub fn table_model() -> anyhow::Result<TableInfo> {
-    importer_cli::source::schema::parse_create_table(TABLE_SQL, "behaviour")
+    dump_source::schema::parse_create_table(TABLE_SQL, "behaviour")
         .context("parsing the suite's CREATE TABLE")
 }
 

@@ -123,15 +123,7 @@ impl BackendHarness for TidbHarness {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            persistent_engines: false,
-            reset: false,
-            duplicate_detection: true,
-            duplicate_modes: true,
-            engine_states: false,
-            local_engine_data: false,
-            target_info: true,
-        }
+        TidbBackend::CAPABILITIES
     }
 
     async fn fresh(

@@ -5,8 +5,8 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use backend_core::Datum;
-use importer_cli::source::csv::{CsvOptions, CsvParser};
-use importer_cli::source::{DataCharset, ParserOptions, Row, RowParser, SourceError};
+use dump_source::csv::{CsvOptions, CsvParser};
+use dump_source::{DataCharset, ParserOptions, Row, RowParser, SourceError};
 
 fn parser_with(data: &[u8], csv: CsvOptions, opts: ParserOptions) -> CsvParser {
     CsvParser::new(
@@ -293,7 +293,7 @@ fn charsets() {
             ..ParserOptions::default()
         };
         let mut p = CsvParser::new(
-            importer_cli::source::decode_stream(Box::new(Cursor::new(gbk.to_vec())), cs),
+            dump_source::decode_stream(Box::new(Cursor::new(gbk.to_vec())), cs),
             Arc::from("g.csv"),
             0,
             0,
@@ -311,7 +311,7 @@ fn charsets() {
         ..ParserOptions::default()
     };
     let mut p = CsvParser::new(
-        importer_cli::source::decode_stream(
+        dump_source::decode_stream(
             Box::new(Cursor::new(b"caf\xE9\n".to_vec())),
             DataCharset::Latin1,
         ),

@@ -5,8 +5,8 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use backend_core::{Datum, Decimal};
-use importer_cli::source::sql::SqlParser;
-use importer_cli::source::{ParserOptions, Row, RowParser, SourceError};
+use dump_source::sql::SqlParser;
+use dump_source::{ParserOptions, Row, RowParser, SourceError};
 
 fn parser(data: &[u8], nbe: bool, block: usize) -> SqlParser {
     let opts = ParserOptions {

@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 use backend_core::model::{ColumnType, DefaultValue};
-use importer_cli::source::schema::{parse_create_database, parse_create_table, parse_create_view};
+use dump_source::schema::{parse_create_database, parse_create_table, parse_create_view};
 
 const DUMPLING: &str = "/*!40101 SET NAMES binary*/;\n/*!40014 SET FOREIGN_KEY_CHECKS=0*/;\n\
 CREATE TABLE `orders` (\n\

@@ -23,10 +23,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
-use importer_cli::source::chunk::{Chunk, ChunkOptions, make_table_chunks};
-use importer_cli::source::csv::CsvOptions;
-use importer_cli::source::scan::{ScanOptions, scan};
-use importer_cli::source::{ParserOptions, Row, open_parser};
+use dump_source::chunk::{Chunk, ChunkOptions, make_table_chunks};
+use dump_source::csv::CsvOptions;
+use dump_source::scan::{ScanOptions, scan};
+use dump_source::{ParserOptions, Row, open_parser};
 
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")

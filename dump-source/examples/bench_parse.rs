@@ -13,9 +13,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use importer_cli::source::csv::{CsvOptions, CsvParser};
-use importer_cli::source::sql::SqlParser;
-use importer_cli::source::{ParserOptions, RowParser, compress};
+use dump_source::csv::{CsvOptions, CsvParser};
+use dump_source::sql::SqlParser;
+use dump_source::{ParserOptions, RowParser, compress};
 
 fn vm_hwm_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -122,7 +122,7 @@ fn main() {
             false,
             ParserOptions::default(),
         );
-        let mut row = importer_cli::source::Row::default();
+        let mut row = dump_source::Row::default();
         let mut rows = 0u64;
         while p.read_row_into(&mut row).unwrap() {
             rows += 1;
@@ -192,7 +192,7 @@ fn main() {
     )
     .unwrap();
     let mut rows = 0u64;
-    let mut row = importer_cli::source::Row::default();
+    let mut row = dump_source::Row::default();
     while p.read_row_into(&mut row).unwrap() {
         rows += 1;
     }
@@ -209,7 +209,7 @@ fn main() {
         ParserOptions::default(),
     );
     let mut rows = 0u64;
-    let mut row = importer_cli::source::Row::default();
+    let mut row = dump_source::Row::default();
     while p.read_row_into(&mut row).unwrap() {
         rows += 1;
     }

@@ -55,7 +55,7 @@ pub enum SourceError {
         offset: u64,
         /// Line number of the row's start.
         line: u64,
-        /// The limit ([`crate::source::ParserOptions::max_row_size`]).
+        /// The limit ([`dump_source::ParserOptions::max_row_size`]).
         limit: usize,
     },
     /// A schema file cannot be understood.

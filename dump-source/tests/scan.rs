@@ -5,12 +5,12 @@ use std::io::Write;
 use std::path::Path;
 
 use backend_core::{Compression, Datum, SourceFormat};
-use importer_cli::source::chunk::{ChunkOptions, make_table_chunks};
-use importer_cli::source::csv::CsvOptions;
-use importer_cli::source::filter::TableFilter;
-use importer_cli::source::route::RouteRule;
-use importer_cli::source::scan::{FileRule, ScanOptions, data_source_path, scan};
-use importer_cli::source::{ParserOptions, open_parser};
+use dump_source::chunk::{ChunkOptions, make_table_chunks};
+use dump_source::csv::CsvOptions;
+use dump_source::filter::TableFilter;
+use dump_source::route::RouteRule;
+use dump_source::scan::{FileRule, ScanOptions, data_source_path, scan};
+use dump_source::{ParserOptions, open_parser};
 
 fn write(dir: &Path, name: &str, data: &[u8]) {
     let p = dir.join(name);
@@ -18,7 +18,7 @@ fn write(dir: &Path, name: &str, data: &[u8]) {
     std::fs::write(p, data).unwrap();
 }
 
-fn names(r: &importer_cli::source::scan::ScanResult) -> Vec<String> {
+fn names(r: &dump_source::scan::ScanResult) -> Vec<String> {
     r.databases
         .iter()
         .flat_map(|d| {

@@ -1,0 +1,125 @@
+//! What the pipeline asks of a target beyond engines: creating the schema
+//! before the rows and the post-import work after them.
+//!
+//! [`Backend`](crate::Backend) moves rows; [`TargetInfoGetter`](crate::TargetInfoGetter)
+//! reads what the target already holds; [`ImportTarget`] changes the
+//! target's schema and checks the result. Each backend crate implements it
+//! for its own target (an embedded store's catalog, a MySQL-protocol
+//! server's DDL) and maps its own errors into the core [`Error`](crate::Error)
+//! kinds, so the pipeline branches on [`ErrorKind`](crate::ErrorKind) and
+//! never on a driver's error type.
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{TableInfo, TidbTableInfo};
+use crate::{Error, KvChecksum, Result};
+
+/// A checksum the target computed over an imported table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetChecksum {
+    /// A KV checksum (TiDB's `ADMIN CHECKSUM TABLE`, the local store's scan).
+    Kv(KvChecksum),
+    /// Only a row count (MySQL, MariaDB).
+    Rows(u64),
+}
+
+/// A secondary index that a load builds after the rows are in
+/// (`add-index-by-sql`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeferredIndex {
+    /// The index name.
+    pub name: String,
+    /// Its definition as `ALTER TABLE … ADD` takes it, as the server
+    /// printed it: ``KEY `k` (`a`,`b`(10))``.
+    pub definition: String,
+}
+
+impl DeferredIndex {
+    /// The statement adding `indexes` to `table` (a unique name) by hand:
+    /// what error messages and `checkpoint remove` show the user.
+    pub fn alter_sql(table: &str, indexes: &[DeferredIndex]) -> String {
+        let adds: Vec<String> = indexes
+            .iter()
+            .map(|i| format!("ADD {}", i.definition))
+            .collect();
+        format!("ALTER TABLE {table} {}", adds.join(", "))
+    }
+}
+
+/// Schema and post-import operations on the target of an import.
+///
+/// Every method is idempotent, because a resumed import repeats the step
+/// that a crash interrupted: creating what exists (identically) succeeds,
+/// rebasing below the current base keeps it, dropping what is gone succeeds.
+#[async_trait]
+pub trait ImportTarget: Send + Sync + Debug {
+    /// A short description for messages (`store ./importer-store`,
+    /// `MariaDB 10.11 at 127.0.0.1:3306`).
+    fn describe(&self) -> String;
+
+    /// Creates the database if it does not exist. `create_sql` is the dump's
+    /// statement, when there is one.
+    async fn create_database(&self, db: &str, create_sql: Option<&str>) -> Result<()>;
+
+    /// Creates the table (and its database) unless an identical one exists,
+    /// and returns it as the target knows it, with its id.
+    ///
+    /// Errors: [`ErrorKind::SchemaMismatch`](crate::ErrorKind::SchemaMismatch)
+    /// when a different definition exists, naming both.
+    async fn create_table(&self, db: &str, table: &TableInfo) -> Result<TidbTableInfo>;
+
+    /// The table as the target has it, when it exists (for `no-schema`).
+    async fn existing_table(&self, db: &str, name: &str) -> Result<Option<TidbTableInfo>>;
+
+    /// Whether the table holds no rows.
+    async fn is_table_empty(&self, table: &TidbTableInfo) -> Result<bool>;
+
+    /// Makes the next auto-increment value at least `next`.
+    async fn rebase_auto_increment(&self, table: &TidbTableInfo, next: i64) -> Result<()>;
+
+    /// Checksums the table on the target.
+    async fn checksum(&self, table: &TidbTableInfo) -> Result<TargetChecksum>;
+
+    /// Drops the table and everything imported into it (for
+    /// `importer checkpoint error-destroy`); the next import recreates it.
+    async fn drop_table(&self, db: &str, name: &str) -> Result<()>;
+
+    /// Collects statistics (`ANALYZE TABLE`); a no-op where meaningless.
+    async fn analyze(&self, table: &TidbTableInfo) -> Result<()>;
+
+    /// The secondary indexes a load may build after the rows are in, as the
+    /// target defines them now. None by default: a target that writes index
+    /// entries with the rows ([`Capabilities::deferred_indexes`](crate::Capabilities::deferred_indexes)
+    /// is false).
+    async fn deferrable_indexes(&self, _table: &TidbTableInfo) -> Result<Vec<DeferredIndex>> {
+        Ok(Vec::new())
+    }
+
+    /// Drops one of [`ImportTarget::deferrable_indexes`]; `false` when the
+    /// target keeps it (a foreign key needs it). Gone already counts as
+    /// dropped.
+    async fn drop_index(&self, _table: &TidbTableInfo, _name: &str) -> Result<bool> {
+        Ok(false)
+    }
+
+    /// Adds those of `indexes` the table lacks, returning how many.
+    ///
+    /// Errors: [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported)
+    /// by default, when there is anything to add.
+    async fn add_missing_indexes(
+        &self,
+        _table: &TidbTableInfo,
+        indexes: &[DeferredIndex],
+    ) -> Result<usize> {
+        if indexes.is_empty() {
+            return Ok(0);
+        }
+        Err(Error::unsupported(format!(
+            "{} cannot add indexes after the rows",
+            self.describe()
+        )))
+    }
+}
