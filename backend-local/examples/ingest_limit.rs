@@ -28,10 +28,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use backend_local::rocksdb::{
+use backend_local::{DEFAULT_REGION_SPLIT_KEYS, DEFAULT_REGION_SPLIT_SIZE, TargetStore};
+use rocksdb::{
     DB, DBCompressionType, IngestExternalFileOptions, Options, ReadOptions, SstFileWriter,
 };
-use backend_local::{DEFAULT_REGION_SPLIT_KEYS, DEFAULT_REGION_SPLIT_SIZE, TargetStore};
 
 type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 

@@ -85,10 +85,6 @@ pub use error::{LocalError, LocalResult};
 pub use import::{ImportReport, RangeStats};
 #[cfg(feature = "rocksdb")]
 pub use local_target::LocalTarget;
-/// The RocksDB binding this crate is built on (its `DB` and `Options` appear
-/// in [`TargetStore`] and [`ImportTarget`]).
-#[cfg(feature = "rocksdb")]
-pub use rocksdb;
 #[cfg(feature = "rocksdb")]
 pub use target::{DUPLICATES_CF, DuplicateRecord, ImportTarget, TargetCursor, TargetStore};
 #[cfg(feature = "rocksdb")]

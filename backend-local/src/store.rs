@@ -3,9 +3,11 @@
 //! Everything here reads the target RocksDB directly: the catalog gives the
 //! table's id and columns; rows are decoded from the row format v2 values of
 //! the record keys `t{id}_r…`. The CLI's `importer store tables|checksum|
-//! export|get` subcommands are thin wrappers over [`list_tables`],
-//! [`checksum_table`], [`export_table`] and [`get_row`]; output formats are
-//! documented in the crate README ("Read path").
+//! export|get` subcommands call the [`TargetStore`] read methods
+//! ([`TargetStore::tables`], [`TargetStore::checksum_table`],
+//! [`TargetStore::export_table`], [`TargetStore::get_row`]) over the
+//! functions here; output formats are documented in the crate README
+//! ("Read path").
 
 use std::io::Write;
 
@@ -18,6 +20,7 @@ use rocksdb::{DB, ReadOptions};
 use crate::catalog::{Catalog, TableEntry};
 use crate::codec::{key, row, table};
 use crate::kv_encoder;
+use crate::target::TargetStore;
 
 /// One table of the store, as `importer store tables` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -592,5 +595,47 @@ pub fn get_row(
             decode_record(&t, handle, &v).map_err(|e| e.context(&name))?,
         )),
         None => Ok(None),
+    }
+}
+
+/// The store's read API: what `importer store …` runs and what programs that
+/// read an imported store call. Each method reads a consistent view of one
+/// table (or of the catalog) and does not block imports into other tables.
+impl TargetStore {
+    /// Every table with its row count, sorted by database and name.
+    pub fn tables(&self) -> Result<Vec<TableSummary>> {
+        list_tables(self.db())
+    }
+
+    /// The catalog entry of `db_name`.`table_name`. Errors:
+    /// [`backend_core::ErrorKind::NotFound`] when there is no such table.
+    pub fn table(&self, db_name: &str, table_name: &str) -> Result<TableEntry> {
+        Catalog::new(self.db()).require_table(db_name, table_name)
+    }
+
+    /// See [`checksum_table`].
+    pub fn checksum_table(&self, db_name: &str, table_name: &str) -> Result<KvChecksum> {
+        checksum_table(self.db(), db_name, table_name)
+    }
+
+    /// See [`export_table`].
+    pub fn export_table(
+        &self,
+        db_name: &str,
+        table_name: &str,
+        format: Format,
+        out: &mut impl Write,
+    ) -> Result<u64> {
+        export_table(self.db(), db_name, table_name, format, out)
+    }
+
+    /// See [`get_row`].
+    pub fn get_row(
+        &self,
+        db_name: &str,
+        table_name: &str,
+        pk: &[&str],
+    ) -> Result<Option<Vec<Datum>>> {
+        get_row(self.db(), db_name, table_name, pk)
     }
 }

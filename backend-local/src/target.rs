@@ -60,8 +60,12 @@ pub trait ImportTarget: Send + Sync + fmt::Debug {
     /// Where the target is, for messages.
     fn location(&self) -> &Path;
 
-    /// Options SST files for this target are written with.
-    fn sst_options(&self) -> Options;
+    /// Options SST files for this target are written with: by default the
+    /// target store's own table format (block size, compression), so an SST
+    /// is ingested as it was written.
+    fn sst_options(&self) -> Options {
+        data_options()
+    }
 
     /// Ingests finished SST files (non-overlapping among themselves) whole:
     /// after success their pairs are durable in the target and newer than
@@ -267,10 +271,6 @@ fn data_options() -> Options {
 impl ImportTarget for TargetStore {
     fn location(&self) -> &Path {
         &self.path
-    }
-
-    fn sst_options(&self) -> Options {
-        data_options()
     }
 
     fn ingest_ssts(&self, files: &[PathBuf]) -> LocalResult<()> {

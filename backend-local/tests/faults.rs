@@ -237,9 +237,6 @@ impl ImportTarget for FlakyTarget {
     fn location(&self) -> &Path {
         self.inner.location()
     }
-    fn sst_options(&self) -> backend_local::rocksdb::Options {
-        self.inner.sst_options()
-    }
     fn ingest_ssts(&self, files: &[PathBuf]) -> LocalResult<()> {
         let n = self.ingests.fetch_add(1, Ordering::SeqCst) + 1;
         if n == self.fail_at.load(Ordering::SeqCst) {

@@ -180,10 +180,6 @@ impl backend_local::ImportTarget for IngestFailpoint {
         self.inner.location()
     }
 
-    fn sst_options(&self) -> backend_local::rocksdb::Options {
-        self.inner.sst_options()
-    }
-
     fn ingest_ssts(&self, files: &[std::path::PathBuf]) -> backend_local::LocalResult<()> {
         hit("mid-import");
         self.inner.ingest_ssts(files)

@@ -78,11 +78,10 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 async fn store_output(cfg: Config, cmd: StoreCommand) -> anyhow::Result<()> {
     let store = open_store(&cfg)?;
-    let db = store.db();
     let mut out = std::io::stdout().lock();
     match cmd {
         StoreCommand::Tables => {
-            let tables = store::list_tables(db)?;
+            let tables = store.tables()?;
             writeln!(
                 out,
                 "{:<40} {:>12} {:>8} {:>16}",
@@ -98,7 +97,7 @@ async fn store_output(cfg: Config, cmd: StoreCommand) -> anyhow::Result<()> {
             }
         }
         StoreCommand::Checksum { table } => {
-            let ck = store::checksum_table(db, &table.schema, &table.table)?;
+            let ck = store.checksum_table(&table.schema, &table.table)?;
             writeln!(
                 out,
                 "`{}`.`{}`\tchecksum {:#018x}\tkvs {}\tbytes {}",
@@ -120,21 +119,20 @@ async fn store_output(cfg: Config, cmd: StoreCommand) -> anyhow::Result<()> {
                         .with_context(|| format!("creating {}", path.display()))?;
                     let mut writer = std::io::BufWriter::new(file);
                     let rows =
-                        store::export_table(db, &table.schema, &table.table, format, &mut writer)?;
+                        store.export_table(&table.schema, &table.table, format, &mut writer)?;
                     writer
                         .flush()
                         .with_context(|| format!("writing {}", path.display()))?;
                     rows
                 }
-                None => store::export_table(db, &table.schema, &table.table, format, &mut out)?,
+                None => store.export_table(&table.schema, &table.table, format, &mut out)?,
             };
             tracing::info!(rows, "exported");
         }
         StoreCommand::Get { table, pk } => {
             let keys: Vec<&str> = pk.iter().map(String::as_str).collect();
-            let entry = backend_local::catalog::Catalog::new(db)
-                .require_table(&table.schema, &table.table)?;
-            match store::get_row(db, &table.schema, &table.table, &keys)? {
+            let entry = store.table(&table.schema, &table.table)?;
+            match store.get_row(&table.schema, &table.table, &keys)? {
                 Some(values) => {
                     out.write_all(&store::csv_header(&entry.table))?;
                     out.write_all(&store::csv_line(&entry.table, &values))?;

@@ -9,9 +9,8 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use backend_core::model::TidbTableInfo;
 use backend_core::{Backend, TargetInfoGetter};
-use backend_local::catalog::{Catalog, DbHandle, LocalTargetInfo};
+use backend_local::catalog::{Catalog, LocalTargetInfo};
 use backend_local::kv_encoder::KvEncodingBuilder;
-use backend_local::rocksdb::DB;
 use backend_local::store::{Format, export_table};
 use backend_local::{LocalBackend, LocalBackendConfig, OnDuplicate, TargetStore};
 use tempfile::TempDir;
@@ -28,15 +27,6 @@ impl LocalHarness {
     /// The harness.
     pub fn new() -> Self {
         LocalHarness
-    }
-}
-
-/// The store as a catalog handle for [`LocalTargetInfo`].
-struct StoreHandle(Arc<TargetStore>);
-
-impl DbHandle for StoreHandle {
-    fn db(&self) -> &DB {
-        self.0.db()
     }
 }
 
@@ -145,7 +135,7 @@ impl Instance for LocalInstance {
 
     fn target_info(&self) -> Option<Arc<dyn TargetInfoGetter>> {
         Some(Arc::new(LocalTargetInfo::new(
-            StoreHandle(Arc::clone(&self.store)),
+            Arc::clone(&self.store),
             self.store.path().to_path_buf(),
         )))
     }
