@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
-# Runs every fuzz target of importer-cli/fuzz for SECONDS each (default 60)
+# Runs every fuzz target of fuzz/ for SECONDS each (default 60)
 # and fails if any finds a crash. Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 #
 # Works on stable Rust: `-s none` builds with coverage instrumentation only
 # (no sanitizer, which would need nightly's -Zsanitizer). cargo-fuzz is
 # installed into the build cache when it is not on PATH. The corpus grows in
-# the cache too (committed seeds in importer-cli/fuzz/seeds/ are read-only
-# inputs); a crash is saved under importer-cli/fuzz/artifacts/<target>/ and
+# the cache too (committed seeds in fuzz/seeds/ are read-only
+# inputs); a crash is saved under fuzz/artifacts/<target>/ and
 # reproduced with `cargo fuzz run -s none <target> <file>` from
-# importer-cli/fuzz. Long run: scripts/fuzz.sh 3600.
+# fuzz/. Long run: scripts/fuzz.sh 3600.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 seconds=${1:-60}
 shift || true
 cache="${IMPORTER_FUZZ_CACHE:-$HOME/.cache/importer}"
-fuzz_dir="$REPO_ROOT/importer-cli/fuzz"
+fuzz_dir="$REPO_ROOT/fuzz"
 targets=("$@")
 ((${#targets[@]} > 0)) || targets=(csv sql schema config kv)
 

@@ -1,4 +1,4 @@
-//! Inputs the fuzz targets (`importer-cli/fuzz`) found wrong, kept as
+//! Inputs the fuzz targets (`fuzz`) found wrong, kept as
 //! tests of the fix. Each names the target and what was wrong.
 #![allow(clippy::unwrap_used)]
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use dump_source::csv::{CsvOptions, CsvParser};
 use dump_source::{DataCharset, ParserOptions, RowParser};
-use importer_cli_fuzz::{check_resume, drain};
+use importer_fuzz::{check_resume, drain};
 use libfuzzer_sys::fuzz_target;
 
 fn options(pick: u8, pick2: u8) -> (CsvOptions, ParserOptions) {
