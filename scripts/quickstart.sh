@@ -10,7 +10,7 @@ store=${1:-./importer-store}
 "$REPO_ROOT/scripts/setup.sh" build
 # Only the binaries: tests and examples are built by scripts/test.sh. The
 # selection stays --workspace, so the test build reuses this RocksDB.
-echo "== building the importer (the first build compiles RocksDB's C++: about 23 minutes on 2 cores)"
+echo "== building the importer (the first build compiles RocksDB's C++: about 22 minutes on 2 cores)"
 cargo build --workspace --bins --locked --quiet
 importer="$CARGO_TARGET_DIR/debug/importer"
 
