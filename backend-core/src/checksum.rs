@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::row::KvPair;
+use crate::pairs::KvPair;
 
 /// XOR of per-pair CRC-64/XZ values plus pair and byte counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -75,8 +75,8 @@ pub use engine::{ClosedEngine, EngineManager, IMPORT_MAX_ATTEMPTS, OpenedEngine}
 pub use engine_uuid::{ENGINE_NAMESPACE, INDEX_ENGINE_ID, make_uuid};
 pub use error::{Error, ErrorKind, Result};
 pub use metrics::BackendMetrics;
-pub use pairs::{KvIter, KvPairs, KvRef};
-pub use row::{EncodedRow, EncodedRows, KvPair, RowOrigin, Rows, SqlRow};
+pub use pairs::{KvIter, KvPair, KvPairs, KvRef};
+pub use row::{EncodedRow, EncodedRows, RowOrigin, Rows, SqlRow};
 pub use source::{
     CheckCtx, Compression, SourceDatabaseMeta, SourceFileMeta, SourceFormat, SourceTableMeta,
 };

@@ -1,4 +1,5 @@
-//! [`KvPairs`]: a batch of KV pairs stored back to back in one buffer.
+//! KV pairs: the owned [`KvPair`], and [`KvPairs`], a batch of pairs stored
+//! back to back in one buffer.
 //!
 //! An import moves tens of millions of small pairs (keys of 20–40 bytes,
 //! values of 1–200). Owning each key and value in its own heap block costs two
@@ -8,7 +9,33 @@
 //! holds all its key and value bytes in one buffer and a small fixed-size
 //! entry per pair.
 
-use crate::row::KvPair;
+/// One key-value pair.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct KvPair {
+    /// The key, in TiDB's encoding for table data.
+    pub key: Vec<u8>,
+    /// The value.
+    pub value: Vec<u8>,
+    /// The row id the pair was encoded from (the handle or `_tidb_rowid`);
+    /// 0 when unknown. Used to name both rows of a duplicate.
+    pub row_id: i64,
+}
+
+impl KvPair {
+    /// A pair without row id.
+    pub fn new(key: Vec<u8>, value: Vec<u8>) -> Self {
+        KvPair {
+            key,
+            value,
+            row_id: 0,
+        }
+    }
+
+    /// Bytes of key and value.
+    pub fn size(&self) -> usize {
+        self.key.len() + self.value.len()
+    }
+}
 
 /// One pair's place in [`KvPairs::bytes`]: its key spans
 /// `start..key_end`, its value runs from `key_end` to the next pair's start.

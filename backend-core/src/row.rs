@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::checksum::KvChecksum;
-use crate::pairs::KvPairs;
+use crate::pairs::{KvPair, KvPairs};
 
 /// Where a row came from, for error messages and duplicate reports.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -22,34 +22,6 @@ pub struct RowOrigin {
     pub file: Arc<str>,
     /// Byte offset of the row's start in the (decompressed) file.
     pub offset: u64,
-}
-
-/// One key-value pair.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct KvPair {
-    /// The key, in TiDB's encoding for table data.
-    pub key: Vec<u8>,
-    /// The value.
-    pub value: Vec<u8>,
-    /// The row id the pair was encoded from (the handle or `_tidb_rowid`);
-    /// 0 when unknown. Used to name both rows of a duplicate.
-    pub row_id: i64,
-}
-
-impl KvPair {
-    /// A pair without row id.
-    pub fn new(key: Vec<u8>, value: Vec<u8>) -> Self {
-        KvPair {
-            key,
-            value,
-            row_id: 0,
-        }
-    }
-
-    /// Bytes of key and value.
-    pub fn size(&self) -> usize {
-        self.key.len() + self.value.len()
-    }
 }
 
 /// One row as a SQL value tuple, e.g. `(1,'a',NULL)`.

@@ -24,7 +24,8 @@ use crate::backend::{
 use crate::datum::Datum;
 use crate::encode::{ColumnPermutation, EncodingBuilder, EncodingConfig, RowEncoder};
 use crate::error::{Error, Result};
-use crate::row::{EncodedRow, KvPair, RowOrigin, Rows, SqlRow};
+use crate::pairs::KvPair;
+use crate::row::{EncodedRow, RowOrigin, Rows, SqlRow};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum EngineState {

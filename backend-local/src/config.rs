@@ -1,5 +1,6 @@
 //! [`LocalBackendConfig`]: where engines and the target live, memory and
-//! concurrency limits, and what to do with duplicate keys.
+//! concurrency limits, and what to do with duplicate keys; and the
+//! open-file budget of the RocksDB instances (engines and the target store).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -122,6 +123,19 @@ impl LocalBackendConfig {
         }
         Ok(())
     }
+}
+
+/// How many files a RocksDB instance may keep open: `1/divisor` of the
+/// process's soft `RLIMIT_NOFILE`, at least `floor`. RocksDB keeps every
+/// SST open by default, and the target store gains SSTs with every import:
+/// many tables would otherwise run the process out of descriptors.
+pub(crate) fn max_open_files(divisor: u64, floor: i32) -> i32 {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX);
+    i32::try_from(limit / divisor.max(1))
+        .unwrap_or(i32::MAX)
+        .max(floor)
 }
 
 #[cfg(test)]

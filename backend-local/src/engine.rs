@@ -36,8 +36,8 @@ use rocksdb::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::config::max_open_files;
 use crate::error::{LocalError, LocalResult};
-use crate::writer::{WriterBuffer, flush_buffer};
 
 /// Column family of small SSTs waiting to be merged.
 const STAGING_CF: &str = "staging";
@@ -217,21 +217,19 @@ pub(crate) struct Engine {
     /// Bytes buffered in this engine's writers.
     pub mem_size: AtomicU64,
     pub importing: AtomicBool,
-    writers: Mutex<Vec<Weak<Mutex<WriterBuffer>>>>,
+    /// The pending pairs of this engine's writers (weak: a dropped writer's
+    /// buffer goes with it).
+    writers: Mutex<Vec<Weak<dyn PendingWrites>>>,
     slots: Arc<CompactionSlots>,
 }
 
-/// How many files a RocksDB instance may keep open: `1/divisor` of the
-/// process's soft `RLIMIT_NOFILE`, at least `floor`. RocksDB keeps every
-/// SST open by default, and the target store gains SSTs with every import:
-/// many tables would otherwise run the process out of descriptors.
-pub(crate) fn max_open_files(divisor: u64, floor: i32) -> i32 {
-    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
-        .current
-        .unwrap_or(u64::MAX);
-    i32::try_from(limit / divisor.max(1))
-        .unwrap_or(i32::MAX)
-        .max(floor)
+/// A writer's pairs that are not in the engine's store yet. The engine holds
+/// a weak reference to those of each of its writers, so that the flushes it
+/// drives itself (close, `flush_engine`, the disk-quota import) hand them
+/// over too. The writer module implements it for its buffer.
+pub(crate) trait PendingWrites: Send + Sync {
+    /// Writes the pending pairs into `engine`'s store.
+    fn flush_into(&self, engine: &Engine) -> LocalResult<()>;
 }
 
 fn engine_db_options() -> Options {
@@ -482,11 +480,11 @@ impl Engine {
         self.dir.join(sub).join(format!("{prefix}-{id}.sst"))
     }
 
-    /// Registers a writer's buffer so engine flushes reach it.
-    pub(crate) fn register_writer(&self, buffer: &Arc<Mutex<WriterBuffer>>) {
+    /// Registers a writer's pending pairs so engine flushes reach them.
+    pub(crate) fn register_writer(&self, pending: Weak<dyn PendingWrites>) {
         let mut writers = lock(&self.writers);
         writers.retain(|w| w.strong_count() > 0);
-        writers.push(Arc::downgrade(buffer));
+        writers.push(pending);
     }
 
     /// Ingests a writer's finished SST (moved, not copied) and logs its
@@ -596,8 +594,7 @@ impl Engine {
             .filter_map(Weak::upgrade)
             .collect();
         for writer in writers {
-            let mut buffer = lock(&writer);
-            flush_buffer(self, &mut buffer)?;
+            writer.flush_into(self)?;
         }
         Ok(())
     }

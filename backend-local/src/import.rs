@@ -30,11 +30,12 @@ use std::sync::{Arc, Mutex};
 use rocksdb::{Options, ReadOptions, SstFileWriter};
 use uuid::Uuid;
 
+use crate::codec::table::hex;
 use crate::config::OnDuplicate;
 use crate::engine::{ENGINE_BLOCK_SIZE, Engine, EngineDb, Sample, lock};
 use crate::error::{LocalError, LocalResult};
 use crate::key_adapter;
-use crate::target::{DuplicateRecord, ImportTarget, TargetCursor, hex};
+use crate::target::{DuplicateRecord, ImportTarget, TargetCursor};
 
 /// One region written to the target.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,6 +21,8 @@ use rocksdb::{
 };
 use uuid::Uuid;
 
+use crate::codec::table::hex;
+use crate::config::max_open_files;
 use crate::error::{LocalError, LocalResult};
 use crate::key_adapter;
 
@@ -105,7 +107,7 @@ impl TargetStore {
         std::fs::create_dir_all(&path)
             .map_err(|e| LocalError::io("creating target store", &path, e))?;
         let mut opts = data_options();
-        opts.set_max_open_files(crate::engine::max_open_files(4, 64));
+        opts.set_max_open_files(max_open_files(4, 64));
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
         opts.set_max_background_jobs(2);
@@ -218,16 +220,6 @@ fn decode_duplicate(key: &[u8], value: &[u8]) -> Option<DuplicateRecord> {
         row_id,
         engine,
     })
-}
-
-/// Lower-case hex of a key, for messages.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
 }
 
 struct RocksCursor<'a> {

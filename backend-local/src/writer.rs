@@ -8,23 +8,24 @@
 //! its buffer is empty, and the status [`LocalWriter::close`] returns is
 //! flushed as soon as `close` succeeds.
 //!
-//! The buffer sits behind a mutex shared with the engine so that
-//! `flush_engine` can hand it over too (disk-quota and checkpoint flushes).
+//! The buffer sits behind a mutex the engine also holds (weakly, as the
+//! writer's [`PendingWrites`]) so that `flush_engine` can hand it over too
+//! (disk-quota and checkpoint flushes).
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use async_trait::async_trait;
 use backend_core::{AlwaysFlushed, ChunkFlushStatus, EngineWriter, KvPairs, KvRef, Result, Rows};
 use rocksdb::SstFileWriter;
 
+use crate::codec::table::hex;
 use crate::engine::{
-    BatchStats, Engine, SAMPLE_BYTES, SAMPLE_KEYS, Sample, engine_sst_options, lock,
+    BatchStats, Engine, PendingWrites, SAMPLE_BYTES, SAMPLE_KEYS, Sample, engine_sst_options, lock,
 };
 use crate::error::{LocalError, LocalResult};
 use crate::key_adapter;
 use crate::sort::{Batches, Loc, sorted_order};
-use crate::target::hex;
 
 /// Pairs copied together before they are handed to the SST writer.
 const GATHER: usize = 1024;
@@ -40,7 +41,7 @@ const SMALL_BATCH: usize = 64 << 10;
 
 /// A writer's pending pairs.
 #[derive(Debug)]
-pub(crate) struct WriterBuffer {
+struct WriterBuffer {
     /// In arrival order. Kept as handed over rather than copied into one
     /// buffer that grows to the memory limit: a TPC-H SF1 import's peak RSS
     /// is about a quarter lower than with the copy, whose CPU cost was too
@@ -52,9 +53,15 @@ pub(crate) struct WriterBuffer {
     last_key: Option<Vec<u8>>,
 }
 
+impl PendingWrites for Mutex<WriterBuffer> {
+    fn flush_into(&self, engine: &Engine) -> LocalResult<()> {
+        flush_buffer(engine, &mut lock(self))
+    }
+}
+
 /// Sorts, writes and ingests the buffer into `engine`; the buffer is kept
 /// intact on failure so nothing is lost and the caller may retry.
-pub(crate) fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalResult<()> {
+fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalResult<()> {
     if buffer.batches.is_empty() {
         return Ok(());
     }
@@ -169,7 +176,8 @@ impl LocalWriter {
             sorted,
             last_key: None,
         }));
-        engine.register_writer(&buffer);
+        let pending: Weak<Mutex<WriterBuffer>> = Arc::downgrade(&buffer);
+        engine.register_writer(pending);
         LocalWriter {
             engine,
             buffer,
