@@ -17,16 +17,17 @@ use crate::config::{LocalBackendConfig, OnDuplicate};
 use crate::engine::{CompactionSlots, Engine, EngineState, lock, remove_engine_dir};
 use crate::error::{LocalError, LocalResult};
 use crate::import::{ImportLimits, ImportReport, import_engine};
+use crate::ingest::IngestTarget;
 use crate::resolve::resolve_table;
-use crate::target::{ImportTarget, TargetStore};
+use crate::target_store::TargetStore;
 use crate::writer::LocalWriter;
 
 /// The physical backend: engines sorted under `sorted-kv-dir`, imported into
-/// an [`ImportTarget`] (by default the embedded [`TargetStore`]).
+/// an [`IngestTarget`] (by default the embedded [`TargetStore`]).
 pub struct LocalBackend {
     config: LocalBackendConfig,
     encoding_builder: Arc<dyn EncodingBuilder>,
-    target: Arc<dyn ImportTarget>,
+    target: Arc<dyn IngestTarget>,
     store: Option<Arc<TargetStore>>,
     engines: Mutex<HashMap<Uuid, Arc<Engine>>>,
     reports: Mutex<HashMap<Uuid, ImportReport>>,
@@ -84,19 +85,19 @@ impl LocalBackend {
         config: LocalBackendConfig,
         encoding_builder: Arc<dyn EncodingBuilder>,
         store: Arc<TargetStore>,
-        target: Arc<dyn ImportTarget>,
+        target: Arc<dyn IngestTarget>,
     ) -> LocalResult<Self> {
         let mut backend = Self::with_target(config, encoding_builder, target)?;
         backend.store = Some(store);
         Ok(backend)
     }
 
-    /// A backend importing into any [`ImportTarget`] (`config.target_dir`
+    /// A backend importing into any [`IngestTarget`] (`config.target_dir`
     /// is not opened).
     pub fn with_target(
         config: LocalBackendConfig,
         encoding_builder: Arc<dyn EncodingBuilder>,
-        target: Arc<dyn ImportTarget>,
+        target: Arc<dyn IngestTarget>,
     ) -> LocalResult<Self> {
         config.validate()?;
         std::fs::create_dir_all(&config.sorted_kv_dir)

@@ -1,5 +1,5 @@
 //! Importing a closed engine: range planning, SST generation, duplicate
-//! resolution and ingest into an [`ImportTarget`].
+//! resolution and ingest into an [`IngestTarget`].
 //!
 //! 1. **Plan.** The engine's key samples (taken by writers every ~4 MiB, see
 //!    [`crate::engine`]) estimate how its data is distributed without a scan;
@@ -20,7 +20,7 @@
 //!    completes the target without changing what was there.
 //!
 //! Duplicates are resolved per [`OnDuplicate`]; losers are recorded through
-//! [`ImportTarget::record_duplicates`].
+//! [`IngestTarget::record_duplicates`].
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -34,8 +34,8 @@ use crate::codec::table::hex;
 use crate::config::OnDuplicate;
 use crate::engine::{ENGINE_BLOCK_SIZE, Engine, EngineDb, Sample, lock};
 use crate::error::{LocalError, LocalResult};
+use crate::ingest::{DuplicateRecord, IngestTarget, TargetCursor};
 use crate::key_adapter;
-use crate::target::{DuplicateRecord, ImportTarget, TargetCursor};
 
 /// One region written to the target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,7 +151,7 @@ struct ImportCtx {
     edb: Arc<EngineDb>,
     /// Read-ahead per engine file and worker.
     readahead: usize,
-    target: Arc<dyn ImportTarget>,
+    target: Arc<dyn IngestTarget>,
     limits: ImportLimits,
     engine: Arc<Engine>,
     abort: AtomicBool,
@@ -170,7 +170,7 @@ struct UnitOutcome {
 /// retrying is safe.
 pub(crate) async fn import_engine(
     engine: Arc<Engine>,
-    target: Arc<dyn ImportTarget>,
+    target: Arc<dyn IngestTarget>,
     limits: ImportLimits,
 ) -> LocalResult<ImportReport> {
     let (kvs, bytes, samples) = engine.stats();

@@ -12,7 +12,7 @@
 //! trust `close()`'s status). Closing makes the engine read-only; importing
 //! walks it in key order, cuts regions of at most `region-split-size` bytes
 //! and `region-split-keys` keys, writes one SST per region (in parallel,
-//! `range-concurrency`) and ingests each into the [`ImportTarget`].
+//! `range-concurrency`) and ingests each into the [`IngestTarget`].
 //!
 //! **Who sorts:** the engine store; writers only sort their own buffer.
 //!
@@ -33,9 +33,15 @@
 //! they lost on a unique index) and returns the checksum the caller takes
 //! off its local checksum.
 //!
-//! **Seam.** The import talks to [`ImportTarget`] only; [`TargetStore`] is
-//! the embedded implementation, and a TiKV import-service client would be
-//! another.
+//! **Seams.** The engine import talks to [`IngestTarget`] only
+//! (`ingest.rs`); [`TargetStore`] is the embedded implementation
+//! (`target_store.rs`), and a TiKV import-service client would be another.
+//! The pipeline's schema and post-import seam, core's
+//! [`ImportTarget`](backend_core::ImportTarget), is [`LocalTarget`]
+//! (`target.rs`: the catalog, the scan checksum), and its
+//! [`TargetInfoGetter`](backend_core::TargetInfoGetter) is
+//! [`LocalTargetInfo`] (`target_info.rs`). What the backend supports is
+//! [`LocalBackend::CAPABILITIES`].
 //!
 //! **Features.** `rocksdb` (default) is all of the above; without it only
 //! the pure encodings ([`codec`], [`kv_encoder`]) are built, which is what
@@ -57,10 +63,10 @@ mod error;
 #[cfg(feature = "rocksdb")]
 mod import;
 #[cfg(feature = "rocksdb")]
+mod ingest;
+#[cfg(feature = "rocksdb")]
 mod key_adapter;
 pub mod kv_encoder;
-#[cfg(feature = "rocksdb")]
-mod local_target;
 #[cfg(feature = "rocksdb")]
 pub mod resolve;
 #[cfg(feature = "rocksdb")]
@@ -69,6 +75,10 @@ mod sort;
 pub mod store;
 #[cfg(feature = "rocksdb")]
 mod target;
+#[cfg(feature = "rocksdb")]
+mod target_info;
+#[cfg(feature = "rocksdb")]
+mod target_store;
 #[cfg(feature = "rocksdb")]
 mod writer;
 
@@ -84,8 +94,12 @@ pub use error::{LocalError, LocalResult};
 #[cfg(feature = "rocksdb")]
 pub use import::{ImportReport, RangeStats};
 #[cfg(feature = "rocksdb")]
-pub use local_target::LocalTarget;
+pub use ingest::{DuplicateRecord, IngestTarget, TargetCursor};
 #[cfg(feature = "rocksdb")]
-pub use target::{DUPLICATES_CF, DuplicateRecord, ImportTarget, TargetCursor, TargetStore};
+pub use target::LocalTarget;
+#[cfg(feature = "rocksdb")]
+pub use target_info::{DbHandle, LocalTargetInfo, free_disk_space};
+#[cfg(feature = "rocksdb")]
+pub use target_store::{DUPLICATES_CF, TargetStore};
 #[cfg(feature = "rocksdb")]
 pub use writer::LocalWriter;

@@ -37,9 +37,10 @@ use rocksdb::WriteBatch;
 use uuid::Uuid;
 
 use crate::codec::table;
+use crate::ingest::{DuplicateRecord, IngestTarget};
 use crate::kv_encoder::KvEncoder;
 use crate::store::decode_record;
-use crate::target::{DuplicateRecord, ImportTarget, TargetStore};
+use crate::target_store::TargetStore;
 
 /// What [`resolve_table`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

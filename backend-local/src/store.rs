@@ -20,7 +20,7 @@ use rocksdb::{DB, ReadOptions};
 use crate::catalog::{Catalog, TableEntry};
 use crate::codec::{key, row, table};
 use crate::kv_encoder;
-use crate::target::TargetStore;
+use crate::target_store::TargetStore;
 
 /// One table of the store, as `importer store tables` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use backend_core::testkit::MemoryEncodingBuilder;
 use backend_core::{Backend, EngineConfig, EngineManager, ErrorKind, LocalWriterConfig};
 use backend_local::{
-    DuplicateRecord, ImportTarget, LocalBackend, LocalError, LocalResult, OnDuplicate,
+    DuplicateRecord, IngestTarget, LocalBackend, LocalError, LocalResult, OnDuplicate,
     TargetCursor, TargetStore,
 };
 use common::*;
@@ -233,7 +233,7 @@ struct FlakyTarget {
     ingests: AtomicU32,
 }
 
-impl ImportTarget for FlakyTarget {
+impl IngestTarget for FlakyTarget {
     fn location(&self) -> &Path {
         self.inner.location()
     }

@@ -269,7 +269,7 @@ fn open_local(cfg: &Config) -> anyhow::Result<Opened> {
     Ok(Opened {
         backend: Arc::new(backend),
         target: Arc::new(target),
-        target_info: Arc::new(backend_local::catalog::LocalTargetInfo::new(
+        target_info: Arc::new(backend_local::LocalTargetInfo::new(
             store,
             cfg.store.path.clone(),
         )),

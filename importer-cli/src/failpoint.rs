@@ -175,7 +175,7 @@ pub struct IngestFailpoint {
     pub inner: std::sync::Arc<backend_local::TargetStore>,
 }
 
-impl backend_local::ImportTarget for IngestFailpoint {
+impl backend_local::IngestTarget for IngestFailpoint {
     fn location(&self) -> &std::path::Path {
         self.inner.location()
     }

@@ -261,7 +261,7 @@ fn check_space(dir: &Path, need: u64) -> Result<String, String> {
         .ancestors()
         .find(|p| p.exists())
         .unwrap_or_else(|| Path::new("."));
-    match backend_local::catalog::free_disk_space(probe) {
+    match backend_local::free_disk_space(probe) {
         Ok(free) if free >= need => Ok(format!(
             "{free} bytes free at {}, source is {need} bytes",
             probe.display()

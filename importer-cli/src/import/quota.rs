@@ -40,7 +40,7 @@ impl DiskQuota {
         if self.bytes > 0 {
             return Ok(self.bytes);
         }
-        let free = backend_local::catalog::free_disk_space(&self.dir)
+        let free = backend_local::free_disk_space(&self.dir)
             .with_context(|| format!("reading the free space of {}", self.dir.display()))?;
         let room = used.saturating_add(free);
         Ok(room.saturating_sub(Self::reserve(room)))
