@@ -23,3 +23,5 @@ pub mod precheck;
 pub mod source;
 #[cfg(feature = "cli")]
 pub mod status;
+#[cfg(feature = "cli")]
+pub mod terminal;
