@@ -24,7 +24,7 @@ use crate::import::report::{ProgressSource, Reporter, scan_warnings_line, summar
 use crate::import::target::ImportTarget;
 use crate::import::target::local::LocalTarget;
 use crate::import::target::tidb::TidbTarget;
-use crate::import::{self, ImportContext, ImportOptions, PostOp, TableReport};
+use crate::import::{self, ImportContext, ImportOptions, PostOp};
 use crate::interrupt::{Interrupt, Interrupted};
 use crate::source::chunk::ChunkOptions;
 use crate::source::csv::CsvOptions;
@@ -34,39 +34,8 @@ use crate::source::scan::{self, FileRule, ScanOptions, ScanResult};
 use crate::source::{DataCharset, ParserOptions};
 use crate::status::{StatusServer, TaskStatus};
 
-/// The outcome of an import: one report per table.
-#[derive(Debug)]
-pub struct ImportOutcome {
-    /// Per-table results, sorted by name.
-    pub reports: Vec<TableReport>,
-    /// The printed summary.
-    pub summary: String,
-}
-
-impl ImportOutcome {
-    /// Whether every table succeeded.
-    pub fn succeeded(&self) -> bool {
-        self.reports.iter().all(|r| r.error.is_none())
-    }
-}
-
-/// An error and its causes on one line, like `{:#}`, but without repeating
-/// a cause whose text an outer message already includes (our error types
-/// print their source inline, and `{:#}` would print it again).
-pub fn error_text(err: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if out.contains(&text) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
-        out.push_str(&text);
-    }
-    out
-}
+/// What the import commands return; the pipeline owns it.
+pub use crate::import::ImportOutcome;
 
 /// The data source directory of the config.
 pub fn source_root(cfg: &Config) -> anyhow::Result<PathBuf> {

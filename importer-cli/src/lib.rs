@@ -13,6 +13,8 @@ pub mod checkpoint;
 pub mod cli;
 pub mod config;
 #[cfg(feature = "cli")]
+pub mod errors;
+#[cfg(feature = "cli")]
 pub mod failpoint;
 #[cfg(feature = "cli")]
 pub mod import;

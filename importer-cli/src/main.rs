@@ -92,7 +92,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let text = importer_cli::app::error_text(&e);
+            let text = importer_cli::errors::error_text(&e);
             if logs_to_file {
                 tracing::error!(target: FILE_ONLY_TARGET, "{text}");
             }
