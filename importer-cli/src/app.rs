@@ -21,7 +21,7 @@ use crate::checkpoint::{
 use crate::config::{self, Config, ConflictStrategy, KeepAfterSuccess, PostOpLevel};
 use crate::failpoint;
 use crate::import::report::{ProgressSource, Reporter, scan_warnings_line, summary};
-use crate::import::{self, ImportContext, ImportOptions, PostOp, TableReport};
+use crate::import::{self, ImportContext, ImportOptions, PostOp};
 use crate::interrupt::{Interrupt, Interrupted};
 use crate::status::{StatusServer, TaskStatus};
 use dump_source::chunk::ChunkOptions;
@@ -31,39 +31,8 @@ use dump_source::route::RouteRule;
 use dump_source::scan::{self, FileRule, ScanOptions, ScanResult};
 use dump_source::{DataCharset, ParserOptions};
 
-/// The outcome of an import: one report per table.
-#[derive(Debug)]
-pub struct ImportOutcome {
-    /// Per-table results, sorted by name.
-    pub reports: Vec<TableReport>,
-    /// The printed summary.
-    pub summary: String,
-}
-
-impl ImportOutcome {
-    /// Whether every table succeeded.
-    pub fn succeeded(&self) -> bool {
-        self.reports.iter().all(|r| r.error.is_none())
-    }
-}
-
-/// An error and its causes on one line, like `{:#}`, but without repeating
-/// a cause whose text an outer message already includes (our error types
-/// print their source inline, and `{:#}` would print it again).
-pub fn error_text(err: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if out.contains(&text) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
-        out.push_str(&text);
-    }
-    out
-}
+/// What the import commands return; the pipeline owns it.
+pub use crate::import::ImportOutcome;
 
 /// The data source directory of the config.
 pub fn source_root(cfg: &Config) -> anyhow::Result<PathBuf> {

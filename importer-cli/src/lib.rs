@@ -14,6 +14,8 @@ pub mod checkpoint;
 pub mod cli;
 pub mod config;
 #[cfg(feature = "cli")]
+pub mod errors;
+#[cfg(feature = "cli")]
 pub mod failpoint;
 #[cfg(feature = "cli")]
 pub mod import;
@@ -23,3 +25,5 @@ pub mod interrupt;
 pub mod precheck;
 #[cfg(feature = "cli")]
 pub mod status;
+#[cfg(feature = "cli")]
+pub mod terminal;

@@ -12,14 +12,21 @@ use clap::Parser;
 use importer_cli::cli::{Cli, Command};
 use importer_cli::config::{self, Config, EnvVars, LogFormat, LogLevel};
 use importer_cli::interrupt::{Interrupt, Interrupted};
-use tracing_subscriber::EnvFilter;
+use importer_cli::terminal::{FILE_ONLY_TARGET, Terminal};
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::{EnvFilter, Layer, filter};
 
-/// Every KV pair is two small heap blocks, allocated on an encoder thread
-/// and freed on a writer's flush thread, tens of millions per import.
-/// glibc's per-thread arenas kept what those threads freed: peak RSS of a
-/// TPC-H SF1 local import was 2.2 GiB with glibc and 0.9 GiB with mimalloc,
-/// at the same CPU time (issue 10).
+/// An import allocates on one thread and frees on another: encoder threads
+/// fill KV batches (`backend_core::KvPairs`), writers keep them until a
+/// flush, and the flush's blocking thread frees them once they are sorted
+/// and written. glibc's per-thread arenas kept what was freed that way
+/// instead of reusing it: when each pair was still two heap blocks of its
+/// own, a TPC-H SF1 local import peaked at 2.2 GiB RSS with glibc and
+/// 0.9 GiB with mimalloc, at the same CPU time. Batches allocate far less
+/// often, in the same pattern; mimalloc gives memory freed by another
+/// thread back to the heap it came from.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -89,9 +96,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let text = importer_cli::app::error_text(&e);
+            let text = importer_cli::errors::error_text(&e);
             if logs_to_file {
-                tracing::error!("{text}");
+                tracing::error!(target: FILE_ONLY_TARGET, "{text}");
             }
             eprintln!("error: {text}");
             match e.downcast_ref::<Interrupted>() {
@@ -133,16 +140,16 @@ fn watch_signals(interrupt: Interrupt) {
             };
             seen += 1;
             if seen == 1 {
-                eprintln!(
+                Terminal::stderr().eprintln(&format!(
                     "{reason} received: stopping after the chunks in flight and saving the \
                      checkpoint (send it again to exit at once)"
-                );
+                ));
                 interrupt.trigger(reason);
             } else {
-                eprintln!(
+                Terminal::stderr().eprintln(&format!(
                     "{reason} received again: exiting now; rerun the same command to resume \
                      from the last checkpoint"
-                );
+                ));
                 exit_now(i32::from(signal_exit_code(reason)));
             }
         }
@@ -162,8 +169,10 @@ fn exit_now(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
-/// Logs to `lightning.file` (stderr when empty or `-`) at `lightning.level`,
-/// as text or JSON lines. `RUST_LOG`, when set, replaces the level filter.
+/// Logs at `lightning.level`, as text or JSON lines, to stderr above the
+/// progress bars; or, when `lightning.file` is set (and not `-`), to that
+/// file, while stderr keeps showing the warnings and errors above the bars.
+/// `RUST_LOG`, when set, replaces the level filter.
 fn init_logging(cfg: &Config) -> anyhow::Result<()> {
     let level = match cfg.lightning.level {
         LogLevel::Trace => "trace",
@@ -182,31 +191,45 @@ fn init_logging(cfg: &Config) -> anyhow::Result<()> {
         _ => EnvFilter::try_new(directives.join(","))?,
     };
     let json = cfg.lightning.log_format == LogFormat::Json;
+    let terminal = Terminal::stderr();
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let file = cfg.lightning.file.as_str();
-    if file.is_empty() || file == "-" {
-        let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-        install(std::io::stderr, filter, json, ansi)
+    let installed = if file.is_empty() || file == "-" {
+        tracing_subscriber::registry()
+            .with(filter)
+            .with(log_layer(terminal.log_writer(), json, ansi))
+            .try_init()
     } else {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(file)
             .map_err(|e| anyhow::anyhow!("cannot open log file `{file}` (lightning.file): {e}"))?;
-        install(std::sync::Mutex::new(log), filter, json, false)
-    }
-}
-
-fn install<W>(writer: W, filter: EnvFilter, json: bool, ansi: bool) -> anyhow::Result<()>
-where
-    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
-{
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
-    let installed = if json {
-        builder.json().try_init()
-    } else {
-        builder.with_ansi(ansi).try_init()
+        let shown = tracing_subscriber::fmt::layer()
+            .with_writer(terminal.log_writer())
+            .with_ansi(ansi)
+            .with_filter(filter::filter_fn(|meta| {
+                *meta.level() <= tracing::Level::WARN && meta.target() != FILE_ONLY_TARGET
+            }));
+        tracing_subscriber::registry()
+            .with(filter)
+            .with(log_layer(std::sync::Mutex::new(log), json, false))
+            .with(shown)
+            .try_init()
     };
     installed.map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))
+}
+
+/// The layer that writes every enabled event to `writer`.
+fn log_layer<S, W>(writer: W, json: bool, ansi: bool) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let layer = tracing_subscriber::fmt::layer().with_writer(writer);
+    if json {
+        layer.json().boxed()
+    } else {
+        layer.with_ansi(ansi).boxed()
+    }
 }

@@ -320,3 +320,63 @@ fn binary_exit_codes() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_log_file_takes_the_log_and_stderr_keeps_warnings_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "[lightning]\npprof-port = 8288\n").unwrap();
+    let log = dir.path().join("importer.log");
+    let store = dir.path().join("store");
+    let run = |source: &std::path::Path| {
+        importer(&[
+            "--config",
+            config.to_str().unwrap(),
+            "--log-file",
+            log.to_str().unwrap(),
+            "-d",
+            source.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+        ])
+    };
+
+    let out = run(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../sample"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    let warning = "ignoring Lightning setting `lightning.pprof-port`";
+    assert!(
+        stderr.contains(warning),
+        "stderr lacks the warning:\n{stderr}"
+    );
+    assert!(
+        log_text.contains(warning),
+        "the log lacks the warning:\n{log_text}"
+    );
+    assert!(!stderr.contains("INFO"), "info lines on stderr:\n{stderr}");
+    assert!(
+        log_text.contains("INFO"),
+        "no info lines in the log:\n{log_text}"
+    );
+
+    // The error that ends the run: once on stderr, and in the log.
+    let out = run(&dir.path().join("no-such-dump"));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let shown: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("no-such-dump"))
+        .collect();
+    assert!(
+        shown.len() == 1 && shown[0].starts_with("error: "),
+        "{stderr}"
+    );
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log_text
+            .lines()
+            .any(|l| l.contains("ERROR") && l.contains("no-such-dump")),
+        "{log_text}"
+    );
+}

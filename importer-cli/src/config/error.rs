@@ -1,6 +1,9 @@
 //! Configuration errors: each names the key, where its value came from
-//! (file and line, environment variable, or flag) and what is allowed.
+//! (file and line, environment variable, or flag) and what is allowed; and
+//! the record of where each key came from, that loading fills in and
+//! validation reads.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -30,6 +33,27 @@ impl fmt::Display for Origin {
             Origin::Flag(flag) => write!(f, "flag {flag}"),
             Origin::Default => f.write_str("default"),
         }
+    }
+}
+
+/// Where each explicitly set key came from.
+#[derive(Clone, Debug, Default)]
+pub struct Origins(HashMap<String, Origin>);
+
+impl Origins {
+    /// The origin of `key` (dotted path), or [`Origin::Default`].
+    pub fn of(&self, key: &str) -> Origin {
+        self.0.get(key).cloned().unwrap_or(Origin::Default)
+    }
+
+    /// Whether `key` was set by the file, environment or a flag.
+    pub fn is_set(&self, key: &str) -> bool {
+        self.0.contains_key(key)
+    }
+
+    /// Records that `key` was set by `origin` (a later layer wins).
+    pub(super) fn set(&mut self, key: String, origin: Origin) {
+        self.0.insert(key, origin);
     }
 }
 

@@ -13,14 +13,13 @@
 //! settings; a single-underscore spelling of a setting
 //! (`IMPORTER_TIDB_PASSWORD`) is an error that shows the right name.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use config::{Map, Source, Value, ValueKind};
 
 use super::Config;
-use super::error::{ConfigError, Origin};
+use super::error::{ConfigError, Origin, Origins};
 use super::file::{CheckedFile, check_file};
 use super::validate::validate_and_resolve;
 
@@ -119,22 +118,6 @@ pub struct LoadOptions {
     pub overrides: Overrides,
 }
 
-/// Where each explicitly set key came from.
-#[derive(Clone, Debug, Default)]
-pub struct Origins(HashMap<String, Origin>);
-
-impl Origins {
-    /// The origin of `key` (dotted path), or [`Origin::Default`].
-    pub fn of(&self, key: &str) -> Origin {
-        self.0.get(key).cloned().unwrap_or(Origin::Default)
-    }
-
-    /// Whether `key` was set by the file, environment or a flag.
-    pub fn is_set(&self, key: &str) -> bool {
-        self.0.contains_key(key)
-    }
-}
-
 /// A loaded, validated and resolved configuration.
 #[derive(Clone, Debug)]
 pub struct Loaded {
@@ -166,7 +149,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
             warnings: file_warnings,
         } = check_file(path)?;
         for (key, line) in lines {
-            origins.0.insert(
+            origins.set(
                 key,
                 Origin::File {
                     path: path.clone(),
@@ -180,12 +163,12 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
 
     let env = EnvSource::new(&opts.env)?;
     for (key, _, var) in &env.entries {
-        origins.0.insert(key.clone(), Origin::Env(var.clone()));
+        origins.set(key.clone(), Origin::Env(var.clone()));
     }
     builder = builder.add_source(env);
 
     for (key, value, flag) in &opts.overrides.0 {
-        origins.0.insert(key.clone(), Origin::Flag(flag.clone()));
+        origins.set(key.clone(), Origin::Flag(flag.clone()));
         builder = builder
             .set_override(key, value.clone())
             .map_err(|e| ConfigError::Layer(e.to_string()))?;

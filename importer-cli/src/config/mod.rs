@@ -42,8 +42,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use error::{ConfigError, Origin};
-pub use load::{ENV_PREFIX, EnvVars, LoadOptions, Loaded, Origins, Overrides, load};
+pub use error::{ConfigError, Origin, Origins};
+pub use load::{ENV_PREFIX, EnvVars, LoadOptions, Loaded, Overrides, load};
 pub use redact::{REDACTED, redact_dsn};
 pub use sections::{
     CheckpointConfig, ConflictConfig, CronConfig, CsvConfig, DEFAULT_FILTER, DEFAULT_STORE_PATH,

@@ -4,8 +4,7 @@
 //! is either accepted as written, resolved by a documented rule, or refused.
 
 use super::Config;
-use super::error::ConfigError;
-use super::load::Origins;
+use super::error::{ConfigError, Origins};
 use super::types::{Backend, ByteSize, CheckpointDriver, ConflictStrategy, TlsMode};
 
 /// Conflicts tolerated by default with `replace`/`ignore` (Lightning's).

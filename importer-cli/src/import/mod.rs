@@ -296,6 +296,22 @@ fn schema_hash(table: &TidbTableInfo) -> u64 {
     crate::checkpoint::stable_hash(text.as_bytes())
 }
 
+/// The outcome of an import: one report per table.
+#[derive(Debug)]
+pub struct ImportOutcome {
+    /// Per-table results, sorted by name.
+    pub reports: Vec<TableReport>,
+    /// The printed summary.
+    pub summary: String,
+}
+
+impl ImportOutcome {
+    /// Whether every table succeeded.
+    pub fn succeeded(&self) -> bool {
+        self.reports.iter().all(|r| r.error.is_none())
+    }
+}
+
 /// Imports every planned table and returns one report per table.
 pub async fn run(ctx: Arc<ImportContext>, plans: Vec<TablePlan>) -> Vec<TableReport> {
     let quota_task = ctx

@@ -1,19 +1,21 @@
 //! Showing progress while the import runs, and the summary at the end.
 //!
 //! On a terminal, `indicatif` draws an overall bar (bytes, throughput, ETA)
-//! and one line per table in flight; elsewhere (CI, pipes, log files) a
-//! one-line progress log is written every `log-progress` interval.
+//! and one line per table in flight, on the shared [`Terminal`] so log lines
+//! appear above them; elsewhere (CI, pipes, log files) a one-line progress
+//! log is written every `log-progress` interval.
 
 use std::io::IsTerminal as _;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tokio::sync::watch;
 
 use crate::import::TableReport;
 use crate::import::progress::{Progress, human_bytes, per_second};
+use crate::terminal::Terminal;
 
 /// A running reporter; stop it with [`Reporter::finish`].
 #[derive(Debug)]
@@ -109,7 +111,7 @@ struct BarView {
 
 impl BarView {
     fn new() -> Self {
-        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let multi = Terminal::stderr().bars().clone();
         let overall = multi.add(ProgressBar::new(0));
         overall.set_style(
             ProgressStyle::with_template(
@@ -174,17 +176,21 @@ impl BarView {
         }
     }
 
+    /// Clears the bars and takes them off the terminal, so later text is
+    /// written without redrawing them.
     fn finish(self) {
-        for (_, bar) in self.tables {
+        let bars = self.tables.into_iter().map(|(_, bar)| bar);
+        for bar in bars.chain([self.overall]) {
             bar.finish_and_clear();
+            self.multi.remove(&bar);
         }
-        self.overall.finish_and_clear();
     }
 }
 
 /// The summary's reminder of what the data-source scan warned about (files
-/// it skipped, such as links out of the directory), which a log file may
-/// hold out of the user's sight; empty without warnings.
+/// it skipped, such as links out of the directory): the warnings scrolled
+/// by before the import started, and a log file holds them all; empty
+/// without warnings.
 pub fn scan_warnings_line(warnings: &[String]) -> String {
     match warnings {
         [] => String::new(),

@@ -70,7 +70,7 @@ pub(crate) async fn import_table(ctx: Arc<ImportContext>, plan: TablePlan) -> Ta
         }
         Err(err) => {
             progress.set_phase("failed");
-            let message = crate::app::error_text(&err);
+            let message = crate::errors::error_text(&err);
             if ctx.is_cancelled() {
                 // Stopped on request: resumable as is, not a failure to
                 // clear by hand.

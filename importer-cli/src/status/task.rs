@@ -10,8 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::app::ImportOutcome;
-use crate::import::{ImportContext, TableReport};
+use crate::import::{ImportContext, ImportOutcome, TableReport};
 
 /// Where the import is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
