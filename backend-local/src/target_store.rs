@@ -85,20 +85,7 @@ impl TargetStore {
         let cf = self.duplicates_cf()?;
         let mut iter = self.db.raw_iterator_cf(cf);
         iter.seek_to_first();
-        let mut out = Vec::new();
-        while let Some((key, value)) = iter.item() {
-            out.push(
-                decode_duplicate(key, value).ok_or_else(|| LocalError::Corrupted {
-                    uuid: Uuid::nil(),
-                    path: self.path.clone(),
-                    reason: format!("undecodable duplicate record {}", hex(key)),
-                })?,
-            );
-            iter.next();
-        }
-        iter.status()
-            .map_err(|e| LocalError::rocks("reading duplicates of", &self.path, e))?;
-        Ok(out)
+        self.collect_duplicates(iter)
     }
 
     /// The recorded duplicates of user keys in `[start, end)`, ordered by
@@ -111,6 +98,11 @@ impl TargetStore {
         opts.set_iterate_upper_bound(key_adapter::escape(end));
         let mut iter = self.db.raw_iterator_cf_opt(cf, opts);
         iter.seek(key_adapter::escape(start));
+        self.collect_duplicates(iter)
+    }
+
+    /// Decodes the duplicate records from `iter`'s position to its end.
+    fn collect_duplicates(&self, mut iter: DBRawIterator<'_>) -> LocalResult<Vec<DuplicateRecord>> {
         let mut out = Vec::new();
         while let Some((key, value)) = iter.item() {
             out.push(
