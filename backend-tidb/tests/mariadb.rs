@@ -747,3 +747,49 @@ async fn wrong_password_is_an_error_without_the_password() {
     let text = format!("{err} {err:?}");
     assert!(!text.contains("definitely-wrong-pw-123"), "{text}");
 }
+
+/// Creating a database's tables in one call gives each table exactly what
+/// creating it alone and reading it back give (id, columns, indexes), in
+/// the order asked, and creating them again changes nothing.
+#[tokio::test]
+async fn create_tables_matches_creating_each_table_alone() {
+    let Some(config) = server_config() else {
+        return;
+    };
+    let db = "tidb_create_tables";
+    let backend = connect(config).await;
+    fresh_db(&backend, db).await;
+    // Asked in an order that is not the server's name order.
+    let names = ["t_b", "t_c", "t_a", "t_d"];
+    let tables: Vec<backend_core::model::TableInfo> = names
+        .iter()
+        .map(|name| backend_core::model::TableInfo {
+            id: 0,
+            name: (*name).to_string(),
+            charset: "utf8mb4".into(),
+            collation: String::new(),
+            columns: Vec::new(),
+            indices: Vec::new(),
+            pk_is_handle: false,
+            is_common_handle: false,
+            auto_increment_base: 0,
+            create_sql: Some(format!(
+                "CREATE TABLE `{name}` (id INT PRIMARY KEY, v VARCHAR(8), KEY k (v))"
+            )),
+        })
+        .collect();
+    let created = backend.create_tables(db, &tables).await.unwrap();
+    let got: Vec<&str> = created.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(got, names);
+    for table in &created {
+        let alone = backend.existing_table(db, &table.name).await.unwrap();
+        assert_eq!(alone.as_ref(), Some(table), "{}", table.name);
+        assert_eq!(table.core.columns.len(), 2, "{}", table.name);
+        assert_eq!(table.core.indices.len(), 2, "{}", table.name);
+    }
+    let again = backend.create_tables(db, &tables).await.unwrap();
+    assert_eq!(again, created);
+    let one = backend.create_table(db, &tables[2]).await.unwrap();
+    assert_eq!(one, created[2]);
+    assert!(backend.is_table_empty(&one).await.unwrap());
+}

@@ -13,12 +13,13 @@ pub mod quota;
 pub mod report;
 pub mod table;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use anyhow::Context as _;
-use backend_core::model::TidbTableInfo;
+use backend_core::model::{TableInfo, TidbTableInfo};
 use backend_core::{Backend, EngineManager, ImportTarget, LocalEngineConfig, SqlMode};
 use tokio::sync::Semaphore;
 
@@ -199,29 +200,48 @@ pub async fn prepare(
             .create_database(&db.name, db_sql.as_deref())
             .await
             .with_context(|| format!("creating database `{}` on {}", db.name, target.describe()))?;
-        for source in &db.tables {
-            let table = match &source.schema_file {
-                Some(file) => {
-                    let display = file.display().to_string();
-                    let mut info = schema::parse_table_file(&root.join(file), &display)?;
-                    // Routes may rename the table; the dump's name is not the target's.
-                    if info.name != source.name {
-                        info.create_sql = info
-                            .create_sql
-                            .as_deref()
-                            .map(|sql| rename_create_table(sql, &info.name, &source.name));
-                        info.name = source.name.clone();
-                    }
-                    target
-                        .create_table(&db.name, &info)
-                        .await
-                        .with_context(|| {
-                            format!(
-                                "creating table `{}`.`{}` from {display}",
-                                db.name, source.name
-                            )
-                        })?
+        // Every schema file of the database first, then one call creates
+        // them all: a target may read its tables back once per database.
+        let mut defined = Vec::new();
+        for (i, source) in db.tables.iter().enumerate() {
+            let Some(file) = &source.schema_file else {
+                continue;
+            };
+            let display = file.display().to_string();
+            let mut info = schema::parse_table_file(&root.join(file), &display)?;
+            // Routes may rename the table; the dump's name is not the target's.
+            if info.name != source.name {
+                info.create_sql = info
+                    .create_sql
+                    .as_deref()
+                    .map(|sql| rename_create_table(sql, &info.name, &source.name));
+                info.name = source.name.clone();
+            }
+            defined.push((i, info, display));
+        }
+        let infos: Vec<TableInfo> = defined.iter().map(|(_, info, _)| info.clone()).collect();
+        let created = match target.create_tables(&db.name, &infos).await {
+            Ok(created) => created,
+            // Creating is idempotent: again one by one, for an error that
+            // names the table and its schema file.
+            Err(_) => {
+                let mut created = Vec::with_capacity(defined.len());
+                for (_, info, display) in &defined {
+                    created.push(target.create_table(&db.name, info).await.with_context(|| {
+                        format!(
+                            "creating table `{}`.`{}` from {display}",
+                            db.name, info.name
+                        )
+                    })?);
                 }
+                created
+            }
+        };
+        let mut created: HashMap<usize, TidbTableInfo> =
+            defined.iter().map(|(i, _, _)| *i).zip(created).collect();
+        for (i, source) in db.tables.iter().enumerate() {
+            let table = match created.remove(&i) {
+                Some(table) => table,
                 None => target
                     .existing_table(&db.name, &source.name)
                     .await?
