@@ -384,6 +384,16 @@ pub struct TidbTableInfo {
 }
 
 impl TidbTableInfo {
+    /// `core` as a table of database `db`, with the id and name it carries.
+    pub fn new(db: impl Into<String>, core: TableInfo) -> Self {
+        TidbTableInfo {
+            id: core.id,
+            db: db.into(),
+            name: core.name.clone(),
+            core,
+        }
+    }
+
     /// The table's unique name `` `db`.`tbl` `` (see [`unique_table_name`]).
     pub fn unique_name(&self) -> String {
         unique_table_name(&self.db, &self.name)

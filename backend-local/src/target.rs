@@ -49,16 +49,6 @@ impl LocalTarget {
     }
 }
 
-/// The catalog's entry as the pipeline's table.
-fn tidb_table(db: String, table: TableInfo) -> TidbTableInfo {
-    TidbTableInfo {
-        id: table.id,
-        db,
-        name: table.name.clone(),
-        core: table,
-    }
-}
-
 #[async_trait]
 impl ImportTarget for LocalTarget {
     fn describe(&self) -> String {
@@ -72,14 +62,14 @@ impl ImportTarget for LocalTarget {
     async fn create_table(&self, db: &str, table: &TableInfo) -> Result<TidbTableInfo> {
         self.catalog().create_database(db)?;
         let created = self.catalog().create_table(db, table)?;
-        Ok(tidb_table(db.to_string(), created))
+        Ok(TidbTableInfo::new(db, created))
     }
 
     async fn existing_table(&self, db: &str, name: &str) -> Result<Option<TidbTableInfo>> {
         Ok(self
             .catalog()
             .table(db, name)?
-            .map(|entry| tidb_table(entry.db, entry.table)))
+            .map(|entry| TidbTableInfo::new(entry.db, entry.table)))
     }
 
     async fn is_table_empty(&self, table: &TidbTableInfo) -> Result<bool> {

@@ -3,7 +3,7 @@
 //! `ANALYZE`, auto-increment, deferred secondary indexes), and
 //! [`ImportTarget`] over them, which is what the pipeline calls.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use backend_core::model::{TableInfo, TidbTableInfo, quote_identifier, unique_table_name};
@@ -222,12 +222,7 @@ impl TidbBackend {
         let tables = getter.fetch_remote_table_models(db).await?;
         Ok(tables
             .into_iter()
-            .map(|core| TidbTableInfo {
-                id: core.id,
-                db: db.to_string(),
-                name: core.name.clone(),
-                core,
-            })
+            .map(|core| TidbTableInfo::new(db, core))
             .collect())
     }
 }
@@ -274,14 +269,17 @@ impl ImportTarget for TidbBackend {
             })?;
             self.execute_create(Some(db), sql).await?;
         }
-        let mut remote = self.remote_tables(db).await?;
+        // Names compare case-insensitively, as the server's do; the first
+        // in the server's order wins, as in `remote_table`.
+        let mut remote: HashMap<String, TidbTableInfo> = HashMap::new();
+        for t in self.remote_tables(db).await? {
+            remote.entry(t.name.to_ascii_lowercase()).or_insert(t);
+        }
         tables
             .iter()
             .map(|table| {
                 remote
-                    .iter()
-                    .position(|t| t.name.eq_ignore_ascii_case(&table.name))
-                    .map(|i| remote.swap_remove(i))
+                    .remove(&table.name.to_ascii_lowercase())
                     .ok_or_else(|| {
                         Error::internal(format!(
                             "{} was created but is not visible in information_schema",

@@ -26,7 +26,7 @@ use anyhow::{Context as _, bail};
 use dump_source::chunk::{Chunk, ChunkOptions, make_table_chunks};
 use dump_source::csv::CsvOptions;
 use dump_source::scan::{ScanOptions, scan};
-use dump_source::{ParserOptions, Row, open_parser};
+use dump_source::{ParserOptions, Row};
 
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -39,23 +39,10 @@ fn peak_rss_kib() -> u64 {
 
 /// Parses one chunk to its end; returns the rows read.
 fn parse_chunk(root: &Path, chunk: &Chunk, csv: &CsvOptions) -> anyhow::Result<u64> {
-    let path = root.join(&chunk.file.path);
     let name = chunk.file.path.display().to_string();
-    let mut parser = open_parser(
-        &path,
-        &name,
-        chunk.file.format,
-        chunk.file.compression,
-        chunk.offset,
-        chunk.prev_rowid_max,
-        csv,
-        false,
-        &ParserOptions::default(),
-    )
-    .with_context(|| format!("opening {name}"))?;
-    if let Some(columns) = &chunk.columns {
-        parser.set_columns(columns.clone());
-    }
+    let mut parser = chunk
+        .open_parser(root, csv, false, &ParserOptions::default())
+        .with_context(|| format!("opening {name}"))?;
     let mut row = Row::default();
     let mut rows = 0u64;
     while parser.pos().0 < chunk.end_offset {

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use dump_source::chunk::{ChunkOptions, make_table_chunks};
 use dump_source::scan::{ScanOptions, scan};
-use dump_source::{ParserOptions, Row, open_parser, schema};
+use dump_source::{ParserOptions, Row, schema};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let Some(dir) = std::env::args().nth(1) else {
@@ -36,21 +36,12 @@ fn main() -> Result<(), Box<dyn Error>> {
             let mut rows = 0u64;
             let mut first = None;
             for chunk in make_table_chunks(&scanned.root, table, columns.len().max(1), &opts)? {
-                let name = chunk.file.path.display().to_string();
-                let mut parser = open_parser(
-                    &scanned.root.join(&chunk.file.path),
-                    &name,
-                    chunk.file.format,
-                    chunk.file.compression,
-                    chunk.offset,
-                    chunk.prev_rowid_max,
+                let mut parser = chunk.open_parser(
+                    &scanned.root,
                     &opts.csv,
                     false,
                     &ParserOptions::default(),
                 )?;
-                if let Some(names) = &chunk.columns {
-                    parser.set_columns(names.clone());
-                }
                 let mut row = Row::default();
                 while parser.pos().0 < chunk.end_offset && parser.read_row_into(&mut row)? {
                     rows += 1;

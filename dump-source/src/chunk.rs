@@ -71,6 +71,38 @@ pub struct Chunk {
     pub columns: Option<Vec<String>>,
 }
 
+impl Chunk {
+    /// A parser positioned at the chunk's start: the file under `root`
+    /// (named in errors by its path in the dump), the row id before the
+    /// chunk's first, and the header columns a later chunk of a CSV file
+    /// needs. The caller reads while `parser.pos().0 < self.end_offset`.
+    ///
+    /// Errors: the file cannot be opened or its start cannot be read.
+    pub fn open_parser(
+        &self,
+        root: &Path,
+        csv: &CsvOptions,
+        no_backslash_escapes: bool,
+        options: &ParserOptions,
+    ) -> Result<Box<dyn RowParser>, SourceError> {
+        let mut parser = crate::open_parser(
+            &root.join(&self.file.path),
+            &self.file.path.display().to_string(),
+            self.file.format,
+            self.file.compression,
+            self.offset,
+            self.prev_rowid_max,
+            csv,
+            no_backslash_escapes,
+            options,
+        )?;
+        if let Some(columns) = &self.columns {
+            parser.set_columns(columns.clone());
+        }
+        Ok(parser)
+    }
+}
+
 /// A chunk's byte range and, after a file's first chunk, the header.
 type Range = (u64, u64, Option<Vec<String>>);
 

@@ -15,7 +15,8 @@
 //! files, so a re-run allocates identical ids. A chunk is read through
 //! [`compress`] (decompressing as a stream) by one of the
 //! [`RowParser`]s, [`csv::CsvParser`] and [`sql::SqlParser`], which
-//! [`open_parser`] picks by format; both start at any row boundary and
+//! [`open_parser`] picks by format ([`chunk::Chunk::open_parser`] opens one
+//! at a chunk's start); both start at any row boundary and
 //! report the exact byte offset after each row, which is what checkpoints
 //! record. [`parquet::ParquetParser`] reads Parquet files, whose positions
 //! are row indexes instead (as in Lightning).
@@ -40,7 +41,7 @@
 //! ```
 //! use dump_source::chunk::{ChunkOptions, make_table_chunks};
 //! use dump_source::scan::{ScanOptions, scan};
-//! use dump_source::{ParserOptions, Row, open_parser, schema};
+//! use dump_source::{ParserOptions, Row, schema};
 //!
 //! # fn main() -> Result<(), dump_source::SourceError> {
 //! let dump = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sample");
@@ -53,12 +54,8 @@
 //!         let info = schema::parse_table_file(&scanned.root.join(file), &file.display().to_string())?;
 //!         let mut rows = 0;
 //!         for chunk in make_table_chunks(&scanned.root, table, info.columns.len(), &opts)? {
-//!             let path = scanned.root.join(&chunk.file.path);
-//!             let name = chunk.file.path.display().to_string();
-//!             let mut parser = open_parser(
-//!                 &path, &name, chunk.file.format, chunk.file.compression,
-//!                 chunk.offset, chunk.prev_rowid_max, &opts.csv, false, &ParserOptions::default(),
-//!             )?;
+//!             let mut parser =
+//!                 chunk.open_parser(&scanned.root, &opts.csv, false, &ParserOptions::default())?;
 //!             let mut row = Row::default();
 //!             while parser.pos().0 < chunk.end_offset && parser.read_row_into(&mut row)? {
 //!                 rows += 1;
