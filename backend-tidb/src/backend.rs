@@ -225,6 +225,7 @@ impl TidbBackend {
                     schema: schema_q,
                     ready: tokio::sync::OnceCell::new(),
                     engines: Default::default(),
+                    unmarked: Default::default(),
                 })
             }
             None => None,
@@ -343,7 +344,7 @@ impl Backend for TidbBackend {
         if let Some(markers) = &self.inner.write.markers {
             if !config.keep_sort_dir {
                 markers
-                    .forget_engine(&self.inner.pool, self.retry(), engine_uuid)
+                    .forget_engine(&self.inner.pool, self.retry(), engine_uuid, false)
                     .await?;
             }
             markers.manage(engine_uuid);
@@ -363,7 +364,7 @@ impl Backend for TidbBackend {
     async fn cleanup_engine(&self, engine_uuid: Uuid) -> Result<()> {
         if let Some(markers) = &self.inner.write.markers {
             markers
-                .forget_engine(&self.inner.pool, self.retry(), engine_uuid)
+                .forget_engine(&self.inner.pool, self.retry(), engine_uuid, true)
                 .await?;
         }
         Ok(())

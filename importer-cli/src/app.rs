@@ -389,15 +389,45 @@ async fn run_import(
     interrupt: &Interrupt,
     status: Option<&Arc<TaskStatus>>,
 ) -> anyhow::Result<ImportOutcome> {
+    let source = Arc::new(ProgressSource::default());
+    if let Some(status) = status {
+        status.attach_setup(Arc::clone(&source.setup));
+    }
+    let interval = cfg.cron.log_progress.0.max(Duration::from_secs(1));
+    let reporter = Reporter::start(Arc::clone(&source), true, interval);
+    let result = import_with(cfg, interrupt, status, &source).await;
+    reporter.finish().await;
+    result
+}
+
+/// [`run_import`] once the progress reporter runs.
+async fn import_with(
+    cfg: &Config,
+    interrupt: &Interrupt,
+    status: Option<&Arc<TaskStatus>>,
+    source: &Arc<ProgressSource>,
+) -> anyhow::Result<ImportOutcome> {
     let root = source_root(cfg)?;
+    source.setup.set_step("scanning the source");
     let scanned: ScanResult = scan::scan(&root, &scan_options(cfg)?)
         .with_context(|| format!("scanning the data source {}", root.display()))?;
+    tracing::info!(
+        databases = scanned.databases.len(),
+        tables = scanned
+            .databases
+            .iter()
+            .map(|db| db.tables.len())
+            .sum::<usize>(),
+        "data source scanned"
+    );
     for warning in &scanned.warnings {
         tracing::warn!("{warning}");
     }
     let options = import_options(cfg, &scanned.root)?;
+    source.setup.set_step("connecting to the target");
     let opened = open(cfg).await?;
     if cfg.lightning.check_requirements {
+        source.setup.set_step("running prechecks");
         // Table emptiness is checked per table by `prepare`, which knows
         // which tables this task is resuming.
         let report = run_prechecks(cfg, &scanned, &opened, &options, true).await;
@@ -417,13 +447,15 @@ async fn run_import(
     } else {
         CheckpointManager::disabled(task)
     };
-    let source = Arc::new(ProgressSource::default());
-    let interval = cfg.cron.log_progress.0.max(Duration::from_secs(1));
-    let reporter = Reporter::start(Arc::clone(&source), true, interval);
-
     let result = async {
-        let plans =
-            import::prepare(&scanned, opened.target.as_ref(), &options, &checkpoints).await?;
+        let plans = import::prepare(
+            &scanned,
+            opened.target.as_ref(),
+            &options,
+            &checkpoints,
+            &source.setup,
+        )
+        .await?;
         let ctx = Arc::new(ImportContext::new(
             options,
             Arc::clone(&opened.backend),
@@ -452,7 +484,6 @@ async fn run_import(
         anyhow::Ok((ctx, reports))
     }
     .await;
-    reporter.finish().await;
     opened.backend.close().await;
     let (ctx, reports) = result?;
     if let Some(reason) = interrupt.reason() {

@@ -159,7 +159,8 @@ async fn run_once(
     let scanned = scan::scan(&root, &ScanOptions::default())?;
     let checkpoints = CheckpointManager::open(FileCheckpointStore::new(checkpoint), task())?;
     let opts = options(&scanned.root);
-    let plans = import::prepare(&scanned, target.as_ref(), &opts, &checkpoints).await?;
+    let setup = importer_cli::import::progress::SetupProgress::default();
+    let plans = import::prepare(&scanned, target.as_ref(), &opts, &checkpoints, &setup).await?;
     let ctx = Arc::new(ImportContext::new(
         opts,
         Arc::new(backend.clone()),

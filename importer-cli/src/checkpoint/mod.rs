@@ -14,6 +14,7 @@ pub mod file;
 pub mod model;
 pub mod mysql;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -129,11 +130,35 @@ impl CheckpointStore {
         }
     }
 
-    /// Saves `cp` durably.
+    /// Saves `cp` whole, durably.
     pub fn save(&self, cp: &Checkpoints) -> Result<(), CheckpointError> {
         match self {
             CheckpointStore::File(f) => f.save(cp),
             CheckpointStore::Mysql(m) => m.save(cp),
+        }
+    }
+
+    /// Saves the tables of `cp` named in `changed` (a name `cp` lacks is
+    /// removed); costs what changed, not the whole checkpoint. Durable
+    /// against a crash of this process at once, against a power cut once
+    /// [`CheckpointStore::sync`] returns (the mysql driver: at once).
+    pub fn save_tables<'a>(
+        &self,
+        cp: &Checkpoints,
+        changed: impl IntoIterator<Item = &'a String>,
+    ) -> Result<(), CheckpointError> {
+        match self {
+            CheckpointStore::File(f) => f.save_tables(cp, changed),
+            CheckpointStore::Mysql(m) => m.save_tables(cp, changed),
+        }
+    }
+
+    /// Makes every save so far durable against a power cut.
+    pub fn sync(&self) -> Result<(), CheckpointError> {
+        match self {
+            CheckpointStore::File(f) => f.sync(),
+            // Each save is a committed transaction on the server.
+            CheckpointStore::Mysql(_) => Ok(()),
         }
     }
 
@@ -158,22 +183,32 @@ impl CheckpointStore {
 }
 
 /// The pipeline's handle on the checkpoint: the state plus where it is saved.
+///
+/// Changes name the table they touch; a save writes only the tables changed
+/// since the last successful save (see [`CheckpointStore::save_tables`]), so
+/// its cost does not grow with the number of tables.
 #[derive(Debug)]
 pub struct CheckpointManager {
-    state: Mutex<Checkpoints>,
+    state: Mutex<State>,
     store: Option<CheckpointStore>,
     /// Successful saves to the store, for metrics.
     saves: AtomicU64,
-    /// When the store was last written (read and written under `state`'s
-    /// lock), for [`CheckpointManager::update_progress`].
-    last_save: Mutex<Option<Instant>>,
 }
 
-/// Least time between two saves caused by chunk progress alone. A save
-/// rewrites and syncs the whole checkpoint (or a transaction on the
-/// checkpoint server); the tidb backend publishes progress after every
-/// `logical-import-batch-size` statement, and syncing that often cost more
-/// wall time than the statements themselves.
+#[derive(Debug)]
+struct State {
+    checkpoints: Checkpoints,
+    /// Tables changed since the last successful save.
+    dirty: BTreeSet<String>,
+    /// When the store was last written, for
+    /// [`CheckpointManager::update_table_progress`].
+    last_save: Option<Instant>,
+}
+
+/// Least time between two saves caused by chunk progress alone. The tidb
+/// backend publishes progress after every `logical-import-batch-size`
+/// statement, and saving that often cost more wall time than the
+/// statements themselves.
 pub const PROGRESS_SAVE_INTERVAL: Duration = Duration::from_millis(500);
 
 impl CheckpointManager {
@@ -197,21 +232,23 @@ impl CheckpointManager {
             }
             None => Checkpoints::new(task),
         };
-        Ok(CheckpointManager {
-            state: Mutex::new(state),
-            store: Some(store),
-            saves: AtomicU64::new(0),
-            last_save: Mutex::new(None),
-        })
+        Ok(Self::with(state, Some(store)))
     }
 
     /// Checkpoints kept in memory only (`[checkpoint] enable = false`).
     pub fn disabled(task: TaskCheckpoint) -> Self {
+        Self::with(Checkpoints::new(task), None)
+    }
+
+    fn with(checkpoints: Checkpoints, store: Option<CheckpointStore>) -> Self {
         CheckpointManager {
-            state: Mutex::new(Checkpoints::new(task)),
-            store: None,
+            state: Mutex::new(State {
+                checkpoints,
+                dirty: BTreeSet::new(),
+                last_save: None,
+            }),
+            store,
             saves: AtomicU64::new(0),
-            last_save: Mutex::new(None),
         }
     }
 
@@ -225,29 +262,41 @@ impl CheckpointManager {
         self.store.as_ref()
     }
 
-    /// Locks the state for reading or changing it. Changes are saved by the
-    /// next [`CheckpointManager::save`].
-    pub fn lock(&self) -> MutexGuard<'_, Checkpoints> {
+    fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves a state that was valid before
         // the panicking change; keep using it rather than cascade.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Applies `change` and saves at once.
-    pub fn update<T>(
-        &self,
-        change: impl FnOnce(&mut Checkpoints) -> T,
-    ) -> Result<T, CheckpointError> {
+    /// Records `table` as `name`'s checkpoint (replacing any) and saves.
+    pub fn insert_table(&self, name: &str, table: TableCheckpoint) -> Result<(), CheckpointError> {
         let mut state = self.lock();
-        let out = change(&mut state);
-        self.save_locked(&state)?;
-        Ok(out)
+        state.checkpoints.tables.insert(name.to_string(), table);
+        state.dirty.insert(name.to_string());
+        self.save_locked(&mut state)
     }
 
-    /// Applies a change of chunk progress, saving it only when the last
-    /// save is [`PROGRESS_SAVE_INTERVAL`] old; otherwise the change is saved
-    /// with the next save of any kind (every engine and table status change
-    /// saves at once, so nothing is left unsaved once an engine is done).
+    /// Applies `change` to `name`'s checkpoint, if there is one, and saves.
+    pub fn update_table<T>(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut TableCheckpoint) -> T,
+    ) -> Result<Option<T>, CheckpointError> {
+        let mut state = self.lock();
+        let Some(table) = state.checkpoints.tables.get_mut(name) else {
+            return Ok(None);
+        };
+        let out = change(table);
+        state.dirty.insert(name.to_string());
+        self.save_locked(&mut state)?;
+        Ok(Some(out))
+    }
+
+    /// Applies a change of chunk progress to `name`'s checkpoint, saving it
+    /// only when the last save is [`PROGRESS_SAVE_INTERVAL`] old; otherwise
+    /// the change is saved with the next save of any kind (every engine and
+    /// table status change saves at once, so nothing is left unsaved once an
+    /// engine is done).
     ///
     /// Progress is only ever published for rows the target already holds
     /// durably, so a crash before the delayed save only means those rows
@@ -255,32 +304,43 @@ impl CheckpointManager {
     /// its save, which every backend already handles (the tidb backend's
     /// batch markers skip statements that committed; the local backend's
     /// engines keep one copy of a key).
-    pub fn update_progress<T>(
+    pub fn update_table_progress(
         &self,
-        change: impl FnOnce(&mut Checkpoints) -> T,
-    ) -> Result<T, CheckpointError> {
+        name: &str,
+        change: impl FnOnce(&mut TableCheckpoint),
+    ) -> Result<(), CheckpointError> {
         let mut state = self.lock();
-        let out = change(&mut state);
-        let due = self
+        let Some(table) = state.checkpoints.tables.get_mut(name) else {
+            return Ok(());
+        };
+        change(table);
+        state.dirty.insert(name.to_string());
+        if state
             .last_save
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_none_or(|at| at.elapsed() >= PROGRESS_SAVE_INTERVAL);
-        if due {
-            self.save_locked(&state)?;
+            .is_none_or(|at| at.elapsed() >= PROGRESS_SAVE_INTERVAL)
+        {
+            self.save_locked(&mut state)?;
         }
-        Ok(out)
+        Ok(())
     }
 
-    /// Writes `state` (the locked state) to the store, if any.
-    fn save_locked(&self, state: &Checkpoints) -> Result<(), CheckpointError> {
-        if let Some(store) = &self.store {
-            crate::failpoint::hit("before-checkpoint-save");
-            store.save(state)?;
-            self.saves.fetch_add(1, Ordering::Relaxed);
-            *self.last_save.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-            crate::failpoint::hit("after-checkpoint-save");
+    /// Writes the changed tables of the locked state to the store, if any.
+    /// They stay marked changed when the save fails, so the next save
+    /// writes them again.
+    fn save_locked(&self, state: &mut State) -> Result<(), CheckpointError> {
+        let Some(store) = &self.store else {
+            state.dirty.clear();
+            return Ok(());
+        };
+        if state.dirty.is_empty() {
+            return Ok(());
         }
+        crate::failpoint::hit("before-checkpoint-save");
+        store.save_tables(&state.checkpoints, &state.dirty)?;
+        state.dirty.clear();
+        self.saves.fetch_add(1, Ordering::Relaxed);
+        state.last_save = Some(Instant::now());
+        crate::failpoint::hit("after-checkpoint-save");
         Ok(())
     }
 
@@ -289,13 +349,26 @@ impl CheckpointManager {
         self.saves.load(Ordering::Relaxed)
     }
 
-    /// Saves the current state.
+    /// Saves what changed.
     pub fn save(&self) -> Result<(), CheckpointError> {
-        self.update(|_| ())
+        let mut state = self.lock();
+        self.save_locked(&mut state)
+    }
+
+    /// Saves what changed and makes every save durable against a power cut:
+    /// the step before anything that destroys data an older checkpoint
+    /// would still need.
+    pub fn sync(&self) -> Result<(), CheckpointError> {
+        let mut state = self.lock();
+        self.save_locked(&mut state)?;
+        match &self.store {
+            Some(store) => store.sync(),
+            None => Ok(()),
+        }
     }
 
     /// A copy of the table's checkpoint, if any.
     pub fn table(&self, name: &str) -> Option<TableCheckpoint> {
-        self.lock().tables.get(name).cloned()
+        self.lock().checkpoints.tables.get(name).cloned()
     }
 }

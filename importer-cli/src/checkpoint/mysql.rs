@@ -74,9 +74,18 @@ impl MysqlLocation {
     }
 }
 
+/// What a save writes: the task, and tables by name (`None`: deleted).
+/// A complete save lists every table; the stored ones it lacks go.
+struct Changes {
+    version: u32,
+    task: TaskCheckpoint,
+    tables: Vec<(String, Option<TableCheckpoint>)>,
+    complete: bool,
+}
+
 enum Request {
     Load(mpsc::Sender<Result<Option<Checkpoints>, CheckpointError>>),
-    Save(Box<Checkpoints>, mpsc::Sender<Result<(), CheckpointError>>),
+    Save(Box<Changes>, mpsc::Sender<Result<(), CheckpointError>>),
     Remove(mpsc::Sender<Result<(), CheckpointError>>),
     Rename(String, mpsc::Sender<Result<String, CheckpointError>>),
 }
@@ -136,9 +145,40 @@ impl MysqlCheckpointStore {
         self.call(Request::Load)
     }
 
-    /// Writes what changed since the last save, in one transaction.
+    /// Writes what changed since the last save, in one transaction; tables
+    /// `cp` lacks are deleted.
     pub fn save(&self, cp: &Checkpoints) -> Result<(), CheckpointError> {
-        self.call(|tx| Request::Save(Box::new(cp.clone()), tx))
+        let changes = Changes {
+            version: cp.version,
+            task: cp.task.clone(),
+            tables: cp
+                .tables
+                .iter()
+                .map(|(name, table)| (name.clone(), Some(table.clone())))
+                .collect(),
+            complete: true,
+        };
+        self.call(|tx| Request::Save(Box::new(changes), tx))
+    }
+
+    /// Writes what changed in the tables named in `changed` (a name `cp`
+    /// lacks is deleted), in one transaction: the cost follows the change,
+    /// not the number of tables.
+    pub fn save_tables<'a>(
+        &self,
+        cp: &Checkpoints,
+        changed: impl IntoIterator<Item = &'a String>,
+    ) -> Result<(), CheckpointError> {
+        let changes = Changes {
+            version: cp.version,
+            task: cp.task.clone(),
+            tables: changed
+                .into_iter()
+                .map(|name| (name.clone(), cp.tables.get(name).cloned()))
+                .collect(),
+            complete: false,
+        };
+        self.call(|tx| Request::Save(Box::new(changes), tx))
     }
 
     /// Drops the checkpoint schema.
@@ -546,34 +586,51 @@ impl Db {
         Ok(Some(cp))
     }
 
-    async fn save(&mut self, cp: Checkpoints) -> Result<(), CheckpointError> {
+    async fn save(&mut self, changes: Changes) -> Result<(), CheckpointError> {
         self.create().await?;
         let s = self.schema.clone();
+        // Taken: after a failed save nothing is known about what the
+        // tables hold, and the next save diffs against nothing.
         let old = self.saved.take();
+        let task_changed = old.as_ref().map(|o| &o.task) != Some(&changes.task);
+        let mut saved = old.unwrap_or_else(|| Checkpoints::new(changes.task.clone()));
         let mut statements: Vec<String> = Vec::new();
-        if old.as_ref().map(|o| &o.task) != Some(&cp.task) {
+        if task_changed {
             statements.push(format!(
                 "REPLACE INTO {s}.task_v2 (id, source_dir, backend, target, sorted_kv_dir, format_version) \
                  VALUES (1, {}, {}, {}, {}, {})",
-                lit(&cp.task.source_dir),
-                lit(&cp.task.backend),
-                lit(&cp.task.target),
-                lit(&cp.task.sorted_kv_dir),
-                cp.version
+                lit(&changes.task.source_dir),
+                lit(&changes.task.backend),
+                lit(&changes.task.target),
+                lit(&changes.task.sorted_kv_dir),
+                changes.version
             ));
         }
-        let empty = BTreeMap::new();
-        let old_tables = old.as_ref().map_or(&empty, |o| &o.tables);
-        for name in old_tables.keys().filter(|n| !cp.tables.contains_key(*n)) {
-            for t in ["table_v9", "engine_v5", "chunk_v5"] {
-                statements.push(format!(
-                    "DELETE FROM {s}.{t} WHERE table_name = {}",
-                    lit(name)
-                ));
-            }
+        let mut tables = changes.tables;
+        if changes.complete {
+            let listed: std::collections::HashSet<&String> =
+                tables.iter().map(|(name, _)| name).collect();
+            let gone: Vec<String> = saved
+                .tables
+                .keys()
+                .filter(|n| !listed.contains(n))
+                .cloned()
+                .collect();
+            tables.extend(gone.into_iter().map(|name| (name, None)));
         }
-        for (name, table) in &cp.tables {
-            let before = old_tables.get(name);
+        for (name, table) in &tables {
+            let before = saved.tables.get(name);
+            let Some(table) = table else {
+                if before.is_some() {
+                    for t in ["table_v9", "engine_v5", "chunk_v5"] {
+                        statements.push(format!(
+                            "DELETE FROM {s}.{t} WHERE table_name = {}",
+                            lit(name)
+                        ));
+                    }
+                }
+                continue;
+            };
             let head_changed = before.is_none_or(|b| {
                 b.status != table.status
                     || b.failure != table.failure
@@ -653,31 +710,36 @@ impl Db {
                 }
             }
         }
-        if statements.is_empty() {
-            self.saved = Some(cp);
-            return Ok(());
-        }
-        let sql = format!("BEGIN; {}; COMMIT", statements.join("; "));
-        let result = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(&self.pool)
-            .await;
-        match result {
-            Ok(_) => {
-                self.saved = Some(cp);
-                Ok(())
-            }
-            Err(source) => {
-                // Nothing is known about what the tables hold now: the next
-                // save rewrites everything, and a half-open transaction on
-                // the connection must not absorb it.
+        if !statements.is_empty() {
+            let sql = format!("BEGIN; {}; COMMIT", statements.join("; "));
+            let result = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&self.pool)
+                .await;
+            if let Err(source) = result {
+                // A half-open transaction on the connection must not absorb
+                // the next save.
                 let _ = sqlx::raw_sql("ROLLBACK").execute(&self.pool).await;
-                Err(CheckpointError::Sql {
+                return Err(CheckpointError::Sql {
                     location: self.location.describe(),
                     what: "saving".into(),
                     source,
-                })
+                });
             }
         }
+        saved.version = changes.version;
+        saved.task = changes.task;
+        for (name, table) in tables {
+            match table {
+                Some(table) => {
+                    saved.tables.insert(name, table);
+                }
+                None => {
+                    saved.tables.remove(&name);
+                }
+            }
+        }
+        self.saved = Some(saved);
+        Ok(())
     }
 
     async fn remove(&mut self) -> Result<(), CheckpointError> {

@@ -16,7 +16,7 @@ pub mod table;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context as _;
 use backend_core::model::{TableInfo, TidbTableInfo};
@@ -28,7 +28,7 @@ use dump_source::chunk::{Chunk, ChunkOptions, make_table_chunks};
 use dump_source::csv::CsvOptions;
 use dump_source::scan::{ScanResult, TableSource};
 use dump_source::{ParserOptions, schema};
-use progress::Progress;
+use progress::{Progress, SetupProgress};
 pub use table::TableReport;
 
 /// `off`, `optional` or `required`, as `[post-restore]` takes them.
@@ -180,14 +180,28 @@ impl ImportContext {
 /// Creates every database and table of the scan on the target and plans
 /// each table's chunks. Tables that hold rows already are refused unless
 /// `incremental` (or their checkpoint shows this task wrote them).
+///
+/// `setup` counts schemas created and tables planned as it goes; the step
+/// and totals are logged, so a long set-up is never silent.
 pub async fn prepare(
     scan: &ScanResult,
     target: &dyn ImportTarget,
     options: &ImportOptions,
     checkpoints: &CheckpointManager,
+    setup: &SetupProgress,
 ) -> anyhow::Result<Vec<TablePlan>> {
     let root = &scan.root;
     let mut plans = Vec::new();
+    let total: usize = scan.databases.iter().map(|db| db.tables.len()).sum();
+    setup.tables_total.store(total as u64, Ordering::Relaxed);
+    setup.set_step("creating schemas");
+    tracing::info!(
+        databases = scan.databases.len(),
+        tables = total,
+        target = %target.describe(),
+        "creating schemas"
+    );
+    let started = std::time::Instant::now();
     for db in &scan.databases {
         let db_sql = match &db.schema_file {
             Some(file) => Some(
@@ -239,6 +253,10 @@ pub async fn prepare(
         };
         let mut created: HashMap<usize, TidbTableInfo> =
             defined.iter().map(|(i, _, _)| *i).zip(created).collect();
+        setup
+            .tables_created
+            .fetch_add(db.tables.len() as u64, Ordering::Relaxed);
+        setup.set_step("checking and planning tables");
         for (i, source) in db.tables.iter().enumerate() {
             let table = match created.remove(&i) {
                 Some(table) => table,
@@ -279,8 +297,17 @@ pub async fn prepare(
                 chunks,
                 schema_hash,
             });
+            setup.tables_planned.fetch_add(1, Ordering::Relaxed);
         }
+        setup.set_step("creating schemas");
     }
+    setup.set_step("starting the import");
+    tracing::info!(
+        tables = plans.len(),
+        chunks = plans.iter().map(|p| p.chunks.len()).sum::<usize>(),
+        seconds = format_args!("{:.1}", started.elapsed().as_secs_f64()),
+        "schemas created and tables planned"
+    );
     Ok(plans)
 }
 
@@ -339,9 +366,18 @@ pub async fn run(ctx: Arc<ImportContext>, plans: Vec<TablePlan>) -> Vec<TableRep
         .disk_quota
         .clone()
         .map(|q| tokio::spawn(quota::enforce(Arc::clone(&ctx), q)));
-    let reports = run_tables(&ctx, plans).await;
+    let mut reports = run_tables(&ctx, plans).await;
     if let Some(task) = quota_task {
         task.abort();
+    }
+    // What the tables saved last is durable before the run reports.
+    if let Err(err) = ctx.checkpoints.sync() {
+        reports.push(TableReport {
+            name: "(checkpoint)".into(),
+            rows: 0,
+            checksum: "-".into(),
+            error: Some(format!("{err}; rerun the same command to resume")),
+        });
     }
     reports
 }

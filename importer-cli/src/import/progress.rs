@@ -152,6 +152,64 @@ pub struct EngineCounters {
     pub imported: AtomicU64,
 }
 
+/// The set-up before the first table starts: scanning the source,
+/// creating schemas, checking and planning each table. With thousands of
+/// tables it takes a while, and the user must see it move.
+#[derive(Debug)]
+pub struct SetupProgress {
+    step: Mutex<&'static str>,
+    /// Tables the scan found.
+    pub tables_total: AtomicU64,
+    /// Tables whose schema exists on the target (created or found).
+    pub tables_created: AtomicU64,
+    /// Tables checked (emptiness) and cut into chunks.
+    pub tables_planned: AtomicU64,
+    started: Instant,
+}
+
+impl Default for SetupProgress {
+    fn default() -> Self {
+        SetupProgress {
+            step: Mutex::new("starting"),
+            tables_total: AtomicU64::new(0),
+            tables_created: AtomicU64::new(0),
+            tables_planned: AtomicU64::new(0),
+            started: Instant::now(),
+        }
+    }
+}
+
+impl SetupProgress {
+    /// Enters `step` (`scanning the source`, `creating schemas`, …).
+    pub fn set_step(&self, step: &'static str) {
+        *self.step.lock().unwrap_or_else(|e| e.into_inner()) = step;
+    }
+
+    /// The current step.
+    pub fn step(&self) -> &'static str {
+        *self.step.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Time since the run started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// One line for the terminal and the progress log: the step and the
+    /// counts so far.
+    pub fn describe(&self) -> String {
+        let total = self.tables_total.load(Ordering::Relaxed);
+        let created = self.tables_created.load(Ordering::Relaxed);
+        let planned = self.tables_planned.load(Ordering::Relaxed);
+        match self.step() {
+            step @ ("creating schemas" | "checking and planning tables") => format!(
+                "preparing: {step}, schemas {created}/{total}, tables planned {planned}/{total}"
+            ),
+            step => format!("preparing: {step}"),
+        }
+    }
+}
+
 /// Counters for the whole import.
 #[derive(Debug)]
 pub struct Progress {

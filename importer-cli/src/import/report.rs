@@ -14,7 +14,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tokio::sync::watch;
 
 use crate::import::TableReport;
-use crate::import::progress::{Progress, human_bytes, per_second};
+use crate::import::progress::{Progress, SetupProgress, human_bytes, per_second};
 use crate::terminal::Terminal;
 
 /// A running reporter; stop it with [`Reporter::finish`].
@@ -63,11 +63,13 @@ impl Reporter {
     }
 }
 
-/// Where the reporter reads counters from; set once the pipeline has its
-/// plans.
+/// Where the reporter reads counters from: the set-up's, until the
+/// pipeline has its plans and sets its own.
 #[derive(Debug, Default)]
 pub struct ProgressSource {
     inner: std::sync::Mutex<Option<Arc<Progress>>>,
+    /// The set-up's counters, shown while there is no pipeline.
+    pub setup: Arc<SetupProgress>,
 }
 
 impl ProgressSource {
@@ -76,15 +78,27 @@ impl ProgressSource {
         *self.inner.lock().unwrap_or_else(|e| e.into_inner()) = Some(progress);
     }
 
-    fn get(&self) -> Option<Arc<Progress>> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    fn get(&self) -> Shown {
+        match self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            Some(progress) => Shown::Import(progress),
+            None => Shown::Setup(Arc::clone(&self.setup)),
+        }
     }
 }
 
-fn log_line(progress: &Option<Arc<Progress>>) {
-    let Some(p) = progress else {
-        tracing::info!("[progress] preparing");
-        return;
+/// What the reporter shows at a tick.
+enum Shown {
+    Setup(Arc<SetupProgress>),
+    Import(Arc<Progress>),
+}
+
+fn log_line(shown: &Shown) {
+    let p = match shown {
+        Shown::Setup(setup) => {
+            tracing::info!("[progress] {}", setup.describe());
+            return;
+        }
+        Shown::Import(p) => p,
     };
     let t = p.totals();
     let pct = if t.bytes_total == 0 {
@@ -127,11 +141,14 @@ impl BarView {
         }
     }
 
-    fn update(&mut self, progress: &Option<Arc<Progress>>) {
-        let Some(p) = progress else {
-            self.overall.set_message("preparing");
-            self.overall.tick();
-            return;
+    fn update(&mut self, shown: &Shown) {
+        let p = match shown {
+            Shown::Setup(setup) => {
+                self.overall.set_message(setup.describe());
+                self.overall.tick();
+                return;
+            }
+            Shown::Import(p) => p,
         };
         let t = p.totals();
         self.overall.set_length(t.bytes_total);

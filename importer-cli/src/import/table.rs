@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use backend_core::{
-    ClosedEngine, DeferredIndex, EngineConfig, KvChecksum, OpenedEngine, TargetChecksum,
+    ClosedEngine, DeferredIndex, EngineConfig, KvChecksum, OpenedEngine, RowEncoding,
+    TargetChecksum,
 };
 use tokio::task::JoinSet;
 
@@ -81,12 +82,10 @@ pub(crate) async fn import_table(ctx: Arc<ImportContext>, plan: TablePlan) -> Ta
                     error: Some(format!("interrupted ({message})")),
                 };
             }
-            let saved = ctx.checkpoints.update(|cp| {
+            let saved = ctx.checkpoints.update_table(&name, |table| {
                 // A table blocked by an earlier failure keeps that failure's
                 // message rather than one wrapping it.
-                if let Some(table) = cp.tables.get_mut(&name)
-                    && table.failure.is_none()
-                {
+                if table.failure.is_none() {
                     table.failure = Some(TableFailure {
                         at: table.status,
                         message: message.clone(),
@@ -158,8 +157,7 @@ async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result
         None => {
             fresh = true;
             let cp = new_table_checkpoint(ctx, plan)?;
-            ctx.checkpoints
-                .update(|all| all.tables.insert(name.clone(), cp.clone()))?;
+            ctx.checkpoints.insert_table(&name, cp.clone())?;
             cp
         }
     };
@@ -258,10 +256,11 @@ async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result
         }
         set_status(ctx, &name, TableStatus::Imported)?;
     }
-    if cp.status < TableStatus::AlteredAutoInc {
+    if !fresh && cp.status < TableStatus::AlteredAutoInc {
         // A crash between an engine's import and its cleanup leaves the
         // engine behind; every engine is imported now, so remove them all
-        // (removing a removed engine is a no-op).
+        // (removing a removed engine is a no-op). A table started in this
+        // run cleaned up each engine after importing it.
         for &engine_id in cp.engines.keys() {
             let (tag, uuid) = backend_core::make_uuid(&name, engine_id);
             ctx.backend
@@ -288,17 +287,17 @@ async fn defer_indexes(ctx: &ImportContext, plan: &TablePlan) -> anyhow::Result<
     if found.is_empty() {
         return Ok(());
     }
-    ctx.checkpoints.update(|all| {
-        if let Some(table) = all.tables.get_mut(&name) {
-            for index in &found {
-                // What the target has now wins over an older record.
-                table
-                    .deferred_indexes
-                    .retain(|d| !d.name.eq_ignore_ascii_case(&index.name));
-                table.deferred_indexes.push(index.clone());
-            }
+    ctx.checkpoints.update_table(&name, |table| {
+        for index in &found {
+            // What the target has now wins over an older record.
+            table
+                .deferred_indexes
+                .retain(|d| !d.name.eq_ignore_ascii_case(&index.name));
+            table.deferred_indexes.push(index.clone());
         }
     })?;
+    // The definitions must survive a power cut before the indexes go.
+    ctx.checkpoints.sync()?;
     failpoint::hit("mid-defer-index");
     let mut dropped = Vec::new();
     for index in &found {
@@ -567,16 +566,14 @@ fn publish_chunk(
     progress: &ChunkCheckpoint,
     max_auto_id: i64,
 ) -> anyhow::Result<()> {
-    ctx.checkpoints.update_progress(|cp| {
-        if let Some(table) = cp.tables.get_mut(name) {
-            table.max_auto_id = table.max_auto_id.max(max_auto_id);
-            if let Some(slot) = table
-                .engines
-                .get_mut(&engine_id)
-                .and_then(|e| e.chunks.get_mut(idx))
-            {
-                *slot = progress.clone();
-            }
+    ctx.checkpoints.update_table_progress(name, |table| {
+        table.max_auto_id = table.max_auto_id.max(max_auto_id);
+        if let Some(slot) = table
+            .engines
+            .get_mut(&engine_id)
+            .and_then(|e| e.chunks.get_mut(idx))
+        {
+            *slot = progress.clone();
         }
     })?;
     Ok(())
@@ -599,15 +596,16 @@ async fn import_engine(
     }
     failpoint::hit("after-engine-import");
     set_engine_status(ctx, name, engine_id, EngineStatus::Imported)?;
+    // Cleaning up destroys what a checkpoint older than this one would
+    // import again.
+    ctx.checkpoints.sync()?;
     closed.cleanup().await?;
     Ok(())
 }
 
 fn set_status(ctx: &ImportContext, name: &str, status: TableStatus) -> anyhow::Result<()> {
-    ctx.checkpoints.update(|cp| {
-        if let Some(table) = cp.tables.get_mut(name) {
-            table.status = table.status.max(status);
-        }
+    ctx.checkpoints.update_table(name, |table| {
+        table.status = table.status.max(status);
     })?;
     Ok(())
 }
@@ -626,12 +624,8 @@ fn set_engine_status(
     if let Some(counter) = counter {
         TableProgress::add(counter, 1);
     }
-    ctx.checkpoints.update(|cp| {
-        if let Some(engine) = cp
-            .tables
-            .get_mut(name)
-            .and_then(|t| t.engines.get_mut(&engine_id))
-        {
+    ctx.checkpoints.update_table(name, |table| {
+        if let Some(engine) = table.engines.get_mut(&engine_id) {
             engine.status = engine.status.max(status);
         }
     })?;
@@ -654,7 +648,15 @@ async fn post_process(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Res
             .max_auto_id
             .saturating_add(1)
             .max(plan.table.core.auto_increment_base);
-        if plan.table.core.auto_increment_column().is_some() || plan.table.core.pk_is_handle {
+        // Lightning's rule: an auto-increment column, or row ids this
+        // import allocated itself (KV rows of a table without a clustered
+        // key) that later inserts must not reuse. Other tables have no
+        // allocator to move: nothing to send.
+        let core = &plan.table.core;
+        let own_row_ids = ctx.backend.capabilities().encoding == RowEncoding::Kv
+            && !core.pk_is_handle
+            && !core.is_common_handle;
+        if core.auto_increment_column().is_some() || own_row_ids {
             ctx.target
                 .rebase_auto_increment(&plan.table, next)
                 .await

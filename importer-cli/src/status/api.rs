@@ -37,12 +37,28 @@ pub struct ProgressReport {
     pub backend: Option<BackendCounters>,
     /// Memory the process uses now (VmRSS), when known.
     pub memory_rss_bytes: Option<u64>,
+    /// The set-up (scan, schemas, planning), while the state is
+    /// `preparing`.
+    pub setup: Option<Setup>,
     /// One entry per table, by name.
     pub tables: Vec<TableEntry>,
     /// The final summary, once the run ended.
     pub summary: Option<String>,
     /// The error that stopped the run (or the first failed table's).
     pub error: Option<String>,
+}
+
+/// The set-up's step and counts.
+#[derive(Debug, Serialize)]
+pub struct Setup {
+    /// `scanning the source`, `creating schemas`, …
+    pub step: &'static str,
+    /// Tables the scan found.
+    pub tables: u64,
+    /// Tables whose schema exists on the target.
+    pub tables_created: u64,
+    /// Tables checked and cut into chunks.
+    pub tables_planned: u64,
 }
 
 /// Whole-import sums.
@@ -226,6 +242,15 @@ pub fn report(task: &TaskStatus) -> ProgressReport {
         errors,
         backend,
         memory_rss_bytes: memory::rss_bytes(),
+        setup: (state == TaskState::Preparing)
+            .then(|| task.setup())
+            .flatten()
+            .map(|setup| Setup {
+                step: setup.step(),
+                tables: load(&setup.tables_total),
+                tables_created: load(&setup.tables_created),
+                tables_planned: load(&setup.tables_planned),
+            }),
         tables,
         summary: outcome.as_ref().and_then(|o| o.summary.clone()),
         error: outcome.and_then(|o| o.error),

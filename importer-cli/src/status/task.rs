@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::import::progress::SetupProgress;
 use crate::import::{ImportContext, ImportOutcome, TableReport};
 
 /// Where the import is.
@@ -72,6 +73,7 @@ pub struct TaskStatus {
 struct Inner {
     state: TaskState,
     ctx: Option<Arc<ImportContext>>,
+    setup: Option<Arc<SetupProgress>>,
     outcome: Option<FinalOutcome>,
     /// Microseconds since `started` when the run ended.
     finished_us: Option<u64>,
@@ -100,6 +102,7 @@ impl Default for TaskStatus {
             inner: Mutex::new(Inner {
                 state: TaskState::Preparing,
                 ctx: None,
+                setup: None,
                 outcome: None,
                 finished_us: None,
             }),
@@ -113,6 +116,16 @@ impl Default for TaskStatus {
 impl TaskStatus {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The set-up's counters, shown while the task is preparing.
+    pub fn attach_setup(&self, setup: Arc<SetupProgress>) {
+        self.lock().setup = Some(setup);
+    }
+
+    /// The set-up's counters, when attached.
+    pub fn setup(&self) -> Option<Arc<SetupProgress>> {
+        self.lock().setup.clone()
     }
 
     /// The pipeline is set up: its counters become visible and the task is

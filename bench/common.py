@@ -1,0 +1,175 @@
+"""What the bench scripts share: paths, logging, timed runs (wall, CPU and
+peak RSS from wait4) and throw-away MariaDB servers, stopped on exit.
+Only the standard library is used."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "bench"
+
+servers = []  # running MariaDB servers, stopped on exit
+children = []  # the measured process group running now, killed on exit
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def die(msg):
+    print(f"bench: error: {msg}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def need_tools(names):
+    missing = [n for n in names if shutil.which(n) is None]
+    if missing:
+        die(f"missing tools: {', '.join(missing)} (run scripts/setup.sh bench)")
+
+
+def run_checked(cmd, **kw):
+    """Runs a setup command (untimed); fails the bench with its output."""
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        die(f"{' '.join(map(str, cmd))} failed ({r.returncode}):\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
+    return r.stdout
+
+
+def measure(cmd, log_path, env=None, cwd=None):
+    """Runs cmd to completion; returns wall, CPU (whole process tree) and
+    peak RSS (largest process of the tree) from wait4."""
+    with open(log_path, "wb") as out:
+        t0 = time.monotonic()
+        # Its own process group, so an interrupted bench can stop the whole
+        # tree (bash scripts of parallel clients included).
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                             start_new_session=True)
+        children.append(p)
+        _, status, ru = os.wait4(p.pid, 0)
+        children.remove(p)
+        wall = time.monotonic() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return {"rc": p.returncode, "wall": wall, "cpu": ru.ru_utime + ru.ru_stime,
+            "rss_kib": ru.ru_maxrss, "log": str(log_path)}
+
+
+def importer_config(d, threads, dump, backend, server=None, importer="", mydumper="", more=""):
+    """Writes `d/config.toml` for an import of `dump` with `backend` (log,
+    checkpoint and, for the local backend, the store under
+    `d`; `server`: the MariaDB of a tidb run) and returns its path.
+    `importer` and `mydumper` are extra lines of those sections, `more`
+    extra sections."""
+    cfg = f"""
+[lightning]
+region-concurrency = {threads}
+file = "{d}/importer.log"
+
+[tikv-importer]
+backend = "{backend}"
+{importer}
+[mydumper]
+data-source-dir = "{dump}"
+{mydumper}
+[checkpoint]
+dsn = "{d}/checkpoint.json"
+"""
+    if backend == "local":
+        cfg += f'\n[store]\npath = "{d}/store"\n'
+    if server is not None:
+        cfg += f'\n[tidb]\nhost = "127.0.0.1"\nport = {server.port}\nuser = "root"\n'
+    path = Path(d) / "config.toml"
+    path.write_text(cfg + ("\n" + more if more else ""))
+    return path
+
+
+def tail(path, n=15):
+    try:
+        return "".join(Path(path).read_text(errors="replace").splitlines(True)[-n:])
+    except OSError:
+        return ""
+
+
+# ---------------------------------------------------------------- MariaDB
+
+class Maria:
+    """A throw-away server from scripts/mariadb.sh, in its own directory."""
+
+    def __init__(self, directory):
+        self.dir = Path(directory)
+        if self.dir.exists():
+            shutil.rmtree(self.dir)
+        out = run_checked([str(REPO / "scripts/mariadb.sh"), "start", str(self.dir)])
+        env = dict(re.findall(r"export (\w+)=(\S+)", out))
+        self.port = env["IMPORTER_TEST_MYSQL_PORT"]
+        self.socket = env["IMPORTER_TEST_MYSQL_SOCKET"]
+        self.pid = int((self.dir / "pid").read_text().strip())
+        servers.append(self)
+
+    def cmdline(self):
+        return Path(f"/proc/{self.pid}/cmdline").read_bytes().decode().strip("\0").split("\0")
+
+    def cpu(self):
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def hwm_kib(self):
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        return 0
+
+    def client(self, *extra):
+        return ["mariadb", "--no-defaults", f"--socket={self.socket}", "-uroot", *extra]
+
+    def sql(self, query, db=None):
+        cmd = self.client("-N", "-B", "-e", query)
+        if db:
+            cmd.append(db)
+        return run_checked(cmd)
+
+    def counts(self, db, tables):
+        return {t: int(self.sql(f"SELECT COUNT(*) FROM `{db}`.`{t}`").strip() or 0) for t in tables}
+
+    def index_count(self, db):
+        return int(self.sql("SELECT COUNT(DISTINCT TABLE_NAME, INDEX_NAME) FROM "
+                            f"information_schema.STATISTICS WHERE TABLE_SCHEMA = '{db}'").strip() or 0)
+
+    def stop(self):
+        subprocess.run([str(REPO / "scripts/mariadb.sh"), "stop", str(self.dir)],
+                       capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if self in servers:
+            servers.remove(self)
+
+
+def kill_children():
+    for p in list(children):
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+            for _ in range(50):
+                if os.waitpid(p.pid, os.WNOHANG)[0]:
+                    break
+                time.sleep(0.1)
+            else:
+                os.killpg(p.pid, signal.SIGKILL)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        children.remove(p)
+
+
+def stop_all():
+    kill_children()
+    for s in list(servers):
+        s.stop()
+
+
+def on_signal(n, _frame):
+    # Children first: the `finally` blocks that run on exit stop servers.
+    kill_children()
+    sys.exit(128 + n)
