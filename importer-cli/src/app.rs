@@ -29,6 +29,7 @@ use dump_source::csv::CsvOptions;
 use dump_source::filter::TableFilter;
 use dump_source::route::RouteRule;
 use dump_source::scan::{self, FileRule, ScanOptions, ScanResult};
+use dump_source::schema::SchemaCharset;
 use dump_source::{DataCharset, ParserOptions};
 
 /// What the import commands return; the pipeline owns it.
@@ -103,6 +104,17 @@ fn data_charset(cfg: &Config) -> DataCharset {
     }
 }
 
+fn schema_charset(cfg: &Config) -> SchemaCharset {
+    match cfg.mydumper.character_set {
+        config::SchemaCharset::Auto => SchemaCharset::Auto,
+        config::SchemaCharset::Utf8mb4 => SchemaCharset::Utf8mb4,
+        config::SchemaCharset::Gb18030 => SchemaCharset::Gb18030,
+        config::SchemaCharset::Gbk => SchemaCharset::Gbk,
+        config::SchemaCharset::Latin1 => SchemaCharset::Latin1,
+        config::SchemaCharset::Binary => SchemaCharset::Binary,
+    }
+}
+
 fn post_op(level: PostOpLevel) -> PostOp {
     match level {
         PostOpLevel::Off => PostOp::Off,
@@ -151,6 +163,7 @@ pub fn import_options(cfg: &Config, root: &Path) -> anyhow::Result<ImportOptions
             charset,
         },
         csv,
+        schema_charset: schema_charset(cfg),
         no_backslash_escapes: sql_mode.contains(SqlMode::NO_BACKSLASH_ESCAPES),
         sql_mode,
         max_error: cfg.lightning.max_error.type_,
@@ -424,6 +437,7 @@ async fn run_import(
     let result = async {
         let plans =
             import::prepare(&scanned, opened.target.as_ref(), &options, &checkpoints).await?;
+        import::create_views(&scanned, opened.target.as_ref(), &options).await?;
         let ctx = Arc::new(ImportContext::new(
             options,
             Arc::clone(&opened.backend),
@@ -633,6 +647,7 @@ async fn run_prechecks(
         incremental: skip_emptiness || options.incremental,
         csv: &options.csv,
         parser: &options.parser,
+        schema_charset: options.schema_charset,
     })
     .await
 }

@@ -102,6 +102,8 @@ pub struct PrecheckInput<'a> {
     pub csv: &'a CsvOptions,
     /// Parser options, for header checks.
     pub parser: &'a ParserOptions,
+    /// The character set of schema files.
+    pub schema_charset: schema::SchemaCharset,
 }
 
 /// Runs every check.
@@ -150,10 +152,21 @@ pub async fn run(input: PrecheckInput<'_>) -> Report {
     for t in &tables {
         match &t.schema_file {
             Some(file) => {
-                if let Err(e) =
-                    schema::parse_table_file(&scan.root.join(file), &file.display().to_string())
-                {
-                    schema_problems.push(e.to_string());
+                let definition = schema::read_table_definition(
+                    &scan.root.join(file),
+                    &file.display().to_string(),
+                    input.schema_charset,
+                );
+                // A server that runs the statement is its judge.
+                let judged_by_target = input.target.runs_create_statements();
+                match definition {
+                    Err(e) => schema_problems.push(e.to_string()),
+                    Ok(d) if !judged_by_target => {
+                        if let Err(e) = d.model {
+                            schema_problems.push(e.to_string());
+                        }
+                    }
+                    Ok(_) => {}
                 }
             }
             None => match input.target.existing_table(&t.db, &t.name).await {
@@ -210,10 +223,12 @@ pub async fn run(input: PrecheckInput<'_>) -> Report {
             let Some(schema_file) = &t.schema_file else {
                 continue;
             };
-            let Ok(info) = schema::parse_table_file(
+            let Ok(Ok(info)) = schema::read_table_definition(
                 &scan.root.join(schema_file),
                 &schema_file.display().to_string(),
-            ) else {
+                input.schema_charset,
+            )
+            .map(schema::TableDefinition::into_model) else {
                 continue;
             };
             let Some(file) = t

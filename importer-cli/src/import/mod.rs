@@ -66,6 +66,8 @@ pub struct ImportOptions {
     pub parser: ParserOptions,
     /// Chunking options.
     pub chunk: ChunkOptions,
+    /// The character set of schema files (`mydumper.character-set`).
+    pub schema_charset: schema::SchemaCharset,
     /// SQL data files use `NO_BACKSLASH_ESCAPES`.
     pub no_backslash_escapes: bool,
     /// How strictly values convert.
@@ -187,13 +189,23 @@ pub async fn prepare(
     checkpoints: &CheckpointManager,
 ) -> anyhow::Result<Vec<TablePlan>> {
     let root = &scan.root;
+    let charset = options.schema_charset;
     let mut plans = Vec::new();
     for db in &scan.databases {
         let db_sql = match &db.schema_file {
-            Some(file) => Some(
-                schema::parse_database_file(&root.join(file), &file.display().to_string())?
-                    .create_sql,
-            ),
+            Some(file) => {
+                let parsed = schema::parse_database_file(
+                    &root.join(file),
+                    &file.display().to_string(),
+                    charset,
+                )?;
+                // A routed database is created under its target name, not
+                // by the dump's statement for the source one.
+                parsed
+                    .name
+                    .eq_ignore_ascii_case(&db.name)
+                    .then_some(parsed.create_sql)
+            }
             None => None,
         };
         target
@@ -208,13 +220,20 @@ pub async fn prepare(
                 continue;
             };
             let display = file.display().to_string();
-            let mut info = schema::parse_table_file(&root.join(file), &display)?;
+            let definition = schema::read_table_definition(&root.join(file), &display, charset)?;
+            // A server that runs the statement itself judges what it
+            // means; the model is read back from it.
+            let mut info = if target.runs_create_statements() {
+                definition.into_model_or_statement()
+            } else {
+                definition.into_model()?
+            };
             // Routes may rename the table; the dump's name is not the target's.
             if info.name != source.name {
                 info.create_sql = info
                     .create_sql
                     .as_deref()
-                    .map(|sql| rename_create_table(sql, &info.name, &source.name));
+                    .map(|sql| rename_created(sql, "TABLE", &info.name, &source.name));
                 info.name = source.name.clone();
             }
             defined.push((i, info, display));
@@ -284,15 +303,51 @@ pub async fn prepare(
     Ok(plans)
 }
 
-/// Rewrites the table name of a `CREATE TABLE` statement (routes): the
-/// first occurrence of the old name, quoted or bare, after `TABLE`.
-fn rename_create_table(sql: &str, old: &str, new: &str) -> String {
+/// Creates every view of the scan, after all tables (a view may select
+/// from any of them), as Lightning does.
+pub async fn create_views(
+    scan: &ScanResult,
+    target: &dyn ImportTarget,
+    options: &ImportOptions,
+) -> anyhow::Result<()> {
+    for db in &scan.databases {
+        for view in &db.views {
+            let display = view.schema_file.display().to_string();
+            let parsed = schema::parse_view_file(
+                &scan.root.join(&view.schema_file),
+                &display,
+                options.schema_charset,
+            )?;
+            let sql = if parsed.name == view.name {
+                parsed.create_sql
+            } else {
+                rename_created(&parsed.create_sql, "VIEW", &parsed.name, &view.name)
+            };
+            target
+                .create_view(&db.name, &view.name, &sql)
+                .await
+                .with_context(|| {
+                    format!(
+                        "creating view `{}`.`{}` from {display} on {}",
+                        db.name,
+                        view.name,
+                        target.describe()
+                    )
+                })?;
+        }
+    }
+    Ok(())
+}
+
+/// Rewrites the name of a `CREATE TABLE`/`CREATE VIEW` statement (routes):
+/// the first occurrence of the old name, quoted or bare, after `keyword`.
+fn rename_created(sql: &str, keyword: &str, old: &str, new: &str) -> String {
     let quoted_new = backend_core::model::quote_identifier(new);
     let upper = sql.to_ascii_uppercase();
-    let Some(table_kw) = upper.find("TABLE") else {
+    let Some(table_kw) = upper.find(keyword) else {
         return sql.to_string();
     };
-    let after = table_kw + "TABLE".len();
+    let after = table_kw + keyword.len();
     let quoted_old = backend_core::model::quote_identifier(old);
     let rest = &sql[after..];
     for candidate in [quoted_old.as_str(), old] {
@@ -388,11 +443,16 @@ mod tests {
     #[test]
     fn routes_rename_create_table() {
         assert_eq!(
-            rename_create_table("CREATE TABLE `t1` (`t1` int)", "t1", "all"),
+            rename_created("CREATE TABLE `t1` (`t1` int)", "TABLE", "t1", "all"),
             "CREATE TABLE `all` (`t1` int)"
         );
         assert_eq!(
-            rename_create_table("create table IF NOT EXISTS t1 (a int)", "t1", "x`y"),
+            rename_created(
+                "create table IF NOT EXISTS t1 (a int)",
+                "TABLE",
+                "t1",
+                "x`y"
+            ),
             "create table IF NOT EXISTS `x``y` (a int)"
         );
     }
