@@ -81,13 +81,28 @@ impl TidbEncoder {
     }
 }
 
+/// TiDB's hidden row id, as a column a tuple may carry.
+static TIDB_ROWID_COLUMN: std::sync::LazyLock<ColumnInfo> = std::sync::LazyLock::new(|| {
+    ColumnInfo::new(
+        0,
+        "_tidb_rowid",
+        usize::MAX,
+        backend_core::model::FieldType::new(ColumnType::BigInt),
+    )
+});
+
 /// The columns a tuple carries, with the index of their value in the
-/// parsed row. A trailing `_tidb_rowid` entry is ignored: the server
-/// assigns its own row ids.
+/// parsed row. A trailing `_tidb_rowid` entry (after the table's columns)
+/// comes last: the pipeline keeps it only for a server that has the column.
 fn emitted_columns<'a>(
     table: &'a TidbTableInfo,
     permutation: &'a ColumnPermutation,
 ) -> impl Iterator<Item = (&'a ColumnInfo, usize)> + 'a {
+    let row_id = permutation
+        .get(table.core.columns.len())
+        .copied()
+        .flatten()
+        .map(|index| (&*TIDB_ROWID_COLUMN, index));
     table
         .core
         .columns
@@ -95,6 +110,7 @@ fn emitted_columns<'a>(
         .zip(permutation.iter())
         .filter(|(col, _)| col.generated.is_none())
         .filter_map(|(col, slot)| slot.map(|index| (col, index)))
+        .chain(row_id)
 }
 
 impl RowEncoder for TidbEncoder {

@@ -123,11 +123,16 @@ pub fn compression_from_ext(ext: &str) -> Option<Compression> {
 }
 
 /// Converts a stream in a legacy encoding (`gb18030`, `gbk`, `latin1`…) to
-/// UTF-8. Malformed input is an `InvalidData` error giving the input offset.
+/// UTF-8. Malformed input is an `InvalidData` error giving the input offset,
+/// or, with [`DecodingReader::replacing`], becomes the replacement text.
 pub struct DecodingReader<R> {
     inner: R,
     decoder: Decoder,
     encoding: &'static Encoding,
+    /// What a malformed sequence becomes (`data-invalid-char-replace`).
+    replacement: Option<Vec<u8>>,
+    /// Replacement bytes not yet handed out.
+    pending: Vec<u8>,
     in_buf: Vec<u8>,
     in_start: usize,
     in_end: usize,
@@ -152,6 +157,8 @@ impl<R: Read> DecodingReader<R> {
             inner,
             decoder: encoding.new_decoder_without_bom_handling(),
             encoding,
+            replacement: None,
+            pending: Vec::new(),
             in_buf: vec![0; 64 * 1024],
             in_start: 0,
             in_end: 0,
@@ -159,6 +166,15 @@ impl<R: Read> DecodingReader<R> {
             eof: false,
             finished: false,
         }
+    }
+}
+
+impl<R> DecodingReader<R> {
+    /// Writes `replacement` (UTF-8) for each malformed sequence instead of
+    /// failing (Lightning's `data-invalid-char-replace`).
+    pub fn replacing(mut self, replacement: &str) -> Self {
+        self.replacement = Some(replacement.as_bytes().to_vec());
+        self
     }
 }
 
@@ -173,6 +189,12 @@ impl<R: Read> Read for DecodingReader<R> {
             return Ok(n);
         }
         loop {
+            if !self.pending.is_empty() {
+                let n = self.pending.len().min(out.len());
+                out[..n].copy_from_slice(&self.pending[..n]);
+                self.pending.drain(..n);
+                return Ok(n);
+            }
             if self.finished {
                 return Ok(0);
             }
@@ -196,6 +218,10 @@ impl<R: Read> Read for DecodingReader<R> {
             self.in_start += read;
             self.in_offset += u64::try_from(read).unwrap_or(u64::MAX);
             match result {
+                DecoderResult::Malformed(..) if self.replacement.is_some() => {
+                    self.pending
+                        .extend_from_slice(self.replacement.as_deref().unwrap_or_default());
+                }
                 DecoderResult::Malformed(bad, _) => {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,

@@ -154,6 +154,7 @@ pub fn import_options(cfg: &Config, root: &Path) -> anyhow::Result<ImportOptions
             charset,
             read_block_size: to_usize(cfg.mydumper.read_block_size.0, "mydumper.read-block-size")?
                 .max(4096),
+            invalid_char_replace: Some(cfg.mydumper.data_invalid_char_replace.clone()),
             ..ParserOptions::default()
         },
         chunk: ChunkOptions {

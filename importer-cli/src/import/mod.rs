@@ -127,6 +127,8 @@ pub struct ImportContext {
     pub error_count: AtomicU64,
     /// The session time for `CURRENT_TIMESTAMP` defaults of new chunks.
     pub session_timestamp: i64,
+    /// (table, warning) pairs already logged ([`ImportContext::warn_once`]).
+    warned: std::sync::Mutex<std::collections::HashSet<(String, &'static str)>>,
 }
 
 impl ImportContext {
@@ -161,7 +163,17 @@ impl ImportContext {
             progress: Arc::new(progress),
             error_count: AtomicU64::new(0),
             session_timestamp,
+            warned: std::sync::Mutex::default(),
         }
+    }
+
+    /// True the first time it is asked about `warning` for `table`: a
+    /// warning about a table's data is logged once, not once per chunk.
+    pub fn warn_once(&self, table: &str, warning: &'static str) -> bool {
+        self.warned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((table.to_string(), warning))
     }
 }
 
@@ -199,12 +211,16 @@ pub async fn prepare(
                     &file.display().to_string(),
                     charset,
                 )?;
-                // A routed database is created under its target name, not
-                // by the dump's statement for the source one.
-                parsed
-                    .name
-                    .eq_ignore_ascii_case(&db.name)
-                    .then_some(parsed.create_sql)
+                // A routed database is created under its target name, with
+                // the options of the dump's statement.
+                if parsed.name.eq_ignore_ascii_case(&db.name) {
+                    Some(parsed.create_sql)
+                } else {
+                    ["DATABASE", "SCHEMA"]
+                        .iter()
+                        .map(|kw| rename_created(&parsed.create_sql, kw, &db.name))
+                        .find(|sql| *sql != parsed.create_sql)
+                }
             }
             None => None,
         };
@@ -233,7 +249,7 @@ pub async fn prepare(
                 info.create_sql = info
                     .create_sql
                     .as_deref()
-                    .map(|sql| rename_created(sql, "TABLE", &info.name, &source.name));
+                    .map(|sql| rename_created(sql, "TABLE", &source.name));
                 info.name = source.name.clone();
             }
             defined.push((i, info, display));
@@ -321,7 +337,7 @@ pub async fn create_views(
             let sql = if parsed.name == view.name {
                 parsed.create_sql
             } else {
-                rename_created(&parsed.create_sql, "VIEW", &parsed.name, &view.name)
+                rename_created(&parsed.create_sql, "VIEW", &view.name)
             };
             target
                 .create_view(&db.name, &view.name, &sql)
@@ -339,29 +355,24 @@ pub async fn create_views(
     Ok(())
 }
 
-/// Rewrites the name of a `CREATE TABLE`/`CREATE VIEW` statement (routes):
-/// the first occurrence of the old name, quoted or bare, after `keyword`.
-fn rename_created(sql: &str, keyword: &str, old: &str, new: &str) -> String {
-    let quoted_new = backend_core::model::quote_identifier(new);
-    let upper = sql.to_ascii_uppercase();
-    let Some(table_kw) = upper.find(keyword) else {
+/// Rewrites the name of a `CREATE DATABASE`/`TABLE`/`VIEW` statement
+/// (routes): the name after `keyword` (and `IF NOT EXISTS`), quoted or bare,
+/// qualified or not, becomes `new` (unqualified: the statement runs in the
+/// target database). A statement where no name follows `keyword` is
+/// returned as it is.
+fn rename_created(sql: &str, keyword: &str, new: &str) -> String {
+    const NAME: &str = r"(?:`(?:[^`]|``)*`|[^\s(.`;]+)";
+    let pattern = format!(
+        r"(?is)^(\s*CREATE\b.*?\b{keyword}\s+(?:IF\s+NOT\s+EXISTS\s+)?){NAME}(?:\s*\.\s*{NAME})?"
+    );
+    let Ok(re) = regex::Regex::new(&pattern) else {
         return sql.to_string();
     };
-    let after = table_kw + keyword.len();
-    let quoted_old = backend_core::model::quote_identifier(old);
-    let rest = &sql[after..];
-    for candidate in [quoted_old.as_str(), old] {
-        if let Some(pos) = rest.find(candidate) {
-            return format!(
-                "{}{}{}{}",
-                &sql[..after],
-                &rest[..pos],
-                quoted_new,
-                &rest[pos + candidate.len()..]
-            );
-        }
-    }
-    sql.to_string()
+    let quoted_new = backend_core::model::quote_identifier(new);
+    re.replacen(sql, 1, |caps: &regex::Captures<'_>| {
+        format!("{}{quoted_new}", &caps[1])
+    })
+    .into_owned()
 }
 
 /// A stable hash of the table definition (FNV-1a over its JSON form), to
@@ -443,7 +454,7 @@ mod tests {
     #[test]
     fn routes_rename_create_table() {
         assert_eq!(
-            rename_created("CREATE TABLE `t1` (`t1` int)", "TABLE", "t1", "all"),
+            rename_created("CREATE TABLE `t1` (`t1` int)", "TABLE", "all"),
             "CREATE TABLE `all` (`t1` int)"
         );
         assert_eq!(
@@ -454,6 +465,22 @@ mod tests {
                 "x`y"
             ),
             "create table IF NOT EXISTS `x``y` (a int)"
+        );
+        assert_eq!(
+            rename_created("CREATE TABLE `src`.`t` (a int)", "TABLE", "t2"),
+            "CREATE TABLE `t2` (a int)"
+        );
+        assert_eq!(
+            rename_created(
+                "CREATE DATABASE IF NOT EXISTS s /*!40100 DEFAULT CHARACTER SET utf8mb4 */",
+                "DATABASE",
+                "d"
+            ),
+            "CREATE DATABASE IF NOT EXISTS `d` /*!40100 DEFAULT CHARACTER SET utf8mb4 */"
+        );
+        assert_eq!(
+            rename_created("CREATE SCHEMA s", "DATABASE", "d"),
+            "CREATE SCHEMA s"
         );
     }
 }
