@@ -671,4 +671,29 @@ mod tests {
         let short = enc.encode(&[Datum::Null], 2, &perm, &RowOrigin::default());
         assert!(short.is_err_and(|e| e.kind() == backend_core::ErrorKind::BadData));
     }
+
+    /// An entry after the table's columns is `_tidb_rowid` (kept by the
+    /// pipeline for TiDB only): it is the tuple's last value and the
+    /// column list's last name.
+    #[test]
+    fn trailing_row_id_entry_is_sent_last() {
+        let table = table();
+        let mut enc = TidbEncodingBuilder::new(SqlMode::default())
+            .new_encoder(&EncodingConfig {
+                table: Arc::clone(&table),
+                sql_mode: SqlMode::default(),
+                timestamp: 0,
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let perm = [Some(0), Some(1), None, None, Some(2)];
+        assert_eq!(
+            TidbEncoder::column_names(&table, &perm),
+            vec!["id", "name", "_tidb_rowid"]
+        );
+        let row = vec![Datum::Int(1), Datum::text("x"), Datum::Int(77)];
+        match enc.encode(&row, 1, &perm, &RowOrigin::default()) {
+            Ok(EncodedRow::Sql(sql)) => assert_eq!(sql.tuple, "(1,'x',77)"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

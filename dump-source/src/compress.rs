@@ -131,7 +131,8 @@ pub struct DecodingReader<R> {
     encoding: &'static Encoding,
     /// What a malformed sequence becomes (`data-invalid-char-replace`).
     replacement: Option<Vec<u8>>,
-    /// Replacement bytes not yet handed out.
+    /// Output not yet handed out: replacement text, or decoded bytes that
+    /// did not fit a small read.
     pending: Vec<u8>,
     in_buf: Vec<u8>,
     in_start: usize,
@@ -184,9 +185,11 @@ impl<R: Read> Read for DecodingReader<R> {
         if out.len() < 8 {
             let mut tmp = [0u8; 8];
             let n = self.read(&mut tmp)?;
-            let n = n.min(out.len());
-            out[..n].copy_from_slice(&tmp[..n]);
-            return Ok(n);
+            let k = n.min(out.len());
+            out[..k].copy_from_slice(&tmp[..k]);
+            // What does not fit comes first in the next read.
+            self.pending.splice(0..0, tmp[k..n].iter().copied());
+            return Ok(k);
         }
         loop {
             if !self.pending.is_empty() {

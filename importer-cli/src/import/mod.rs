@@ -458,12 +458,7 @@ mod tests {
             "CREATE TABLE `all` (`t1` int)"
         );
         assert_eq!(
-            rename_created(
-                "create table IF NOT EXISTS t1 (a int)",
-                "TABLE",
-                "t1",
-                "x`y"
-            ),
+            rename_created("create table IF NOT EXISTS t1 (a int)", "TABLE", "x`y"),
             "create table IF NOT EXISTS `x``y` (a int)"
         );
         assert_eq!(
