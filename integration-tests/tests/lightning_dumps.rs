@@ -560,12 +560,26 @@ async fn csv_header_mismatch_is_reported_before_import() {
             store.tables().unwrap().iter().all(|t| t.rows == 0)
         }
     );
+    // The reverse is a precheck warning; the table then fails on its first
+    // row without writing it.
     let dump = dump_of(files(b""));
-    let err = format!("{:#}", dump.local(&header(true)).await.unwrap_err());
+    let work = dump.dir.path().join("check");
+    std::fs::create_dir_all(&work).unwrap();
+    let cfg = load_config(
+        &Target::Local(dump.store()),
+        &dump.source(),
+        &work,
+        &header(true),
+    )
+    .unwrap();
+    let report = importer_cli::app::precheck(&cfg).await.unwrap().to_string();
     assert!(
-        err.contains("header = true") && err.contains("unknown column \"1\""),
-        "{err}"
+        report.contains("[FAIL] CSV headers: h.t.000000000.csv: unknown column \"1\"")
+            && report.contains("header = true"),
+        "{report}"
     );
+    let err = format!("{:#}", dump.local(&header(true)).await.unwrap_err());
+    assert!(err.contains("unknown column \"1\""), "{err}");
     if let Some(server) = Server::from_env() {
         let dump = dump_of(files(b"id,name\n"));
         let err = format!(

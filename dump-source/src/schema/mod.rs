@@ -430,17 +430,25 @@ fn parse_error(stmt: &Stmt, file: &str, err: &sqlparser::parser::ParserError) ->
         .get_or_init(|| Regex::new(r" at Line: (\d+), Column: (\d+)").ok())
         .as_ref()
         .and_then(|re| {
-            re.captures(&text)
-                .map(|c| (c.get(0).map(|m| m.range()), c[1].parse().ok()))
+            re.captures(&text).map(|c| {
+                (
+                    c.get(0).map(|m| m.range()),
+                    c[1].parse().ok(),
+                    c[2].to_string(),
+                )
+            })
         });
     match at {
-        Some((Some(range), Some(line))) => {
+        Some((Some(range), Some(line), column)) => {
+            // The parser's line counts from the statement; the column is
+            // the file's (the statement starts a line, or its first line's
+            // column is off by what comes before it).
             let mut reason = text.clone();
             reason.replace_range(range, "");
             schema_err_at(
                 file,
                 file_line(stmt, line),
-                format!("cannot parse CREATE TABLE: {reason}"),
+                format!("cannot parse CREATE TABLE: {reason} (column {column})"),
             )
         }
         _ => schema_err_at(

@@ -2,7 +2,8 @@
 //! checked before any row is imported (Lightning's CSV header check).
 //!
 //! With `header = true` the first line of each CSV file must name columns
-//! of its table. With `header = false` a first line whose every field names
+//! of its table; one that does not is a warning (the table then fails on
+//! its first row, writing nothing wrong). With `header = false` a first line whose every field names
 //! a column of the table looks like a header that would be imported as a
 //! row: that is a failure that stops the import when the line cannot be a
 //! row — it is the same in two files of the table, or a field falls on a
@@ -34,8 +35,10 @@ pub(super) fn check(
     let mut found = Findings::default();
     for (source, info) in tables {
         if csv.header {
+            // The table fails on its first row anyway, without writing a
+            // wrong row: a warning, and the other tables are imported.
             if let Some(problem) = header_names_columns(scan, source, info, csv, parser) {
-                found.fatal.push(problem);
+                found.warnings.push(problem);
             }
         } else {
             header_looks_like_data(scan, source, info, csv, parser, &mut found);
@@ -55,7 +58,8 @@ fn header_names_columns(
 ) -> Option<String> {
     let file = csv_files(source).next()?;
     let name = file.path.display().to_string();
-    let parsed = source::open_parser(
+    // A file that cannot be read is reported when it is imported.
+    let mut p = source::open_parser(
         &scan.root.join(&file.path),
         &name,
         file.format,
@@ -66,14 +70,17 @@ fn header_names_columns(
         false,
         parser,
     )
-    .and_then(|mut p| {
-        p.read_row()?;
-        let columns = p.columns().map(<[String]>::to_vec);
-        source::column_permutation(info, columns.as_deref(), &name).map(|_| ())
-    });
-    parsed.err().map(|e| {
-        format!("{e} (with [mydumper.csv] header = true the first line must name the columns; set header = false if the files have no header line)")
-    })
+    .ok()?;
+    p.read_row().ok()?;
+    let columns = p.columns().map(<[String]>::to_vec);
+    source::column_permutation(info, columns.as_deref(), &name)
+        .err()
+        .map(|e| {
+            format!(
+                "{e} (with [mydumper.csv] header = true the first line must name the columns; \
+                 set header = false if the files have no header line)"
+            )
+        })
 }
 
 /// `header = false`: reads the first line of up to two CSV files of the
