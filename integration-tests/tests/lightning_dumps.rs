@@ -14,53 +14,13 @@ use integration_tests::server::{self, Server};
 
 /// As MySQL 8's `mysqldump` writes a table (MariaDB runs every construct:
 /// it skips `/*!80000 … */`, runs `/*!50100 … */`).
-const MYSQL8_ITEMS: &str = "-- MySQL dump 10.13\n\
-/*!40101 SET @saved_cs_client     = @@character_set_client */;\n\
-/*!50503 SET character_set_client = utf8mb4 */;\n\
-CREATE TABLE `items` (\n\
-  `id` int NOT NULL AUTO_INCREMENT,\n\
-  `name` varchar(50) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci DEFAULT NULL COMMENT 'the name',\n\
-  `code` char(4) CHARSET latin1 NOT NULL,\n\
-  `price` decimal(10,2) NOT NULL DEFAULT '0.00',\n\
-  `doubled` decimal(12,2) GENERATED ALWAYS AS ((`price` * 2)) STORED,\n\
-  `label` varchar(60) AS (concat(`code`,'-',`name`)) VIRTUAL,\n\
-  `hidden` int DEFAULT NULL /*!80023 INVISIBLE */,\n\
-  PRIMARY KEY (`id`),\n\
-  KEY `idx_name` (`name`) /*!80000 INVISIBLE */,\n\
-  KEY `idx_price` (`price`) USING BTREE COMMENT 'by price',\n\
-  CONSTRAINT `chk_price` CHECK ((`price` >= 0))\n\
-) ENGINE=InnoDB AUTO_INCREMENT=7 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci ROW_FORMAT=DYNAMIC COMMENT='items'\n\
-/*!50100 PARTITION BY RANGE (`id`)\n\
-(PARTITION p0 VALUES LESS THAN (100) ENGINE = InnoDB,\n\
- PARTITION p1 VALUES LESS THAN MAXVALUE ENGINE = InnoDB) */;\n\
-/*!40101 SET character_set_client = @saved_cs_client */;\n";
+const MYSQL8_ITEMS: &str = include_str!("../../dump-source/tests/data/real-ddl/mysql8-items.sql");
 
 /// As `mariadb-dump` writes a table.
-const MARIADB_M: &str = "CREATE TABLE `m` (\n\
-  `id` int(11) NOT NULL,\n\
-  `a` varchar(20) CHARACTER SET utf8mb3 COLLATE utf8mb3_general_ci DEFAULT NULL,\n\
-  `b` int(11) GENERATED ALWAYS AS (`id` + 1) VIRTUAL,\n\
-  `c` int(11) DEFAULT NULL CHECK (`c` > 0),\n\
-  `d` int(11) DEFAULT NULL INVISIBLE,\n\
-  PRIMARY KEY (`id`),\n\
-  KEY `k` (`a`) IGNORED,\n\
-  CONSTRAINT `CONSTRAINT_1` CHECK (`id` > 0)\n\
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci PAGE_CHECKSUM=1\n\
- PARTITION BY HASH (`id`)\n\
-PARTITIONS 2;\n";
+const MARIADB_M: &str = include_str!("../../dump-source/tests/data/real-ddl/mariadb-m.sql");
 
 /// As dumpling writes a TiDB table.
-const TIDB_R: &str = "/*!40014 SET FOREIGN_KEY_CHECKS=0*/;\n/*!40101 SET NAMES binary*/;\n\
-CREATE TABLE `r` (\n\
-  `id` bigint(20) NOT NULL /*T![auto_rand] AUTO_RANDOM(5) */,\n\
-  `a` varchar(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL,\n\
-  `b` int(11) DEFAULT NULL,\n\
-  PRIMARY KEY (`id`) /*T![clustered_index] CLUSTERED */,\n\
-  KEY `idx_a` (`a`) /*!80000 INVISIBLE */\n\
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin /*T![auto_rand_base] AUTO_RANDOM_BASE=30001 */ /*T! SHARD_ROW_ID_BITS=4 PRE_SPLIT_REGIONS=2 */\n\
-PARTITION BY RANGE (`id`)\n\
-(PARTITION `p0` VALUES LESS THAN (100),\n\
- PARTITION `p1` VALUES LESS THAN (MAXVALUE));\n";
+const TIDB_R: &str = include_str!("../../dump-source/tests/data/real-ddl/tidb-r.sql");
 
 /// The three tables and their rows; `stored` keeps `items.doubled` a
 /// stored generated column (the local backend cannot compute those).

@@ -735,14 +735,9 @@ fn column_list_span(sql: &str) -> Option<(usize, usize)> {
     let mut open = None;
     while i < b.len() {
         match b[i] {
-            q @ (b'\'' | b'"' | b'`') => {
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    if b[i] == b'\\' && q != b'`' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
+            b'\'' | b'"' | b'`' => {
+                i = split::quoted_end(b, i);
+                continue;
             }
             b'(' => {
                 if depth == 0 && open.is_none() {

@@ -10,7 +10,7 @@
 //! Each is rewritten here, word by word outside
 //! quotes; anything else reaches the parser as written.
 
-use super::split::is_word;
+use super::split::{is_word, quoted_end, starts_word, word_end};
 
 /// The column list text with the rewrites above applied.
 pub(super) fn for_local_parser(sql: &str) -> String {
@@ -20,21 +20,9 @@ pub(super) fn for_local_parser(sql: &str) -> String {
     let mut copied = 0;
     while i < b.len() {
         match b[i] {
-            q @ (b'\'' | b'"' | b'`') => {
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    if b[i] == b'\\' && q != b'`' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                i += 1;
-            }
-            c if c.is_ascii_alphabetic() && (i == 0 || !is_word(b[i - 1])) => {
-                let end = b[i..]
-                    .iter()
-                    .position(|c| !is_word(*c))
-                    .map_or(b.len(), |k| i + k);
+            b'\'' | b'"' | b'`' => i = quoted_end(b, i),
+            _ if starts_word(b, i) => {
+                let end = word_end(b, i);
                 let word = sql[i..end].to_ascii_uppercase();
                 let before = sql[..i].trim_end().chars().last();
                 let after_at = skip_space(b, end);

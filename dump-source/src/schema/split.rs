@@ -33,24 +33,9 @@ pub(super) fn split_statements(src: &str) -> Vec<Stmt> {
         let c = b[i];
         match c {
             b'\'' | b'"' | b'`' => {
-                let start = i;
-                i += 1;
-                while i < b.len() {
-                    if b[i] == b'\\' && c != b'`' {
-                        i += 2;
-                        continue;
-                    }
-                    if b[i] == c {
-                        if b.get(i + 1) == Some(&c) {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i = (i + 1).min(b.len());
-                cur.content(b, start, &b[start..i], in_exec);
+                let end = quoted_end(b, i);
+                cur.content(b, i, &b[i..end], in_exec);
+                i = end;
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
                 if let Some(len) = executable_comment_opener(&b[i..]) {
@@ -89,11 +74,8 @@ pub(super) fn split_statements(src: &str) -> Vec<Stmt> {
                 in_exec = false;
                 i += 1;
             }
-            c if c.is_ascii_alphabetic() && (i == 0 || !is_word(b[i - 1])) => {
-                let end = b[i..]
-                    .iter()
-                    .position(|c| !is_word(*c))
-                    .map_or(b.len(), |k| i + k);
+            _ if starts_word(b, i) => {
+                let end = word_end(b, i);
                 let word = &b[i..end];
                 let nonclustered = word.eq_ignore_ascii_case(b"NONCLUSTERED");
                 if nonclustered || word.eq_ignore_ascii_case(b"CLUSTERED") {
@@ -234,4 +216,41 @@ impl StmtBuilder {
 
 pub(super) fn is_word(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+}
+
+/// Whether a bare word starts at `i`.
+pub(super) fn starts_word(b: &[u8], i: usize) -> bool {
+    b[i].is_ascii_alphabetic() && (i == 0 || !is_word(b[i - 1]))
+}
+
+/// The end of the word starting at `i`.
+pub(super) fn word_end(b: &[u8], i: usize) -> usize {
+    b[i..]
+        .iter()
+        .position(|c| !is_word(*c))
+        .map_or(b.len(), |k| i + k)
+}
+
+/// Just past the quoted string or identifier whose opening quote is at
+/// `start`: a doubled quote stays inside, and so does a backslash-escaped
+/// one in strings (not in back-quoted names). The text's end for an
+/// unterminated one.
+pub(super) fn quoted_end(b: &[u8], start: usize) -> usize {
+    let q = b[start];
+    let mut i = start + 1;
+    while i < b.len() {
+        if b[i] == b'\\' && q != b'`' {
+            i += 2;
+            continue;
+        }
+        if b[i] == q {
+            if b.get(i + 1) == Some(&q) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i += 1;
+    }
+    b.len()
 }

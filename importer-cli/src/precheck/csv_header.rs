@@ -14,7 +14,7 @@ use backend_core::model::TableInfo;
 use backend_core::{Datum, SourceFormat};
 use dump_source::csv::CsvOptions;
 use dump_source::scan::{DataFile, ScanResult, TableSource};
-use dump_source::{self as source, ParserOptions};
+use dump_source::{self as source, ParserOptions, Row, RowParser};
 
 /// What the check found.
 #[derive(Debug, Default)]
@@ -58,20 +58,7 @@ fn header_names_columns(
 ) -> Option<String> {
     let file = csv_files(source).next()?;
     let name = file.path.display().to_string();
-    // A file that cannot be read is reported when it is imported.
-    let mut p = source::open_parser(
-        &scan.root.join(&file.path),
-        &name,
-        file.format,
-        file.compression,
-        0,
-        0,
-        csv,
-        false,
-        parser,
-    )
-    .ok()?;
-    p.read_row().ok()?;
+    let (p, _) = first_row(scan, file, csv, parser)?;
     let columns = p.columns().map(<[String]>::to_vec);
     source::column_permutation(info, columns.as_deref(), &name)
         .err()
@@ -95,21 +82,8 @@ fn header_looks_like_data(
 ) {
     let mut firsts: Vec<(String, Vec<String>)> = Vec::new();
     for file in csv_files(source).take(2) {
-        let name = file.path.display().to_string();
-        let row = source::open_parser(
-            &scan.root.join(&file.path),
-            &name,
-            file.format,
-            file.compression,
-            0,
-            0,
-            csv,
-            false,
-            parser,
-        )
-        .and_then(|mut p| p.read_row());
-        // A file that cannot be read is reported when it is imported.
-        if let Ok(Some(row)) = row {
+        if let Some((_, row)) = first_row(scan, file, csv, parser) {
+            let name = file.path.display().to_string();
             firsts.push((name, row.values.iter().map(field_text).collect()));
         }
     }
@@ -140,6 +114,30 @@ fn header_looks_like_data(
     } else {
         found.warnings.push(problem);
     }
+}
+
+/// The parser of `file` after its first row, and that row; `None` when the
+/// file cannot be read or has no row (the import reports those).
+fn first_row(
+    scan: &ScanResult,
+    file: &DataFile,
+    csv: &CsvOptions,
+    parser: &ParserOptions,
+) -> Option<(Box<dyn RowParser>, Row)> {
+    let mut p = source::open_parser(
+        &scan.root.join(&file.path),
+        &file.path.display().to_string(),
+        file.format,
+        file.compression,
+        0,
+        0,
+        csv,
+        false,
+        parser,
+    )
+    .ok()?;
+    let row = p.read_row().ok()??;
+    Some((p, row))
 }
 
 fn csv_files(source: &TableSource) -> impl Iterator<Item = &DataFile> {
