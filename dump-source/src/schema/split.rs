@@ -114,10 +114,18 @@ pub(super) fn split_statements(src: &str) -> Vec<Stmt> {
 
 /// The length of an executable comment's opener at the start of `b`:
 /// MySQL's `/*!` with an optional version, or TiDB's `/*T!` with an
-/// optional `[feature,…]` list.
+/// optional `[feature,…]` list. A version of 999999 or more is one no
+/// server runs (MariaDB dumps open with `/*!999999\- enable the sandbox
+/// mode */`): that is a plain comment.
 fn executable_comment_opener(b: &[u8]) -> Option<usize> {
     if b.starts_with(b"/*!") {
         let digits = b[3..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let version = std::str::from_utf8(&b[3..3 + digits])
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok());
+        if digits > 6 || version.is_some_and(|v| v >= 999_999) {
+            return None;
+        }
         return Some(3 + digits);
     }
     if b.starts_with(b"/*T!") {
