@@ -4,9 +4,10 @@
 //!
 //! Keys: `mFormatVersion` (u32 big-endian), `mNextTableID` (i64
 //! big-endian), `mDB\0{db}` (JSON [`DbInfo`]), `mTable\0{db}\0{table}` (JSON
-//! [`TableEntry`]), `mView\0{db}\0{view}` (JSON [`ViewEntry`]); names in keys are lower-cased, as TiDB compares them
-//! case-insensitively, while entries keep the declared spelling. Table ids
-//! are allocated here, from [`FIRST_TABLE_ID`] up, never reused.
+//! [`TableEntry`]), `mView\0{db}\0{view}` (JSON [`ViewEntry`]); names in
+//! keys are lower-cased, as TiDB compares them case-insensitively, while
+//! entries keep the declared spelling. Table ids are allocated here, from
+//! [`FIRST_TABLE_ID`] up, never reused.
 //!
 //! Creating a table that exists with the same definition returns the
 //! existing entry (re-running an import is fine); a different definition is
