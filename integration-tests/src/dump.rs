@@ -88,16 +88,20 @@ impl Dump {
     }
 }
 
-/// Table rows as sorted text cells.
-pub fn text_rows(rows: Vec<Vec<Cell>>) -> Vec<Vec<Option<String>>> {
-    let mut rows: Vec<Vec<Option<String>>> = rows
-        .into_iter()
+/// Table rows as text cells, in the order given.
+pub fn text_cells(rows: Vec<Vec<Cell>>) -> Vec<Vec<Option<String>>> {
+    rows.into_iter()
         .map(|r| {
             r.into_iter()
                 .map(|c| c.map(|b| String::from_utf8_lossy(&b).into_owned()))
                 .collect()
         })
-        .collect();
+        .collect()
+}
+
+/// Table rows as sorted text cells.
+pub fn text_rows(rows: Vec<Vec<Cell>>) -> Vec<Vec<Option<String>>> {
+    let mut rows = text_cells(rows);
     rows.sort();
     rows
 }
