@@ -83,6 +83,37 @@ pub trait ImportTarget: Send + Sync + Debug {
         Ok(created)
     }
 
+    /// Whether the target runs a dump's `CREATE TABLE` statement as written
+    /// and reads the table back from itself: then the server is the judge
+    /// of the statement, and [`ImportTarget::create_table`] needs only the
+    /// table's name and `create_sql` (a model the dump parser could not
+    /// build is not needed). False by default: the target builds the table
+    /// from the model.
+    fn runs_create_statements(&self) -> bool {
+        false
+    }
+
+    /// Creates view `name` in database `db` from the dump's `CREATE VIEW`
+    /// statement unless it exists. Called after every table is created, as
+    /// a view may read any of them.
+    ///
+    /// Errors: [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) by
+    /// default.
+    async fn create_view(&self, db: &str, name: &str, _create_sql: &str) -> Result<()> {
+        Err(Error::unsupported(format!(
+            "{} cannot create views (`{db}`.`{name}`)",
+            self.describe()
+        )))
+    }
+
+    /// Whether rows may set TiDB's hidden row id `_tidb_rowid` of a table
+    /// that has no integer or clustered primary key: the target keeps it as
+    /// the row's handle. False by default; the pipeline then drops the
+    /// column from the rows.
+    fn keeps_tidb_rowid(&self) -> bool {
+        false
+    }
+
     /// The table as the target has it, when it exists (for `no-schema`).
     async fn existing_table(&self, db: &str, name: &str) -> Result<Option<TidbTableInfo>>;
 

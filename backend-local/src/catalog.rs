@@ -4,9 +4,10 @@
 //!
 //! Keys: `mFormatVersion` (u32 big-endian), `mNextTableID` (i64
 //! big-endian), `mDB\0{db}` (JSON [`DbInfo`]), `mTable\0{db}\0{table}` (JSON
-//! [`TableEntry`]); names in keys are lower-cased, as TiDB compares them
-//! case-insensitively, while entries keep the declared spelling. Table ids
-//! are allocated here, from [`FIRST_TABLE_ID`] up, never reused.
+//! [`TableEntry`]), `mView\0{db}\0{view}` (JSON [`ViewEntry`]); names in
+//! keys are lower-cased, as TiDB compares them case-insensitively, while
+//! entries keep the declared spelling. Table ids are allocated here, from
+//! [`FIRST_TABLE_ID`] up, never reused.
 //!
 //! Creating a table that exists with the same definition returns the
 //! existing entry (re-running an import is fine); a different definition is
@@ -31,6 +32,7 @@ pub(crate) const KEY_FORMAT_VERSION: &[u8] = b"mFormatVersion";
 const KEY_NEXT_TABLE_ID: &[u8] = b"mNextTableID";
 const DB_PREFIX: &[u8] = b"mDB\0";
 const TABLE_PREFIX: &[u8] = b"mTable\0";
+const VIEW_PREFIX: &[u8] = b"mView\0";
 
 /// Serialises id allocation and create-if-absent within the process.
 static CATALOG_LOCK: Mutex<()> = Mutex::new(());
@@ -45,6 +47,18 @@ pub struct TableEntry {
     pub table: TableInfo,
     /// Rows recorded by the last import ([`Catalog::set_row_count`]).
     pub row_count: u64,
+}
+
+/// A view as the catalog stores it: the store keeps its definition (rows
+/// are read through the tables it selects from).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewEntry {
+    /// The database, as declared.
+    pub db: String,
+    /// The view, as declared.
+    pub name: String,
+    /// Its `CREATE VIEW` statement.
+    pub create_sql: String,
 }
 
 fn store_err(what: impl fmt::Display, e: rocksdb::Error) -> Error {
@@ -65,7 +79,11 @@ fn db_key(db: &str) -> Vec<u8> {
 }
 
 fn table_key(db: &str, table: &str) -> Vec<u8> {
-    let mut k = TABLE_PREFIX.to_vec();
+    object_key(TABLE_PREFIX, db, table)
+}
+
+fn object_key(prefix: &[u8], db: &str, table: &str) -> Vec<u8> {
+    let mut k = prefix.to_vec();
     k.extend_from_slice(db.to_lowercase().as_bytes());
     k.push(0);
     k.extend_from_slice(table.to_lowercase().as_bytes());
@@ -307,6 +325,53 @@ impl<'a> Catalog<'a> {
             .write(batch)
             .map_err(|e| store_err(format!("dropping {what}"), e))?;
         Ok(true)
+    }
+
+    /// Records view `name` of database `db` (creating the database too). A
+    /// view that exists keeps its definition when it is the same; a
+    /// different one is a [`ErrorKind::SchemaMismatch`] error, as for tables.
+    pub fn create_view(&self, db: &str, name: &str, create_sql: &str) -> Result<()> {
+        self.create_database(db)?;
+        let _guard = CATALOG_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let key = object_key(VIEW_PREFIX, db, name);
+        let what = unique_table_name(db, name);
+        if let Some(v) = self
+            .db
+            .get(&key)
+            .map_err(|e| store_err("reading the catalog", e))?
+        {
+            let existing: ViewEntry = serde_json::from_slice(&v).map_err(|e| corrupt(&what, e))?;
+            if existing.create_sql == create_sql {
+                return Ok(());
+            }
+            return Err(Error::new(
+                ErrorKind::SchemaMismatch,
+                format!(
+                    "view {what} already exists in the target store with a different definition:\n  existing: {}\n  new:      {create_sql}",
+                    existing.create_sql
+                ),
+            ));
+        }
+        let entry = ViewEntry {
+            db: db.to_string(),
+            name: name.to_string(),
+            create_sql: create_sql.to_string(),
+        };
+        let value = serde_json::to_vec(&entry)
+            .map_err(|e| Error::internal(format!("serialising view {what}: {e}")))?;
+        self.db
+            .put(key, value)
+            .map_err(|e| store_err(format!("creating view {what}"), e))
+    }
+
+    /// Every view, sorted by database and name.
+    pub fn views(&self) -> Result<Vec<ViewEntry>> {
+        self.scan_prefix(VIEW_PREFIX)?
+            .into_iter()
+            .map(|(k, v)| {
+                serde_json::from_slice(&v).map_err(|e| corrupt(String::from_utf8_lossy(&k), e))
+            })
+            .collect()
     }
 
     /// Records the table's row count after an import.

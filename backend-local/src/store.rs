@@ -607,6 +607,11 @@ impl TargetStore {
         list_tables(self.db())
     }
 
+    /// Every view, sorted by database and name.
+    pub fn views(&self) -> Result<Vec<crate::catalog::ViewEntry>> {
+        Catalog::new(self.db()).views()
+    }
+
     /// The catalog entry of `db_name`.`table_name`. Errors:
     /// [`backend_core::ErrorKind::NotFound`] when there is no such table.
     pub fn table(&self, db_name: &str, table_name: &str) -> Result<TableEntry> {

@@ -65,6 +65,15 @@ impl ImportTarget for LocalTarget {
         Ok(TidbTableInfo::new(db, created))
     }
 
+    async fn create_view(&self, db: &str, name: &str, create_sql: &str) -> Result<()> {
+        self.catalog().create_view(db, name, create_sql)
+    }
+
+    /// The KV encoder takes a `_tidb_rowid` value as the row handle.
+    fn keeps_tidb_rowid(&self) -> bool {
+        true
+    }
+
     async fn existing_table(&self, db: &str, name: &str) -> Result<Option<TidbTableInfo>> {
         Ok(self
             .catalog()

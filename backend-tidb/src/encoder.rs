@@ -81,13 +81,28 @@ impl TidbEncoder {
     }
 }
 
+/// TiDB's hidden row id, as a column a tuple may carry.
+static TIDB_ROWID_COLUMN: std::sync::LazyLock<ColumnInfo> = std::sync::LazyLock::new(|| {
+    ColumnInfo::new(
+        0,
+        "_tidb_rowid",
+        usize::MAX,
+        backend_core::model::FieldType::new(ColumnType::BigInt),
+    )
+});
+
 /// The columns a tuple carries, with the index of their value in the
-/// parsed row. A trailing `_tidb_rowid` entry is ignored: the server
-/// assigns its own row ids.
+/// parsed row. A trailing `_tidb_rowid` entry (after the table's columns)
+/// comes last: the pipeline keeps it only for a server that has the column.
 fn emitted_columns<'a>(
     table: &'a TidbTableInfo,
     permutation: &'a ColumnPermutation,
 ) -> impl Iterator<Item = (&'a ColumnInfo, usize)> + 'a {
+    let row_id = permutation
+        .get(table.core.columns.len())
+        .copied()
+        .flatten()
+        .map(|index| (&*TIDB_ROWID_COLUMN, index));
     table
         .core
         .columns
@@ -95,6 +110,7 @@ fn emitted_columns<'a>(
         .zip(permutation.iter())
         .filter(|(col, _)| col.generated.is_none())
         .filter_map(|(col, slot)| slot.map(|index| (col, index)))
+        .chain(row_id)
 }
 
 impl RowEncoder for TidbEncoder {
@@ -654,5 +670,30 @@ mod tests {
         assert_eq!(enc.max_auto_id(), 42);
         let short = enc.encode(&[Datum::Null], 2, &perm, &RowOrigin::default());
         assert!(short.is_err_and(|e| e.kind() == backend_core::ErrorKind::BadData));
+    }
+
+    /// An entry after the table's columns is `_tidb_rowid` (kept by the
+    /// pipeline for TiDB only): it is the tuple's last value and the
+    /// column list's last name.
+    #[test]
+    fn trailing_row_id_entry_is_sent_last() {
+        let table = table();
+        let mut enc = TidbEncodingBuilder::new(SqlMode::default())
+            .new_encoder(&EncodingConfig {
+                table: Arc::clone(&table),
+                sql_mode: SqlMode::default(),
+                timestamp: 0,
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let perm = [Some(0), Some(1), None, None, Some(2)];
+        assert_eq!(
+            TidbEncoder::column_names(&table, &perm),
+            vec!["id", "name", "_tidb_rowid"]
+        );
+        let row = vec![Datum::Int(1), Datum::text("x"), Datum::Int(77)];
+        match enc.encode(&row, 1, &perm, &RowOrigin::default()) {
+            Ok(EncodedRow::Sql(sql)) => assert_eq!(sql.tuple, "(1,'x',77)"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -361,6 +361,20 @@ impl ImportTarget for TidbBackend {
             .collect()
     }
 
+    fn runs_create_statements(&self) -> bool {
+        true
+    }
+
+    async fn create_view(&self, db: &str, _name: &str, create_sql: &str) -> Result<()> {
+        TidbBackend::create_database(self, db).await?;
+        self.execute_create(Some(db), create_sql).await
+    }
+
+    /// TiDB keeps `_tidb_rowid`; MySQL and MariaDB have no such column.
+    fn keeps_tidb_rowid(&self) -> bool {
+        self.server_info().is_tidb()
+    }
+
     async fn existing_table(&self, db: &str, name: &str) -> Result<Option<TidbTableInfo>> {
         self.remote_table(db, name).await
     }

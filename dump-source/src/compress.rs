@@ -123,11 +123,17 @@ pub fn compression_from_ext(ext: &str) -> Option<Compression> {
 }
 
 /// Converts a stream in a legacy encoding (`gb18030`, `gbk`, `latin1`…) to
-/// UTF-8. Malformed input is an `InvalidData` error giving the input offset.
+/// UTF-8. Malformed input is an `InvalidData` error giving the input offset,
+/// or, with [`DecodingReader::replacing`], becomes the replacement text.
 pub struct DecodingReader<R> {
     inner: R,
     decoder: Decoder,
     encoding: &'static Encoding,
+    /// What a malformed sequence becomes (`data-invalid-char-replace`).
+    replacement: Option<Vec<u8>>,
+    /// Output not yet handed out: replacement text, or decoded bytes that
+    /// did not fit a small read.
+    pending: Vec<u8>,
     in_buf: Vec<u8>,
     in_start: usize,
     in_end: usize,
@@ -152,6 +158,8 @@ impl<R: Read> DecodingReader<R> {
             inner,
             decoder: encoding.new_decoder_without_bom_handling(),
             encoding,
+            replacement: None,
+            pending: Vec::new(),
             in_buf: vec![0; 64 * 1024],
             in_start: 0,
             in_end: 0,
@@ -162,17 +170,34 @@ impl<R: Read> DecodingReader<R> {
     }
 }
 
+impl<R> DecodingReader<R> {
+    /// Writes `replacement` (UTF-8) for each malformed sequence instead of
+    /// failing (Lightning's `data-invalid-char-replace`).
+    pub fn replacing(mut self, replacement: &str) -> Self {
+        self.replacement = Some(replacement.as_bytes().to_vec());
+        self
+    }
+}
+
 impl<R: Read> Read for DecodingReader<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         // encoding_rs may need up to 4 bytes of room to make progress.
         if out.len() < 8 {
             let mut tmp = [0u8; 8];
             let n = self.read(&mut tmp)?;
-            let n = n.min(out.len());
-            out[..n].copy_from_slice(&tmp[..n]);
-            return Ok(n);
+            let k = n.min(out.len());
+            out[..k].copy_from_slice(&tmp[..k]);
+            // What does not fit comes first in the next read.
+            self.pending.splice(0..0, tmp[k..n].iter().copied());
+            return Ok(k);
         }
         loop {
+            if !self.pending.is_empty() {
+                let n = self.pending.len().min(out.len());
+                out[..n].copy_from_slice(&self.pending[..n]);
+                self.pending.drain(..n);
+                return Ok(n);
+            }
             if self.finished {
                 return Ok(0);
             }
@@ -196,6 +221,10 @@ impl<R: Read> Read for DecodingReader<R> {
             self.in_start += read;
             self.in_offset += u64::try_from(read).unwrap_or(u64::MAX);
             match result {
+                DecoderResult::Malformed(..) if self.replacement.is_some() => {
+                    self.pending
+                        .extend_from_slice(self.replacement.as_deref().unwrap_or_default());
+                }
                 DecoderResult::Malformed(bad, _) => {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,

@@ -66,6 +66,16 @@ pub enum SourceError {
         /// What is wrong.
         reason: String,
     },
+    /// A statement of a schema file cannot be understood, at a known line.
+    #[error("{file}: line {line}: {reason}")]
+    SchemaAt {
+        /// The schema file.
+        file: String,
+        /// The line (1-based) of the statement or of the construct.
+        line: u64,
+        /// What is wrong, naming the construct.
+        reason: String,
+    },
     /// The directory layout or a file name is invalid, or a table's data has
     /// no schema.
     #[error("{path}: {reason}")]
@@ -103,7 +113,7 @@ impl From<SourceError> for backend_core::Error {
             SourceError::Syntax { .. }
             | SourceError::BadRow { .. }
             | SourceError::RowTooLarge { .. } => ErrorKind::BadData,
-            SourceError::Schema { .. } => ErrorKind::SchemaMismatch,
+            SourceError::Schema { .. } | SourceError::SchemaAt { .. } => ErrorKind::SchemaMismatch,
             SourceError::Layout { .. } => ErrorKind::NotFound,
             SourceError::Config(_) => ErrorKind::Config,
         };

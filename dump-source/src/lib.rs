@@ -88,4 +88,4 @@ pub mod sql;
 
 pub use error::SourceError;
 pub use open::{decode_stream, open_parser};
-pub use parser::{DataCharset, ParserOptions, Row, RowParser, column_permutation};
+pub use parser::{DataCharset, ParserOptions, Row, RowParser, TIDB_ROWID, column_permutation};

@@ -54,7 +54,12 @@ pub fn open_parser(
         offset
     };
     let reader = compress::open(path, compression, raw_offset)?;
-    let reader = decode_stream(reader, options.charset);
+    let reader = match (options.charset.encoding(), &options.invalid_char_replace) {
+        (Some(encoding), Some(replacement)) => {
+            Box::new(DecodingReader::new(reader, encoding).replacing(replacement))
+        }
+        _ => decode_stream(reader, options.charset),
+    };
     let mut parser: Box<dyn RowParser> = match format {
         SourceFormat::Csv => Box::new(CsvParser::new(
             reader,

@@ -127,6 +127,9 @@ pub struct ParserOptions {
     pub max_row_size: usize,
     /// How many bytes to read at a time.
     pub read_block_size: usize,
+    /// What a byte sequence invalid in a converted character set (GB18030,
+    /// GBK) becomes (`data-invalid-char-replace`); `None` makes it an error.
+    pub invalid_char_replace: Option<String>,
 }
 
 impl Default for ParserOptions {
@@ -137,6 +140,7 @@ impl Default for ParserOptions {
             expected_columns: None,
             max_row_size: 120 << 20,
             read_block_size: 64 << 10,
+            invalid_char_replace: None,
         }
     }
 }
@@ -148,10 +152,16 @@ impl ParserOptions {
     }
 }
 
+/// The hidden row id column of TiDB tables without an integer or clustered
+/// primary key; TiDB dumps name it in `INSERT` column lists.
+pub const TIDB_ROWID: &str = "_tidb_rowid";
+
 /// Maps table columns to positions in the parsed rows (see
 /// [`backend_core::ColumnPermutation`]): by name when the data names its
 /// columns, else in table order over the loadable (non-generated) columns.
-/// A data column the table lacks is an error naming it and `file`.
+/// A data column named [`TIDB_ROWID`] that the table does not declare gets
+/// the extra entry after the table's columns (Lightning's layout); any other
+/// data column the table lacks is an error naming it and `file`.
 pub fn column_permutation(
     table: &TableInfo,
     columns: Option<&[String]>,
@@ -161,6 +171,17 @@ pub fn column_permutation(
     match columns {
         Some(names) => {
             for (pos, name) in names.iter().enumerate() {
+                let rowid_slot = table.columns.len();
+                if name.eq_ignore_ascii_case(TIDB_ROWID) && table.column(name).is_none() {
+                    if perm.len() > rowid_slot {
+                        return Err(SourceError::Layout {
+                            path: file.to_string(),
+                            reason: format!("column {name:?} appears twice"),
+                        });
+                    }
+                    perm.push(Some(pos));
+                    continue;
+                }
                 let Some(col) = table.column(name) else {
                     return Err(SourceError::Layout {
                         path: file.to_string(),

@@ -497,6 +497,9 @@ pub fn scan(root: &Path, opts: &ScanOptions) -> Result<ScanResult, SourceError> 
     // Schema files by the source table they define: two for one table is
     // an ambiguous dump, not something to resolve by picking one.
     let mut schema_files: BTreeMap<(String, String), PathBuf> = BTreeMap::new();
+    // Source databases some of whose tables or views routes send to another
+    // database: such a database is created only if something stays in it.
+    let mut routed_away: HashSet<String> = HashSet::new();
 
     let db_entry = |dbs: &mut BTreeMap<String, DatabaseSource>, name: &str| {
         dbs.entry(fold(name)).or_insert_with(|| DatabaseSource {
@@ -529,6 +532,9 @@ pub fn scan(root: &Path, opts: &ScanOptions) -> Result<ScanResult, SourceError> 
                     continue;
                 }
                 let (tdb, ttable) = router.route(&c.db, &c.table);
+                if fold(&tdb) != fold(&c.db) {
+                    routed_away.insert(fold(&c.db));
+                }
                 db_entry(&mut dbs, &tdb);
                 let key = (fold(&tdb), fold(&ttable));
                 if c.kind == Kind::ViewSchema {
@@ -606,6 +612,9 @@ pub fn scan(root: &Path, opts: &ScanOptions) -> Result<ScanResult, SourceError> 
             db.views.push(view);
         }
     }
+    dbs.retain(|key, db| {
+        !(routed_away.contains(key) && db.tables.is_empty() && db.views.is_empty())
+    });
     let root = root
         .canonicalize()
         .map_err(|e| SourceError::io(root, "open data-source-dir", e))?;

@@ -487,3 +487,27 @@ mod fast_path_equivalence {
         }
     }
 }
+
+/// `data-invalid-char-replace`: a byte sequence invalid in GB18030 becomes
+/// the replacement instead of stopping the file; without one it is an
+/// error naming the byte.
+#[test]
+fn invalid_gb18030_bytes_take_the_replacement() {
+    use std::io::Read as _;
+    // "中", an invalid 0xFF, "文".
+    let data = b"\xD6\xD0\xFF\xCE\xC4,x\n".to_vec();
+    let mut out = String::new();
+    dump_source::compress::DecodingReader::new(Cursor::new(data.clone()), encoding_rs::GB18030)
+        .replacing("<?>")
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(out, "中<?>文,x\n");
+    let err = dump_source::compress::DecodingReader::new(Cursor::new(data), encoding_rs::GB18030)
+        .read_to_string(&mut String::new())
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("invalid gb18030 character near input byte 2"),
+        "{err}"
+    );
+}

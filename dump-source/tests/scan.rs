@@ -446,3 +446,46 @@ fn symlink_loops_and_escapes_do_not_hang() {
         r.warnings
     );
 }
+
+/// A source database whose tables are all routed to another database is
+/// not a database of the scan (it would be created empty on the target);
+/// one that keeps a table, or has nothing routed, stays.
+#[test]
+fn database_whose_tables_are_all_routed_away_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (db, t) in [
+        ("src", "t1"),
+        ("src", "t2"),
+        ("half", "t1"),
+        ("half", "keep"),
+    ] {
+        write(d, &format!("{db}-schema-create.sql"), b"CREATE DATABASE x;");
+        write(
+            d,
+            &format!("{db}.{t}-schema.sql"),
+            b"CREATE TABLE x (a int);",
+        );
+    }
+    write(d, "empty-schema-create.sql", b"CREATE DATABASE empty;");
+    let opts = ScanOptions {
+        routes: vec![
+            RouteRule {
+                schema_pattern: "*".into(),
+                table_pattern: "t1".into(),
+                target_schema: "dst".into(),
+                target_table: String::new(),
+            },
+            RouteRule {
+                schema_pattern: "src".into(),
+                table_pattern: "t2".into(),
+                target_schema: "dst".into(),
+                target_table: String::new(),
+            },
+        ],
+        ..ScanOptions::default()
+    };
+    let r = scan(d, &opts).unwrap();
+    let dbs: Vec<&str> = r.databases.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(dbs, ["dst", "empty", "half"]);
+}

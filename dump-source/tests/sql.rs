@@ -277,3 +277,28 @@ mod fuzz {
         }
     }
 }
+
+/// `VALUES ()` without a column list is `() VALUES ()`: the rows carry no
+/// values and name no columns, so every column takes its default. The next
+/// statement's own column list (none) applies again.
+#[test]
+fn empty_tuples_name_no_columns() {
+    let data = b"INSERT INTO t VALUES (),( );\nINSERT INTO t VALUES (1,2);\n";
+    let mut p = parser(data, false, 64 << 10);
+    for _ in 0..2 {
+        let row = p.read_row().unwrap().unwrap();
+        assert!(row.values.is_empty());
+        assert_eq!(p.columns(), Some(&[][..]));
+    }
+    let row = p.read_row().unwrap().unwrap();
+    assert_eq!(row.values, vec![Datum::Int(1), Datum::Int(2)]);
+    assert_eq!(p.columns(), None);
+    // Rows after an empty one in the same statement are held to it.
+    let mut p = parser(b"INSERT INTO t VALUES (),(1);", false, 64 << 10);
+    p.read_row().unwrap();
+    let err = p.read_row().unwrap_err();
+    assert!(
+        err.is_row_error() && err.to_string().contains("expected 0 values"),
+        "{err}"
+    );
+}

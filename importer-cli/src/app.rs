@@ -29,6 +29,7 @@ use dump_source::csv::CsvOptions;
 use dump_source::filter::TableFilter;
 use dump_source::route::RouteRule;
 use dump_source::scan::{self, FileRule, ScanOptions, ScanResult};
+use dump_source::schema::SchemaCharset;
 use dump_source::{DataCharset, ParserOptions};
 
 /// What the import commands return; the pipeline owns it.
@@ -103,6 +104,17 @@ fn data_charset(cfg: &Config) -> DataCharset {
     }
 }
 
+fn schema_charset(cfg: &Config) -> SchemaCharset {
+    match cfg.mydumper.character_set {
+        config::SchemaCharset::Auto => SchemaCharset::Auto,
+        config::SchemaCharset::Utf8mb4 => SchemaCharset::Utf8mb4,
+        config::SchemaCharset::Gb18030 => SchemaCharset::Gb18030,
+        config::SchemaCharset::Gbk => SchemaCharset::Gbk,
+        config::SchemaCharset::Latin1 => SchemaCharset::Latin1,
+        config::SchemaCharset::Binary => SchemaCharset::Binary,
+    }
+}
+
 fn post_op(level: PostOpLevel) -> PostOp {
     match level {
         PostOpLevel::Off => PostOp::Off,
@@ -142,6 +154,7 @@ pub fn import_options(cfg: &Config, root: &Path) -> anyhow::Result<ImportOptions
             charset,
             read_block_size: to_usize(cfg.mydumper.read_block_size.0, "mydumper.read-block-size")?
                 .max(4096),
+            invalid_char_replace: Some(cfg.mydumper.data_invalid_char_replace.clone()),
             ..ParserOptions::default()
         },
         chunk: ChunkOptions {
@@ -151,6 +164,7 @@ pub fn import_options(cfg: &Config, root: &Path) -> anyhow::Result<ImportOptions
             charset,
         },
         csv,
+        schema_charset: schema_charset(cfg),
         no_backslash_escapes: sql_mode.contains(SqlMode::NO_BACKSLASH_ESCAPES),
         sql_mode,
         max_error: cfg.lightning.max_error.type_,
@@ -456,6 +470,7 @@ async fn import_with(
             &source.setup,
         )
         .await?;
+        import::create_views(&scanned, opened.target.as_ref(), &options).await?;
         let ctx = Arc::new(ImportContext::new(
             options,
             Arc::clone(&opened.backend),
@@ -664,6 +679,7 @@ async fn run_prechecks(
         incremental: skip_emptiness || options.incremental,
         csv: &options.csv,
         parser: &options.parser,
+        schema_charset: options.schema_charset,
     })
     .await
 }

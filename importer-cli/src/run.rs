@@ -95,6 +95,11 @@ async fn store_output(cfg: Config, cmd: StoreCommand) -> anyhow::Result<()> {
                     t.rows, t.id, t.auto_increment_base
                 )?;
             }
+            // Views hold no rows of their own: listed by name, marked.
+            for v in store.views()? {
+                let name = format!("{}.{}", v.db, v.name);
+                writeln!(out, "{name:<40} {:>12} {:>8} {:>16}", "view", "-", "-")?;
+            }
         }
         StoreCommand::Checksum { table } => {
             let ck = store.checksum_table(&table.schema, &table.table)?;

@@ -128,6 +128,7 @@ fn options(root: &Path) -> ImportOptions {
         csv: CsvOptions::default(),
         parser: Default::default(),
         chunk: ChunkOptions::default(),
+        schema_charset: Default::default(),
         no_backslash_escapes: false,
         sql_mode: SqlMode::default(),
         max_error: 0,

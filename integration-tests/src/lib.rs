@@ -31,6 +31,7 @@
 pub mod behaviour;
 pub mod cli;
 pub mod compare;
+pub mod dump;
 pub mod server;
 pub mod tools;
 

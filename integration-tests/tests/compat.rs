@@ -7,126 +7,13 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use backend_local::TargetStore;
 use backend_local::store::list_tables;
-use integration_tests::cli::{Sections, Target, import_ok, load_config};
-use integration_tests::compare::{Cell, local_table, mysql_table};
+use integration_tests::cli::Sections;
+use integration_tests::dump::{Dump, dump_of, mysql_rows, r, schema};
 use integration_tests::server::{self, Server};
-use tempfile::TempDir;
-
-/// A dump written into a temp dir, plus the work dir of the imports.
-struct Dump {
-    dir: TempDir,
-}
-
-impl Dump {
-    fn new(files: &[(&str, &[u8])]) -> Dump {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("src")).unwrap();
-        for (name, data) in files {
-            std::fs::write(dir.path().join("src").join(name), data).unwrap();
-        }
-        Dump { dir }
-    }
-
-    fn source(&self) -> PathBuf {
-        self.dir.path().join("src")
-    }
-
-    fn store(&self) -> PathBuf {
-        self.dir.path().join("store")
-    }
-
-    /// Imports with the local backend; `Err` when the import fails.
-    async fn local(&self, sections: &Sections) -> anyhow::Result<()> {
-        let work = self.dir.path().join("local");
-        std::fs::create_dir_all(&work)?;
-        let cfg = load_config(
-            &Target::Local(self.store()),
-            &self.source(),
-            &work,
-            sections,
-        )?;
-        import_ok(&cfg).await.map(|_| ())
-    }
-
-    /// Imports with the tidb backend, `schema` routed to `db`.
-    async fn tidb(
-        &self,
-        server: &Server,
-        schema: &str,
-        db: &str,
-        sections: &Sections,
-    ) -> anyhow::Result<()> {
-        let pool = server.pool().await?;
-        server::drop_database(&pool, db).await?;
-        let work = self.dir.path().join("tidb");
-        std::fs::create_dir_all(&work)?;
-        let mut sections = sections.clone();
-        sections.extra.push_str(&format!(
-            "\n[[routes]]\nschema-pattern = \"{schema}\"\ntarget-schema = \"{db}\"\n"
-        ));
-        let cfg = load_config(
-            &Target::Tidb(server.clone()),
-            &self.source(),
-            &work,
-            &sections,
-        )?;
-        import_ok(&cfg).await.map(|_| ())
-    }
-
-    /// The local store's rows of `db`.`table` as text, sorted.
-    fn rows(&self, db: &str, table: &str) -> Vec<Vec<Option<String>>> {
-        let store = TargetStore::open(self.store()).unwrap();
-        let (_, rows) = local_table(&store, db, table).unwrap();
-        text_rows(rows)
-    }
-}
-
-fn text_rows(rows: Vec<Vec<Cell>>) -> Vec<Vec<Option<String>>> {
-    let mut rows: Vec<Vec<Option<String>>> = rows
-        .into_iter()
-        .map(|r| {
-            r.into_iter()
-                .map(|c| c.map(|b| String::from_utf8_lossy(&b).into_owned()))
-                .collect()
-        })
-        .collect();
-    rows.sort();
-    rows
-}
-
-async fn mysql_rows(
-    server: &Server,
-    db: &str,
-    table: &str,
-    cols: &[&str],
-) -> Vec<Vec<Option<String>>> {
-    let pool = server.pool().await.unwrap();
-    let cols: Vec<String> = cols.iter().map(|c| (*c).to_string()).collect();
-    text_rows(mysql_table(&pool, db, table, &cols).await.unwrap())
-}
-
-fn r(cells: &[Option<&str>]) -> Vec<Option<String>> {
-    cells.iter().map(|c| c.map(str::to_string)).collect()
-}
-
-fn schema(db: &str, table: &str, columns: &str) -> (String, Vec<u8>) {
-    (
-        format!("{db}.{table}-schema.sql"),
-        format!("CREATE TABLE `{table}` ({columns});\n").into_bytes(),
-    )
-}
-
-fn dump_of(files: Vec<(String, Vec<u8>)>) -> Dump {
-    let refs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(n, d)| (n.as_str(), d.as_slice()))
-        .collect();
-    Dump::new(&refs)
-}
 
 #[tokio::test]
 async fn csv_escapes_nulls_and_doubled_quotes() {

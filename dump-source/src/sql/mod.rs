@@ -271,6 +271,12 @@ impl SqlParser {
             line: self.input.line_of(start),
             reason,
         };
+        // `VALUES ()` without a column list: every column takes its
+        // default, as with `() VALUES ()`. Rows after it in the statement
+        // are held to the same empty list, as MySQL holds them.
+        if row.values.is_empty() && self.columns.is_none() {
+            self.columns = Some(Vec::new());
+        }
         let expected = match &self.columns {
             Some(cols) => Some(cols.len()),
             None => self.options.expected_columns,

@@ -567,6 +567,8 @@ keyword! {
         Utf8mb4 = "utf8mb4" | "utf8",
         /// GB 18030.
         Gb18030 = "gb18030",
+        /// GBK (read as GB 18030, its superset).
+        Gbk = "gbk",
         /// Bytes are taken as they are.
         Binary = "binary",
         /// Latin-1 (Windows-1252).

@@ -232,6 +232,7 @@ pub(crate) fn validate_and_resolve(
         const TYPES: &[&str] = &[
             "schema-schema",
             "table-schema",
+            "view-schema",
             "sql",
             "csv",
             "parquet",

@@ -388,6 +388,7 @@ fn parse_chunk(
                         )
                     },
                 )?;
+                let perm = keep_row_id_if_target_has_it(ctx, table, perm);
                 perm_columns = Some(columns.map(<[String]>::to_vec));
                 column_names = Arc::new(
                     table
@@ -396,6 +397,10 @@ fn parse_chunk(
                         .iter()
                         .filter(|c| perm.get(c.offset).copied().flatten().is_some())
                         .map(|c| c.name.clone())
+                        .chain(
+                            (perm.len() > table.core.columns.len())
+                                .then(|| source::TIDB_ROWID.to_string()),
+                        )
                         .collect(),
                 );
                 permutation = Arc::new(perm);
@@ -441,6 +446,36 @@ fn parse_chunk(
         // In place of the next batch, so everything before it is delivered.
         send(Err(err));
     }
+}
+
+/// The permutation with its `_tidb_rowid` entry (see
+/// [`source::column_permutation`]) when the target keeps that column for
+/// this table (TiDB, or the local store, for a table without an integer or
+/// clustered primary key); otherwise without it, and the table's first such
+/// file logs one warning.
+fn keep_row_id_if_target_has_it(
+    ctx: &ImportContext,
+    table: &TidbTableInfo,
+    mut perm: Vec<Option<usize>>,
+) -> Vec<Option<usize>> {
+    let columns = table.core.columns.len();
+    if perm.len() <= columns {
+        return perm;
+    }
+    let has_handle = table.core.pk_is_handle || table.core.is_common_handle;
+    if has_handle || !ctx.target.keeps_tidb_rowid() {
+        perm.truncate(columns);
+        if ctx.warn_once(&table.unique_name(), "tidb_rowid") {
+            tracing::warn!(
+                table = %table.unique_name(),
+                "the data sets `{}`, which {} does not have for this table: the column is \
+                 dropped from the rows and row ids are assigned by the target",
+                source::TIDB_ROWID,
+                ctx.target.describe()
+            );
+        }
+    }
+    perm
 }
 
 /// An empty row vector for the next batch, from the encoders' hand-backs

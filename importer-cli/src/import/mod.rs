@@ -66,6 +66,8 @@ pub struct ImportOptions {
     pub parser: ParserOptions,
     /// Chunking options.
     pub chunk: ChunkOptions,
+    /// The character set of schema files (`mydumper.character-set`).
+    pub schema_charset: schema::SchemaCharset,
     /// SQL data files use `NO_BACKSLASH_ESCAPES`.
     pub no_backslash_escapes: bool,
     /// How strictly values convert.
@@ -125,6 +127,8 @@ pub struct ImportContext {
     pub error_count: AtomicU64,
     /// The session time for `CURRENT_TIMESTAMP` defaults of new chunks.
     pub session_timestamp: i64,
+    /// (table, warning) pairs already logged ([`ImportContext::warn_once`]).
+    warned: std::sync::Mutex<std::collections::HashSet<(String, &'static str)>>,
 }
 
 impl ImportContext {
@@ -159,7 +163,17 @@ impl ImportContext {
             progress: Arc::new(progress),
             error_count: AtomicU64::new(0),
             session_timestamp,
+            warned: std::sync::Mutex::default(),
         }
+    }
+
+    /// True the first time it is asked about `warning` for `table`: a
+    /// warning about a table's data is logged once, not once per chunk.
+    pub fn warn_once(&self, table: &str, warning: &'static str) -> bool {
+        self.warned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((table.to_string(), warning))
     }
 }
 
@@ -191,6 +205,7 @@ pub async fn prepare(
     setup: &SetupProgress,
 ) -> anyhow::Result<Vec<TablePlan>> {
     let root = &scan.root;
+    let charset = options.schema_charset;
     let mut plans = Vec::new();
     let total: usize = scan.databases.iter().map(|db| db.tables.len()).sum();
     setup.tables_total.store(total as u64, Ordering::Relaxed);
@@ -204,10 +219,23 @@ pub async fn prepare(
     let started = std::time::Instant::now();
     for db in &scan.databases {
         let db_sql = match &db.schema_file {
-            Some(file) => Some(
-                schema::parse_database_file(&root.join(file), &file.display().to_string())?
-                    .create_sql,
-            ),
+            Some(file) => {
+                let parsed = schema::parse_database_file(
+                    &root.join(file),
+                    &file.display().to_string(),
+                    charset,
+                )?;
+                // A routed database is created under its target name, with
+                // the options of the dump's statement.
+                if parsed.name.eq_ignore_ascii_case(&db.name) {
+                    Some(parsed.create_sql)
+                } else {
+                    ["DATABASE", "SCHEMA"]
+                        .iter()
+                        .map(|kw| rename_created(&parsed.create_sql, kw, &db.name))
+                        .find(|sql| *sql != parsed.create_sql)
+                }
+            }
             None => None,
         };
         target
@@ -222,13 +250,20 @@ pub async fn prepare(
                 continue;
             };
             let display = file.display().to_string();
-            let mut info = schema::parse_table_file(&root.join(file), &display)?;
+            let definition = schema::read_table_definition(&root.join(file), &display, charset)?;
+            // A server that runs the statement itself judges what it
+            // means; the model is read back from it.
+            let mut info = if target.runs_create_statements() {
+                definition.into_model_or_statement()
+            } else {
+                definition.into_model()?
+            };
             // Routes may rename the table; the dump's name is not the target's.
             if info.name != source.name {
                 info.create_sql = info
                     .create_sql
                     .as_deref()
-                    .map(|sql| rename_create_table(sql, &info.name, &source.name));
+                    .map(|sql| rename_created(sql, "TABLE", &source.name));
                 info.name = source.name.clone();
             }
             defined.push((i, info, display));
@@ -311,29 +346,60 @@ pub async fn prepare(
     Ok(plans)
 }
 
-/// Rewrites the table name of a `CREATE TABLE` statement (routes): the
-/// first occurrence of the old name, quoted or bare, after `TABLE`.
-fn rename_create_table(sql: &str, old: &str, new: &str) -> String {
-    let quoted_new = backend_core::model::quote_identifier(new);
-    let upper = sql.to_ascii_uppercase();
-    let Some(table_kw) = upper.find("TABLE") else {
-        return sql.to_string();
-    };
-    let after = table_kw + "TABLE".len();
-    let quoted_old = backend_core::model::quote_identifier(old);
-    let rest = &sql[after..];
-    for candidate in [quoted_old.as_str(), old] {
-        if let Some(pos) = rest.find(candidate) {
-            return format!(
-                "{}{}{}{}",
-                &sql[..after],
-                &rest[..pos],
-                quoted_new,
-                &rest[pos + candidate.len()..]
-            );
+/// Creates every view of the scan, after all tables (a view may select
+/// from any of them), as Lightning does.
+pub async fn create_views(
+    scan: &ScanResult,
+    target: &dyn ImportTarget,
+    options: &ImportOptions,
+) -> anyhow::Result<()> {
+    for db in &scan.databases {
+        for view in &db.views {
+            let display = view.schema_file.display().to_string();
+            let parsed = schema::parse_view_file(
+                &scan.root.join(&view.schema_file),
+                &display,
+                options.schema_charset,
+            )?;
+            let sql = if parsed.name == view.name {
+                parsed.create_sql
+            } else {
+                rename_created(&parsed.create_sql, "VIEW", &view.name)
+            };
+            target
+                .create_view(&db.name, &view.name, &sql)
+                .await
+                .with_context(|| {
+                    format!(
+                        "creating view `{}`.`{}` from {display} on {}",
+                        db.name,
+                        view.name,
+                        target.describe()
+                    )
+                })?;
         }
     }
-    sql.to_string()
+    Ok(())
+}
+
+/// Rewrites the name of a `CREATE DATABASE`/`TABLE`/`VIEW` statement
+/// (routes): the name after `keyword` (and `IF NOT EXISTS`), quoted or bare,
+/// qualified or not, becomes `new` (unqualified: the statement runs in the
+/// target database). A statement where no name follows `keyword` is
+/// returned as it is.
+fn rename_created(sql: &str, keyword: &str, new: &str) -> String {
+    const NAME: &str = r"(?:`(?:[^`]|``)*`|[^\s(.`;]+)";
+    let pattern = format!(
+        r"(?is)^(\s*CREATE\b.*?\b{keyword}\s+(?:IF\s+NOT\s+EXISTS\s+)?){NAME}(?:\s*\.\s*{NAME})?"
+    );
+    let Ok(re) = regex::Regex::new(&pattern) else {
+        return sql.to_string();
+    };
+    let quoted_new = backend_core::model::quote_identifier(new);
+    re.replacen(sql, 1, |caps: &regex::Captures<'_>| {
+        format!("{}{quoted_new}", &caps[1])
+    })
+    .into_owned()
 }
 
 /// A stable hash of the table definition (FNV-1a over its JSON form), to
@@ -424,12 +490,28 @@ mod tests {
     #[test]
     fn routes_rename_create_table() {
         assert_eq!(
-            rename_create_table("CREATE TABLE `t1` (`t1` int)", "t1", "all"),
+            rename_created("CREATE TABLE `t1` (`t1` int)", "TABLE", "all"),
             "CREATE TABLE `all` (`t1` int)"
         );
         assert_eq!(
-            rename_create_table("create table IF NOT EXISTS t1 (a int)", "t1", "x`y"),
+            rename_created("create table IF NOT EXISTS t1 (a int)", "TABLE", "x`y"),
             "create table IF NOT EXISTS `x``y` (a int)"
+        );
+        assert_eq!(
+            rename_created("CREATE TABLE `src`.`t` (a int)", "TABLE", "t2"),
+            "CREATE TABLE `t2` (a int)"
+        );
+        assert_eq!(
+            rename_created(
+                "CREATE DATABASE IF NOT EXISTS s /*!40100 DEFAULT CHARACTER SET utf8mb4 */",
+                "DATABASE",
+                "d"
+            ),
+            "CREATE DATABASE IF NOT EXISTS `d` /*!40100 DEFAULT CHARACTER SET utf8mb4 */"
+        );
+        assert_eq!(
+            rename_created("CREATE SCHEMA s", "DATABASE", "d"),
+            "CREATE SCHEMA s"
         );
     }
 }

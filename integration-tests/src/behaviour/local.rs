@@ -116,14 +116,7 @@ impl Instance for LocalInstance {
         })
         .await??;
         let (_, rows) = parse_export_csv(&csv)?;
-        let mut rows: Vec<Row> = rows
-            .into_iter()
-            .map(|r| {
-                r.into_iter()
-                    .map(|c| c.map(|b| String::from_utf8_lossy(&b).into_owned()))
-                    .collect()
-            })
-            .collect();
+        let mut rows: Vec<Row> = crate::dump::text_cells(rows);
         // The export is in handle order, which is id order here; sort anyway
         // by the numeric id so the probe's contract does not depend on it.
         rows.sort_by_key(|r| {

@@ -15,8 +15,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use backend_core::model::{
-    ColumnInfo, ColumnType, DefaultValue, FieldType, GeneratedColumn, IndexColumn, IndexInfo,
-    TableInfo,
+    ColumnInfo, DefaultValue, GeneratedColumn, IndexColumn, IndexInfo, TableInfo,
 };
 use regex::Regex;
 use sqlparser::ast::{
@@ -27,13 +26,12 @@ use sqlparser::parser::Parser;
 
 use super::SourceError;
 
-/// One statement of a schema file, comments removed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Stmt {
-    text: String,
-    /// `Some(true)` for `CLUSTERED`, `Some(false)` for `NONCLUSTERED`.
-    clustered: Option<bool>,
-}
+mod column_type;
+mod rewrite;
+mod split;
+
+use column_type::parse_type;
+use split::{Stmt, split_statements};
 
 /// A database definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,12 +52,83 @@ pub struct ViewSchema {
     pub create_sql: String,
 }
 
-fn read(path: &Path) -> Result<String, SourceError> {
+/// The character set schema files are written in (`mydumper.character-set`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SchemaCharset {
+    /// UTF-8 when the file is valid UTF-8, else GB18030 (Lightning's
+    /// default).
+    #[default]
+    Auto,
+    /// UTF-8.
+    Utf8mb4,
+    /// GB18030.
+    Gb18030,
+    /// GBK, read as GB18030, its superset.
+    Gbk,
+    /// MySQL's `latin1`, which is Windows-1252.
+    Latin1,
+    /// Taken as it is: the file must be valid UTF-8 to be sent as text.
+    Binary,
+}
+
+impl SchemaCharset {
+    /// Parses a `character-set` name (case-insensitive; `utf8` is `utf8mb4`).
+    pub fn parse(name: &str) -> Result<Self, SourceError> {
+        match name.to_ascii_lowercase().as_str() {
+            "auto" | "" => Ok(SchemaCharset::Auto),
+            "utf8mb4" | "utf8" => Ok(SchemaCharset::Utf8mb4),
+            "gb18030" => Ok(SchemaCharset::Gb18030),
+            "gbk" => Ok(SchemaCharset::Gbk),
+            "latin1" => Ok(SchemaCharset::Latin1),
+            "binary" => Ok(SchemaCharset::Binary),
+            other => Err(SourceError::Config(format!(
+                "unsupported character-set {other:?} (expected auto, utf8mb4, gb18030, gbk, latin1 or binary)"
+            ))),
+        }
+    }
+
+    /// The file's text, converted to UTF-8.
+    pub fn decode(self, bytes: Vec<u8>, file: &str) -> Result<String, SourceError> {
+        let gb18030 = |bytes: &[u8]| {
+            encoding_rs::GB18030
+                .decode_without_bom_handling_and_without_replacement(bytes)
+                .map(|text| text.into_owned())
+        };
+        match self {
+            SchemaCharset::Utf8mb4 | SchemaCharset::Binary => String::from_utf8(bytes)
+                .map_err(|e| {
+                    let at = e.utf8_error().valid_up_to();
+                    let line = 1 + memchr::memchr_iter(b'\n', &e.as_bytes()[..at]).count();
+                    schema_err_at(
+                        file,
+                        line as u64,
+                        format!(
+                            "byte {at} is not valid UTF-8 (set mydumper.character-set to the file's character set)"
+                        ),
+                    )
+                }),
+            SchemaCharset::Auto => match String::from_utf8(bytes) {
+                Ok(text) => Ok(text),
+                Err(e) => gb18030(e.as_bytes()).ok_or_else(|| {
+                    schema_err(
+                        file,
+                        "schema file is neither valid UTF-8 nor valid GB18030 (set mydumper.character-set)",
+                    )
+                }),
+            },
+            SchemaCharset::Gb18030 | SchemaCharset::Gbk => gb18030(&bytes)
+                .ok_or_else(|| schema_err(file, "schema file is not valid GB18030/GBK")),
+            SchemaCharset::Latin1 => Ok(encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(&bytes)
+                .0
+                .into_owned()),
+        }
+    }
+}
+
+fn read(path: &Path, file: &str, charset: SchemaCharset) -> Result<String, SourceError> {
     let bytes = std::fs::read(path).map_err(|e| SourceError::io(path, "read schema file", e))?;
-    String::from_utf8(bytes).map_err(|_| SourceError::Schema {
-        file: path.display().to_string(),
-        reason: "schema file is not valid UTF-8".into(),
-    })
+    charset.decode(bytes, file)
 }
 
 fn schema_err(file: &str, reason: impl Into<String>) -> SourceError {
@@ -69,98 +138,11 @@ fn schema_err(file: &str, reason: impl Into<String>) -> SourceError {
     }
 }
 
-/// Splits SQL text into statements at `;`, dropping comments and empty
-/// statements, and the words `CLUSTERED`/`NONCLUSTERED`.
-fn split_statements(text: &str) -> Vec<Stmt> {
-    let b = text.as_bytes();
-    let mut out = Vec::new();
-    let mut cur: Vec<u8> = Vec::new();
-    let mut clustered = None;
-    let mut i = 0;
-    let note = |s: &[u8], clustered: &mut Option<bool>| {
-        let up = String::from_utf8_lossy(s).to_ascii_uppercase();
-        if up.contains("NONCLUSTERED") {
-            *clustered = Some(false);
-        } else if up.contains("CLUSTERED") {
-            *clustered = Some(true);
-        }
-    };
-    while i < b.len() {
-        let c = b[i];
-        match c {
-            b'\'' | b'"' | b'`' => {
-                let start = i;
-                i += 1;
-                while i < b.len() {
-                    if b[i] == b'\\' && c != b'`' {
-                        i += 2;
-                        continue;
-                    }
-                    if b[i] == c {
-                        if b.get(i + 1) == Some(&c) {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i = (i + 1).min(b.len());
-                cur.extend_from_slice(&b[start..i]);
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let end =
-                    memchr::memmem::find(&b[i + 2..], b"*/").map_or(b.len(), |k| i + 2 + k + 2);
-                note(&b[i..end], &mut clustered);
-                cur.push(b' ');
-                i = end;
-            }
-            b'#' => {
-                i = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |k| i + k);
-            }
-            b'-' if b.get(i + 1) == Some(&b'-')
-                && b.get(i + 2).is_none_or(|c| c.is_ascii_whitespace()) =>
-            {
-                i = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |k| i + k);
-            }
-            b';' => {
-                push_stmt(&mut out, &cur, clustered.take());
-                cur.clear();
-                i += 1;
-            }
-            c if c.is_ascii_alphabetic() && (i == 0 || !is_word(b[i - 1])) => {
-                let end = b[i..]
-                    .iter()
-                    .position(|c| !is_word(*c))
-                    .map_or(b.len(), |k| i + k);
-                let word = &b[i..end];
-                if word.eq_ignore_ascii_case(b"CLUSTERED")
-                    || word.eq_ignore_ascii_case(b"NONCLUSTERED")
-                {
-                    note(word, &mut clustered);
-                } else {
-                    cur.extend_from_slice(word);
-                }
-                i = end;
-            }
-            _ => {
-                cur.push(c);
-                i += 1;
-            }
-        }
-    }
-    push_stmt(&mut out, &cur, clustered);
-    out
-}
-
-fn is_word(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
-}
-
-fn push_stmt(out: &mut Vec<Stmt>, cur: &[u8], clustered: Option<bool>) {
-    let text = String::from_utf8_lossy(cur).trim().to_string();
-    if !text.is_empty() {
-        out.push(Stmt { text, clustered });
+fn schema_err_at(file: &str, line: u64, reason: impl Into<String>) -> SourceError {
+    SourceError::SchemaAt {
+        file: file.to_string(),
+        line,
+        reason: reason.into(),
     }
 }
 
@@ -182,26 +164,34 @@ fn is_noise(text: &str) -> bool {
     )
 }
 
-/// The one statement of kind `what` in the file text.
+/// The one statement of kind `what` in the file text, recognised in the
+/// form `form` selects; statements that are blank in that form are skipped.
 fn the_statement(
     text: &str,
     file: &str,
     what: &str,
+    form: fn(&Stmt) -> &str,
     is_it: impl Fn(&str) -> bool,
 ) -> Result<Stmt, SourceError> {
     let mut found = None;
     for stmt in split_statements(text) {
-        if is_noise(&stmt.text) {
+        let seen = form(&stmt);
+        if seen.is_empty() || is_noise(seen) {
             continue;
         }
-        if !is_it(&stmt.text) {
-            return Err(schema_err(
+        if !is_it(seen) {
+            return Err(schema_err_at(
                 file,
-                format!("unexpected statement in a {what} file: {:.80}", stmt.text),
+                stmt.line,
+                format!("unexpected statement in a {what} file: {seen:.80}"),
             ));
         }
         if found.is_some() {
-            return Err(schema_err(file, format!("more than one {what} statement")));
+            return Err(schema_err_at(
+                file,
+                stmt.line,
+                format!("more than one {what} statement"),
+            ));
         }
         found = Some(stmt);
     }
@@ -209,16 +199,26 @@ fn the_statement(
 }
 
 /// Reads a `{db}-schema-create.sql` file.
-pub fn parse_database_file(path: &Path, file: &str) -> Result<DatabaseSchema, SourceError> {
-    parse_create_database(&read(path)?, file)
+pub fn parse_database_file(
+    path: &Path,
+    file: &str,
+    charset: SchemaCharset,
+) -> Result<DatabaseSchema, SourceError> {
+    parse_create_database(&read(path, file, charset)?, file)
 }
 
 /// Parses a `CREATE DATABASE`/`CREATE SCHEMA` statement (with noise).
 pub fn parse_create_database(text: &str, file: &str) -> Result<DatabaseSchema, SourceError> {
-    let stmt = the_statement(text, file, "CREATE DATABASE", |t| {
-        let w = first_words(t, 2);
-        w.len() == 2 && w[0] == "CREATE" && (w[1] == "DATABASE" || w[1] == "SCHEMA")
-    })?;
+    let stmt = the_statement(
+        text,
+        file,
+        "CREATE DATABASE",
+        |s| &s.stripped,
+        |t| {
+            let w = first_words(t, 2);
+            w.len() == 2 && w[0] == "CREATE" && (w[1] == "DATABASE" || w[1] == "SCHEMA")
+        },
+    )?;
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
     let re = RE
         .get_or_init(|| {
@@ -227,7 +227,7 @@ pub fn parse_create_database(text: &str, file: &str) -> Result<DatabaseSchema, S
         .as_ref()
         .ok_or_else(|| schema_err(file, "internal: bad pattern"))?;
     let caps = re
-        .captures(&stmt.text)
+        .captures(&stmt.stripped)
         .ok_or_else(|| schema_err(file, "cannot find the database name"))?;
     let name = unquote(&caps[1]);
     if name.is_empty() {
@@ -235,8 +235,15 @@ pub fn parse_create_database(text: &str, file: &str) -> Result<DatabaseSchema, S
     }
     Ok(DatabaseSchema {
         name,
-        create_sql: stmt.text,
+        create_sql: stmt.raw,
     })
+}
+
+/// A charset or collation name as written (`utf8mb4`, `'utf8mb4'`,
+/// `` `utf8mb4` ``), lower-cased and unquoted.
+fn unquote_name(name: &str) -> String {
+    name.trim_matches(|c| matches!(c, '\'' | '"' | '`'))
+        .to_ascii_lowercase()
 }
 
 fn unquote(ident: &str) -> String {
@@ -247,8 +254,12 @@ fn unquote(ident: &str) -> String {
 }
 
 /// Reads a `{db}.{table}-schema-view.sql` file.
-pub fn parse_view_file(path: &Path, file: &str) -> Result<ViewSchema, SourceError> {
-    parse_create_view(&read(path)?, file)
+pub fn parse_view_file(
+    path: &Path,
+    file: &str,
+    charset: SchemaCharset,
+) -> Result<ViewSchema, SourceError> {
+    parse_create_view(&read(path, file, charset)?, file)
 }
 
 /// Parses a `CREATE VIEW` statement (the file may also hold dumpling's
@@ -268,17 +279,19 @@ pub fn parse_create_view(text: &str, file: &str) -> Result<ViewSchema, SourceErr
         .ok_or_else(|| schema_err(file, "internal: bad pattern"))?;
     let mut found = None;
     for stmt in split_statements(text) {
-        if is_noise(&stmt.text) {
+        let text = stmt.stripped.as_str();
+        if text.is_empty() || is_noise(text) {
             continue;
         }
-        let w = first_words(&stmt.text, 2);
+        let w = first_words(text, 2);
         if w.len() == 2 && w[0] == "CREATE" && w[1] == "TABLE" {
             continue;
         }
-        let caps = re.captures(&stmt.text).ok_or_else(|| {
-            schema_err(
+        let caps = re.captures(text).ok_or_else(|| {
+            schema_err_at(
                 file,
-                format!("not a CREATE VIEW statement: {:.80}", stmt.text),
+                stmt.line,
+                format!("not a CREATE VIEW statement: {text:.80}"),
             )
         })?;
         if found.is_some() {
@@ -293,30 +306,179 @@ pub fn parse_create_view(text: &str, file: &str) -> Result<ViewSchema, SourceErr
     found.ok_or_else(|| schema_err(file, "no CREATE VIEW statement found"))
 }
 
+/// A `CREATE TABLE` of a dump: the statement for the server and, as far
+/// as this parser understands it, the table model.
+#[derive(Debug)]
+pub struct TableDefinition {
+    /// The table name the statement gives.
+    pub name: String,
+    /// The statement as written (comments kept, see [`Stmt::raw`]): a
+    /// server runs it and is the judge of what it means.
+    pub create_sql: String,
+    /// The table model, or why this parser cannot build it (naming the
+    /// file, line and construct). A target that runs `create_sql` and reads
+    /// the table back does not need it.
+    pub model: Result<TableInfo, SourceError>,
+}
+
+impl TableDefinition {
+    /// The table model, or the error that says why there is none.
+    pub fn into_model(self) -> Result<TableInfo, SourceError> {
+        self.model
+    }
+
+    /// The model, or one that has only the name and `create_sql`, for a
+    /// target that runs the statement and reads the table back.
+    pub fn into_model_or_statement(self) -> TableInfo {
+        match self.model {
+            Ok(model) => model,
+            Err(_) => TableInfo {
+                id: 0,
+                name: self.name,
+                charset: String::new(),
+                collation: String::new(),
+                columns: Vec::new(),
+                indices: Vec::new(),
+                pk_is_handle: false,
+                is_common_handle: false,
+                auto_increment_base: 0,
+                create_sql: Some(self.create_sql),
+            },
+        }
+    }
+}
+
 /// Reads a `{db}.{table}-schema.sql` file. The table id is 0: the target
 /// assigns it.
 pub fn parse_table_file(path: &Path, file: &str) -> Result<TableInfo, SourceError> {
-    parse_create_table(&read(path)?, file)
+    read_table_definition(path, file, SchemaCharset::Auto)?.into_model()
+}
+
+/// Reads a `{db}.{table}-schema.sql` file written in `charset`.
+pub fn read_table_definition(
+    path: &Path,
+    file: &str,
+    charset: SchemaCharset,
+) -> Result<TableDefinition, SourceError> {
+    parse_table_definition(&read(path, file, charset)?, file)
 }
 
 /// Parses a `CREATE TABLE` statement (with dump noise) into the table model.
 pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceError> {
-    let stmt = the_statement(text, file, "CREATE TABLE", |t| {
-        let w = first_words(t, 3);
-        w.len() >= 2
-            && w[0] == "CREATE"
-            && (w[1] == "TABLE" || (w[1] == "TEMPORARY" && w.get(2).is_some_and(|x| x == "TABLE")))
-    })?;
+    parse_table_definition(text, file)?.into_model()
+}
+
+/// Finds the one `CREATE TABLE` statement of a schema file and parses it.
+/// Errors: no such statement, another statement, or no table name; what
+/// the model lacks is in [`TableDefinition::model`].
+pub fn parse_table_definition(text: &str, file: &str) -> Result<TableDefinition, SourceError> {
+    let stmt = the_statement(
+        text,
+        file,
+        "CREATE TABLE",
+        |s| &s.text,
+        |t| {
+            let w = first_words(t, 3);
+            w.len() >= 2
+                && w[0] == "CREATE"
+                && (w[1] == "TABLE"
+                    || (w[1] == "TEMPORARY" && w.get(2).is_some_and(|x| x == "TABLE")))
+        },
+    )?;
+    let model = table_model(&stmt, file);
+    let name = match &model {
+        Ok(model) => model.name.clone(),
+        Err(_) => statement_table_name(&stmt.text)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| schema_err_at(file, stmt.line, "CREATE TABLE without a table name"))?,
+    };
+    Ok(TableDefinition {
+        name,
+        create_sql: stmt.raw.clone(),
+        model,
+    })
+}
+
+/// The table name after `CREATE [TEMPORARY] TABLE [IF NOT EXISTS]`, the
+/// last part of a qualified name.
+fn statement_table_name(text: &str) -> Option<String> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    let re = RE
+        .get_or_init(|| {
+            Regex::new(concat!(
+                r"(?is)^CREATE\s+(?:TEMPORARY\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?",
+                r"(?:(?:`(?:[^`]|``)*`|[^\s(.`]+)\s*\.\s*)?(`(?:[^`]|``)*`|[^\s(.`]+)"
+            ))
+            .ok()
+        })
+        .as_ref()?;
+    re.captures(text).map(|c| unquote(&c[1]))
+}
+
+/// The file line of a position sqlparser reports (1-based in the parsed
+/// text, which starts on the statement's line).
+fn file_line(stmt: &Stmt, parsed_line: u64) -> u64 {
+    stmt.line + parsed_line.saturating_sub(1)
+}
+
+/// A sqlparser error as a schema error at its file line, without the
+/// parser's own (statement-relative) position.
+fn parse_error(stmt: &Stmt, file: &str, err: &sqlparser::parser::ParserError) -> SourceError {
+    let text = err.to_string();
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    let at = RE
+        .get_or_init(|| Regex::new(r" at Line: (\d+), Column: (\d+)").ok())
+        .as_ref()
+        .and_then(|re| {
+            re.captures(&text).map(|c| {
+                (
+                    c.get(0).map(|m| m.range()),
+                    c[1].parse().ok(),
+                    c[2].to_string(),
+                )
+            })
+        });
+    match at {
+        Some((Some(range), Some(line), column)) => {
+            // The parser's line counts from the statement; the column is
+            // the file's (the statement starts a line, or its first line's
+            // column is off by what comes before it).
+            let mut reason = text.clone();
+            reason.replace_range(range, "");
+            schema_err_at(
+                file,
+                file_line(stmt, line),
+                format!("cannot parse CREATE TABLE: {reason} (column {column})"),
+            )
+        }
+        _ => schema_err_at(
+            file,
+            stmt.line,
+            format!("cannot parse CREATE TABLE: {text}"),
+        ),
+    }
+}
+
+/// The table model of a `CREATE TABLE` statement.
+fn table_model(stmt: &Stmt, file: &str) -> Result<TableInfo, SourceError> {
     let sql = stmt.text.as_str();
-    let (open, close) = column_list_span(sql)
-        .ok_or_else(|| schema_err(file, "cannot find the column list of CREATE TABLE"))?;
-    let head_body = &sql[..=close];
+    let (_, close) = column_list_span(sql).ok_or_else(|| {
+        schema_err_at(
+            file,
+            stmt.line,
+            "cannot find the column list of CREATE TABLE",
+        )
+    })?;
+    let head_body = rewrite::for_local_parser(&sql[..=close]);
     let tail = &sql[close + 1..];
-    let _ = open;
-    let parsed = Parser::parse_sql(&MySqlDialect {}, head_body)
-        .map_err(|e| schema_err(file, format!("cannot parse CREATE TABLE: {e}")))?;
+    let parsed =
+        Parser::parse_sql(&MySqlDialect {}, &head_body).map_err(|e| parse_error(stmt, file, &e))?;
     let Some(Statement::CreateTable(ct)) = parsed.into_iter().next() else {
-        return Err(schema_err(file, "not a CREATE TABLE statement"));
+        return Err(schema_err_at(
+            file,
+            stmt.line,
+            "not a CREATE TABLE statement",
+        ));
     };
     let name = ct
         .name
@@ -325,7 +487,7 @@ pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceErr
         .and_then(|p| p.as_ident())
         .map(|i| i.value.clone())
         .filter(|name| !name.is_empty())
-        .ok_or_else(|| schema_err(file, "CREATE TABLE without a table name"))?;
+        .ok_or_else(|| schema_err_at(file, stmt.line, "CREATE TABLE without a table name"))?;
     let (charset, collation, auto_inc) = table_options(tail);
 
     let mut columns = Vec::with_capacity(ct.columns.len());
@@ -333,17 +495,23 @@ pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceErr
     let mut constraints: Vec<Constraint> = Vec::new();
     for (i, def) in ct.columns.iter().enumerate() {
         let cname = def.name.value.clone();
+        let line = file_line(stmt, def.name.span.start.line);
         // MySQL refuses this (`Duplicate column name`); accepting it made
         // rows map by name onto the wrong column (found by fuzzing).
         if ct.columns[..i]
             .iter()
             .any(|d| d.name.value.eq_ignore_ascii_case(&cname))
         {
-            return Err(schema_err(file, format!("duplicate column name {cname:?}")));
+            return Err(schema_err_at(
+                file,
+                line,
+                format!("duplicate column name {cname:?}"),
+            ));
         }
         let mut ft = parse_type(&def.data_type.to_string()).ok_or_else(|| {
-            schema_err(
+            schema_err_at(
                 file,
+                line,
                 format!("column {cname:?}: unsupported type {}", def.data_type),
             )
         })?;
@@ -365,8 +533,8 @@ pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceErr
                 ColumnOption::Unique(_) => {
                     constraints.push((None, vec![(cname.clone(), None)], true, false));
                 }
-                ColumnOption::CharacterSet(cs) => ft.charset = cs.to_string(),
-                ColumnOption::Collation(c) => ft.collation = c.to_string(),
+                ColumnOption::CharacterSet(cs) => ft.charset = unquote_name(&cs.to_string()),
+                ColumnOption::Collation(c) => ft.collation = unquote_name(&c.to_string()),
                 ColumnOption::OnUpdate(_) => col.on_update_now = true,
                 ColumnOption::Generated {
                     generation_expr: Some(expr),
@@ -426,9 +594,13 @@ pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceErr
         let mut parts = Vec::with_capacity(cols.len());
         for ic in cols {
             parts.push(key_part(&ic.column.expr).ok_or_else(|| {
-                schema_err(
+                schema_err_at(
                     file,
-                    format!("unsupported index key part {}", ic.column.expr),
+                    stmt.line,
+                    format!(
+                        "unsupported index key part {} (expression indexes are not supported)",
+                        ic.column.expr
+                    ),
                 )
             })?);
         }
@@ -439,7 +611,11 @@ pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceErr
     let mut pk_is_handle = false;
     let mut is_common_handle = false;
     if constraints.iter().filter(|c| c.3).count() > 1 {
-        return Err(schema_err(file, "multiple primary keys defined"));
+        return Err(schema_err_at(
+            file,
+            stmt.line,
+            "multiple primary keys defined",
+        ));
     }
     for (name, parts, unique, primary) in constraints {
         let mut idx_cols = Vec::with_capacity(parts.len());
@@ -448,7 +624,11 @@ pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceErr
                 .iter_mut()
                 .find(|c| c.name.eq_ignore_ascii_case(cname))
                 .ok_or_else(|| {
-                    schema_err(file, format!("index refers to unknown column {cname:?}"))
+                    schema_err_at(
+                        file,
+                        stmt.line,
+                        format!("index refers to unknown column {cname:?}"),
+                    )
                 })?;
             if primary {
                 col.field_type.not_null = true;
@@ -504,7 +684,7 @@ pub fn parse_create_table(text: &str, file: &str) -> Result<TableInfo, SourceErr
         pk_is_handle,
         is_common_handle,
         auto_increment_base: auto_inc,
-        create_sql: Some(stmt.text.clone()),
+        create_sql: Some(stmt.raw.clone()),
     })
 }
 
@@ -555,14 +735,9 @@ fn column_list_span(sql: &str) -> Option<(usize, usize)> {
     let mut open = None;
     while i < b.len() {
         match b[i] {
-            q @ (b'\'' | b'"' | b'`') => {
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    if b[i] == b'\\' && q != b'`' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
+            b'\'' | b'"' | b'`' => {
+                i = split::quoted_end(b, i);
+                continue;
             }
             b'(' => {
                 if depth == 0 && open.is_none() {
@@ -637,185 +812,5 @@ fn default_value(expr: &Expr) -> DefaultValue {
                 DefaultValue::Literal(text)
             }
         }
-    }
-}
-
-/// Parses a type's SQL text (`INT(11) UNSIGNED`, `DECIMAL(15,2)`,
-/// `ENUM('a','b')`, `VARCHAR(20) CHARACTER SET latin1`…).
-fn parse_type(text: &str) -> Option<FieldType> {
-    let (name_part, args, rest) = match text.find('(') {
-        Some(open) => {
-            let close = matching_paren(text, open)?;
-            (
-                &text[..open],
-                Some(&text[open + 1..close]),
-                &text[close + 1..],
-            )
-        }
-        None => {
-            let end = text
-                .to_ascii_uppercase()
-                .find(" UNSIGNED")
-                .or_else(|| text.to_ascii_uppercase().find(" SIGNED"))
-                .or_else(|| text.to_ascii_uppercase().find(" CHARACTER SET"))
-                .unwrap_or(text.len());
-            (&text[..end], None, &text[end..])
-        }
-    };
-    let name = name_part.trim().to_ascii_uppercase();
-    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
-    let rest_up = rest.to_ascii_uppercase();
-    let tp = match name.as_str() {
-        "TINYINT" | "INT1" | "BOOL" | "BOOLEAN" => ColumnType::TinyInt,
-        "SMALLINT" | "INT2" => ColumnType::SmallInt,
-        "MEDIUMINT" | "INT3" | "MIDDLEINT" => ColumnType::MediumInt,
-        "INT" | "INTEGER" | "INT4" => ColumnType::Int,
-        "BIGINT" | "INT8" | "SERIAL" => ColumnType::BigInt,
-        "FLOAT" | "FLOAT4" => ColumnType::Float,
-        "DOUBLE" | "DOUBLE PRECISION" | "REAL" | "FLOAT8" => ColumnType::Double,
-        "DECIMAL" | "NUMERIC" | "DEC" | "FIXED" => ColumnType::Decimal,
-        "DATE" => ColumnType::Date,
-        "DATETIME" => ColumnType::DateTime,
-        "TIMESTAMP" => ColumnType::Timestamp,
-        "TIME" => ColumnType::Time,
-        "YEAR" => ColumnType::Year,
-        "CHAR" | "CHARACTER" | "NCHAR" | "NATIONAL CHAR" => ColumnType::Char,
-        "VARCHAR" | "CHARACTER VARYING" | "NVARCHAR" | "CHAR VARYING" | "NATIONAL VARCHAR" => {
-            ColumnType::VarChar
-        }
-        "BINARY" => ColumnType::Binary,
-        "VARBINARY" => ColumnType::VarBinary,
-        "TINYBLOB" => ColumnType::TinyBlob,
-        "BLOB" => ColumnType::Blob,
-        "MEDIUMBLOB" | "LONG VARBINARY" => ColumnType::MediumBlob,
-        "LONGBLOB" => ColumnType::LongBlob,
-        "TINYTEXT" => ColumnType::TinyText,
-        "TEXT" => ColumnType::Text,
-        "MEDIUMTEXT" | "LONG" | "LONG VARCHAR" => ColumnType::MediumText,
-        "LONGTEXT" => ColumnType::LongText,
-        "ENUM" => ColumnType::Enum,
-        "SET" => ColumnType::Set,
-        "BIT" => ColumnType::Bit,
-        "JSON" => ColumnType::Json,
-        _ => return None,
-    };
-    let mut ft = FieldType::new(tp);
-    if matches!(name.as_str(), "BOOL" | "BOOLEAN") {
-        ft.flen = Some(1);
-    }
-    if name == "SERIAL" {
-        ft.unsigned = true;
-        ft.not_null = true;
-    }
-    if let Some(args) = args {
-        let parts = split_args(args);
-        if matches!(tp, ColumnType::Enum | ColumnType::Set) {
-            ft.elems = parts.iter().map(|p| unquote_string(p)).collect();
-        } else {
-            let nums: Vec<u32> = parts.iter().filter_map(|p| p.trim().parse().ok()).collect();
-            if nums.len() != parts.len() {
-                return None;
-            }
-            match (tp, nums.as_slice()) {
-                (ColumnType::Time | ColumnType::DateTime | ColumnType::Timestamp, [fsp]) => {
-                    ft.decimal = u8::try_from(*fsp).ok();
-                }
-                (_, [len]) => ft.flen = Some(*len),
-                (_, [len, dec]) => {
-                    ft.flen = Some(*len);
-                    ft.decimal = u8::try_from(*dec).ok();
-                }
-                _ => return None,
-            }
-        }
-    }
-    if rest_up.contains("UNSIGNED") {
-        ft.unsigned = true;
-    }
-    if let Some(pos) = rest_up.find("CHARACTER SET") {
-        ft.charset = rest[pos + "CHARACTER SET".len()..]
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-    }
-    Some(ft)
-}
-
-fn matching_paren(text: &str, open: usize) -> Option<usize> {
-    let b = text.as_bytes();
-    let mut depth = 0usize;
-    let mut i = open;
-    while i < b.len() {
-        match b[i] {
-            b'\'' => {
-                i += 1;
-                while i < b.len() {
-                    if b[i] == b'\'' {
-                        if b.get(i + 1) == Some(&b'\'') {
-                            i += 1;
-                        } else {
-                            break;
-                        }
-                    } else if b[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
-            b'(' => depth += 1,
-            b')' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
-/// Splits `a, 'b,c', d` at top-level commas.
-fn split_args(args: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_q = false;
-    let mut chars = args.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' if in_q && chars.peek() == Some(&'\'') => {
-                cur.push_str("''");
-                chars.next();
-            }
-            '\'' => {
-                in_q = !in_q;
-                cur.push(c);
-            }
-            '\\' if in_q => {
-                cur.push(c);
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
-            }
-            ',' if !in_q => out.push(std::mem::take(&mut cur).trim().to_string()),
-            c => cur.push(c),
-        }
-    }
-    if !cur.trim().is_empty() {
-        out.push(cur.trim().to_string());
-    }
-    out
-}
-
-fn unquote_string(s: &str) -> String {
-    let t = s.trim();
-    match t.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')) {
-        Some(inner) => inner
-            .replace("''", "'")
-            .replace("\\'", "'")
-            .replace("\\\\", "\\"),
-        None => t.to_string(),
     }
 }

@@ -4,6 +4,8 @@
 //! and an import with `check-requirements = true` runs the same checks and
 //! stops on the first failure.
 
+mod csv_header;
+
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -12,7 +14,7 @@ use backend_core::{ImportTarget, TargetInfoGetter};
 
 use dump_source::csv::CsvOptions;
 use dump_source::scan::ScanResult;
-use dump_source::{self as source, ParserOptions, schema};
+use dump_source::{ParserOptions, schema};
 
 /// One check's outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +104,8 @@ pub struct PrecheckInput<'a> {
     pub csv: &'a CsvOptions,
     /// Parser options, for header checks.
     pub parser: &'a ParserOptions,
+    /// The character set of schema files.
+    pub schema_charset: schema::SchemaCharset,
 }
 
 /// Runs every check.
@@ -150,10 +154,21 @@ pub async fn run(input: PrecheckInput<'_>) -> Report {
     for t in &tables {
         match &t.schema_file {
             Some(file) => {
-                if let Err(e) =
-                    schema::parse_table_file(&scan.root.join(file), &file.display().to_string())
-                {
-                    schema_problems.push(e.to_string());
+                let definition = schema::read_table_definition(
+                    &scan.root.join(file),
+                    &file.display().to_string(),
+                    input.schema_charset,
+                );
+                // A server that runs the statement is its judge.
+                let judged_by_target = input.target.runs_create_statements();
+                match definition {
+                    Err(e) => schema_problems.push(e.to_string()),
+                    Ok(d) if !judged_by_target => {
+                        if let Err(e) = d.model {
+                            schema_problems.push(e.to_string());
+                        }
+                    }
+                    Ok(_) => {}
                 }
             }
             None => match input.target.existing_table(&t.db, &t.name).await {
@@ -203,55 +218,55 @@ pub async fn run(input: PrecheckInput<'_>) -> Report {
         report.push("sorted-kv-dir space", check_space(dir, total));
     }
 
-    // CSV headers name columns of the table.
-    if input.csv.header {
-        let mut bad = Vec::new();
-        for t in &tables {
-            let Some(schema_file) = &t.schema_file else {
-                continue;
-            };
-            let Ok(info) = schema::parse_table_file(
-                &scan.root.join(schema_file),
-                &schema_file.display().to_string(),
-            ) else {
-                continue;
-            };
-            let Some(file) = t
-                .data_files
-                .iter()
-                .find(|f| f.format == backend_core::SourceFormat::Csv)
-            else {
-                continue;
-            };
-            let name = file.path.display().to_string();
-            let parsed = source::open_parser(
-                &scan.root.join(&file.path),
-                &name,
-                file.format,
-                file.compression,
-                0,
-                0,
-                input.csv,
-                false,
-                input.parser,
-            )
-            .and_then(|mut p| {
-                p.read_row()?;
-                let columns = p.columns().map(<[String]>::to_vec);
-                source::column_permutation(&info, columns.as_deref(), &name).map(|_| ())
-            });
-            if let Err(e) = parsed {
-                bad.push(e.to_string());
-            }
+    // CSV first lines agree with `[mydumper.csv] header`.
+    let mut csv_tables = Vec::new();
+    for t in &tables {
+        if !t
+            .data_files
+            .iter()
+            .any(|f| f.format == backend_core::SourceFormat::Csv)
+        {
+            continue;
         }
-        report.push_table_check(
-            "CSV headers",
-            if bad.is_empty() {
-                Ok("every header names columns of its table".into())
-            } else {
-                Err(bad.join("; "))
-            },
-        );
+        let model = match &t.schema_file {
+            Some(file) => schema::read_table_definition(
+                &scan.root.join(file),
+                &file.display().to_string(),
+                input.schema_charset,
+            )
+            .ok()
+            .and_then(|d| d.model.ok()),
+            None => None,
+        };
+        let model = match model {
+            Some(model) => Some(model),
+            None => input
+                .target
+                .existing_table(&t.db, &t.name)
+                .await
+                .ok()
+                .flatten()
+                .map(|t| t.core),
+        };
+        if let Some(model) = model {
+            csv_tables.push((*t, model));
+        }
+    }
+    if !csv_tables.is_empty() {
+        let found = csv_header::check(scan, &csv_tables, input.csv, input.parser);
+        if !found.fatal.is_empty() {
+            report.push("CSV headers", Err(found.fatal.join("; ")));
+        } else if !found.warnings.is_empty() {
+            report.push_table_check("CSV headers", Err(found.warnings.join("; ")));
+        } else {
+            report.push(
+                "CSV headers",
+                Ok(format!(
+                    "the first lines of the CSV files agree with header = {}",
+                    input.csv.header
+                )),
+            );
+        }
     }
     report
 }

@@ -1,0 +1,12 @@
+CREATE TABLE `m` (
+  `id` int(11) NOT NULL,
+  `a` varchar(20) CHARACTER SET utf8mb3 COLLATE utf8mb3_general_ci DEFAULT NULL,
+  `b` int(11) GENERATED ALWAYS AS (`id` + 1) VIRTUAL,
+  `c` int(11) DEFAULT NULL CHECK (`c` > 0),
+  `d` int(11) DEFAULT NULL INVISIBLE,
+  PRIMARY KEY (`id`),
+  KEY `k` (`a`) IGNORED,
+  CONSTRAINT `CONSTRAINT_1` CHECK (`id` > 0)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci PAGE_CHECKSUM=1
+PARTITION BY HASH (`id`)
+PARTITIONS 2;

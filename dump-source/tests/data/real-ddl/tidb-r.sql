@@ -1,0 +1,12 @@
+/*!40014 SET FOREIGN_KEY_CHECKS=0*/;
+/*!40101 SET NAMES binary*/;
+CREATE TABLE `r` (
+  `id` bigint(20) NOT NULL /*T![auto_rand] AUTO_RANDOM(5) */,
+  `a` varchar(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL,
+  `b` int(11) DEFAULT NULL,
+  PRIMARY KEY (`id`) /*T![clustered_index] CLUSTERED */,
+  KEY `idx_a` (`a`) /*!80000 INVISIBLE */
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin /*T![auto_rand_base] AUTO_RANDOM_BASE=30001 */ /*T! SHARD_ROW_ID_BITS=4 PRE_SPLIT_REGIONS=2 */
+PARTITION BY RANGE (`id`)
+(PARTITION `p0` VALUES LESS THAN (100),
+ PARTITION `p1` VALUES LESS THAN (MAXVALUE));
