@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use crash_common::{Rng, RunEnd, exec, pool, run_importer, server};
 use sqlx::{MySqlPool, Row};
 
-const ROWS: usize = 5;
+const ROWS: i64 = 5;
 
 fn table_count() -> usize {
     std::env::var("IMPORTER_MANY_TABLES")
@@ -147,9 +147,17 @@ fn setup_seconds(log: &Path) -> f64 {
     let text = std::fs::read_to_string(log).unwrap();
     let at = |line: &str| -> f64 {
         // `2026-01-01T10:00:00.123456Z …`: seconds of the day suffice.
-        let time = line.split('T').nth(1).and_then(|t| t.split('Z').next()).unwrap();
+        let time = line
+            .split('T')
+            .nth(1)
+            .and_then(|t| t.split('Z').next())
+            .unwrap();
         let mut parts = time.split(':').map(|p| p.parse::<f64>().unwrap());
-        let (h, m, s) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+        let (h, m, s) = (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        );
         h * 3600.0 + m * 60.0 + s
     };
     let first = text.lines().next().unwrap();
@@ -192,7 +200,7 @@ async fn many_tables_killed_in_set_up_and_import_resume_to_the_clean_result() {
     eprintln!("clean import {clean:?}, of which set-up {setup:?}");
     let want = image(&pool, ref_db).await;
     assert_eq!(want.len(), tables);
-    assert!(want.values().all(|(_, rows)| *rows == ROWS as i64));
+    assert!(want.values().all(|(_, rows)| *rows == ROWS));
 
     // The same dump under another database name, killed twice.
     let dir = root.path().join(run_db);
@@ -225,7 +233,10 @@ async fn many_tables_killed_in_set_up_and_import_resume_to_the_clean_result() {
         .map(|(name, image)| format!("{name}: want {image:?}, got {:?}", got.get(name)))
         .take(5)
         .collect();
-    assert!(differing.is_empty(), "{differing:#?}\nhistory: {history:#?}");
+    assert!(
+        differing.is_empty(),
+        "{differing:#?}\nhistory: {history:#?}"
+    );
     assert!(
         !dir.join("cp.json").exists(),
         "the checkpoint is removed after success"
