@@ -269,6 +269,7 @@ pub async fn prepare(
             defined.push((i, info, display));
         }
         let infos: Vec<TableInfo> = defined.iter().map(|(_, info, _)| info.clone()).collect();
+        let creating = std::time::Instant::now();
         let created = match target.create_tables(&db.name, &infos).await {
             Ok(created) => created,
             // Creating is idempotent: again one by one, for an error that
@@ -288,6 +289,12 @@ pub async fn prepare(
         };
         let mut created: HashMap<usize, TidbTableInfo> =
             defined.iter().map(|(i, _, _)| *i).zip(created).collect();
+        tracing::info!(
+            database = %db.name,
+            tables = defined.len(),
+            seconds = format_args!("{:.1}", creating.elapsed().as_secs_f64()),
+            "tables created"
+        );
         setup
             .tables_created
             .fetch_add(db.tables.len() as u64, Ordering::Relaxed);
