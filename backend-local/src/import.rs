@@ -23,7 +23,7 @@
 //! [`IngestTarget::record_duplicates`].
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -32,10 +32,12 @@ use uuid::Uuid;
 
 use crate::codec::table::hex;
 use crate::config::OnDuplicate;
-use crate::engine::{ENGINE_BLOCK_SIZE, Engine, EngineDb, Sample, lock};
+use crate::engine::{ENGINE_BLOCK_SIZE, Engine, EngineData, EngineDb, lock};
 use crate::error::{LocalError, LocalResult};
 use crate::ingest::{DuplicateRecord, IngestTarget, TargetCursor};
 use crate::key_adapter;
+use crate::run;
+use crate::stats::Sample;
 
 /// One region written to the target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,10 +147,68 @@ fn walk_plan(files: usize, units: usize, range_concurrency: usize, cores: usize)
     (workers, readahead)
 }
 
+/// What an import reads the engine's pairs from.
+enum Source {
+    /// The sorting store.
+    Db(Arc<EngineDb>),
+    /// A small engine's runs, merged in memory (stored key, value).
+    Pairs {
+        pairs: Vec<(Vec<u8>, Vec<u8>)>,
+        dir: PathBuf,
+    },
+}
+
+impl Source {
+    /// Where the pairs are, for messages.
+    fn path(&self) -> &Path {
+        match self {
+            Source::Db(edb) => &edb.path,
+            Source::Pairs { dir, .. } => dir,
+        }
+    }
+}
+
+/// A forward walk over stored pairs in key order.
+trait PairCursor {
+    fn item(&self) -> Option<(&[u8], &[u8])>;
+    fn next(&mut self);
+    /// The error that ended the walk early, if any.
+    fn status(&self) -> Result<(), rocksdb::Error>;
+}
+
+impl PairCursor for rocksdb::DBRawIterator<'_> {
+    fn item(&self) -> Option<(&[u8], &[u8])> {
+        rocksdb::DBRawIterator::item(self)
+    }
+    fn next(&mut self) {
+        rocksdb::DBRawIterator::next(self);
+    }
+    fn status(&self) -> Result<(), rocksdb::Error> {
+        rocksdb::DBRawIterator::status(self)
+    }
+}
+
+/// A walk over pairs held in memory.
+struct SliceCursor<'a> {
+    pairs: &'a [(Vec<u8>, Vec<u8>)],
+}
+
+impl PairCursor for SliceCursor<'_> {
+    fn item(&self) -> Option<(&[u8], &[u8])> {
+        self.pairs.first().map(|(k, v)| (&k[..], &v[..]))
+    }
+    fn next(&mut self) {
+        self.pairs = self.pairs.get(1..).unwrap_or_default();
+    }
+    fn status(&self) -> Result<(), rocksdb::Error> {
+        Ok(())
+    }
+}
+
 /// Per-import shared state.
 struct ImportCtx {
     uuid: Uuid,
-    edb: Arc<EngineDb>,
+    source: Source,
     /// Read-ahead per engine file and worker.
     readahead: usize,
     target: Arc<dyn IngestTarget>,
@@ -182,13 +242,29 @@ pub(crate) async fn import_engine(
         lower = Some(boundary);
     }
     units.push_back((lower, None));
-    let edb = engine.db()?;
-    let files = edb.db.live_files().map_or(1, |f| f.len());
+    let source = match engine.data()? {
+        EngineData::Db(edb) => Source::Db(edb),
+        EngineData::Runs(runs) => {
+            let uuid = engine.uuid;
+            let dir = engine.dir.clone();
+            let pairs = tokio::task::spawn_blocking(move || run::read_merged(&runs, uuid))
+                .await
+                .map_err(|e| LocalError::Task {
+                    uuid,
+                    reason: e.to_string(),
+                })??;
+            Source::Pairs { pairs, dir }
+        }
+    };
+    let files = match &source {
+        Source::Db(edb) => edb.db.live_files().map_or(1, |f| f.len()),
+        Source::Pairs { .. } => 1,
+    };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (workers, readahead) = walk_plan(files, units.len(), limits.range_concurrency, cores);
     let ctx = Arc::new(ImportCtx {
         uuid: engine.uuid,
-        edb,
+        source,
         readahead,
         target,
         limits,
@@ -278,17 +354,32 @@ fn run_unit(
     lower: Option<&[u8]>,
     upper: Option<&[u8]>,
 ) -> LocalResult<UnitOutcome> {
-    let mut opts = ReadOptions::default();
-    opts.fill_cache(false);
-    opts.set_readahead_size(ctx.readahead);
-    if let Some(lower) = lower {
-        opts.set_iterate_lower_bound(key_adapter::escape(lower));
-    }
-    if let Some(upper) = upper {
-        opts.set_iterate_upper_bound(key_adapter::escape(upper));
-    }
-    let mut iter = ctx.edb.db.raw_iterator_opt(opts);
-    iter.seek_to_first();
+    let lower_stored = lower.map(key_adapter::escape);
+    let upper_stored = upper.map(key_adapter::escape);
+    let mut iter: Box<dyn PairCursor + '_> = match &ctx.source {
+        Source::Db(edb) => {
+            let mut opts = ReadOptions::default();
+            opts.fill_cache(false);
+            opts.set_readahead_size(ctx.readahead);
+            if let Some(lower) = lower_stored {
+                opts.set_iterate_lower_bound(lower);
+            }
+            if let Some(upper) = upper_stored {
+                opts.set_iterate_upper_bound(upper);
+            }
+            let mut iter = edb.db.raw_iterator_opt(opts);
+            iter.seek_to_first();
+            Box::new(iter)
+        }
+        Source::Pairs { pairs, .. } => {
+            // The same bounds the store's iterator applies.
+            let start = lower_stored.map_or(0, |l| pairs.partition_point(|(k, _)| *k < l));
+            let end = upper_stored.map_or(pairs.len(), |u| pairs.partition_point(|(k, _)| *k < u));
+            Box::new(SliceCursor {
+                pairs: pairs.get(start..end.max(start)).unwrap_or_default(),
+            })
+        }
+    };
     let sst_opts = ctx.target.sst_options();
     let mut run = UnitRun {
         ctx,
@@ -335,7 +426,7 @@ fn run_unit(
         iter.next();
     }
     iter.status()
-        .map_err(|e| LocalError::rocks("reading engine", &ctx.edb.path, e))?;
+        .map_err(|e| LocalError::rocks("reading engine", ctx.source.path(), e))?;
     if used > 0 {
         if key_adapter::unescape_into(&prefix, &mut user_key).is_none() {
             return Err(corrupted(ctx, &prefix));
@@ -351,7 +442,7 @@ fn run_unit(
 fn corrupted(ctx: &ImportCtx, key: &[u8]) -> LocalError {
     LocalError::Corrupted {
         uuid: ctx.uuid,
-        path: ctx.edb.path.clone(),
+        path: ctx.source.path().to_path_buf(),
         reason: format!("undecodable stored key {}", hex(key)),
     }
 }
@@ -469,7 +560,7 @@ impl<'a> UnitRun<'a> {
             self.finish_region()?;
         }
         if self.current.is_none() {
-            let path = self.ctx.engine.scratch_path("import", "region");
+            let path = self.ctx.engine.scratch_path("region", "sst");
             let writer = SstFileWriter::create(self.sst_opts);
             writer
                 .open(&path)

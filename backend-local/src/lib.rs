@@ -70,7 +70,11 @@ pub mod kv_encoder;
 #[cfg(feature = "rocksdb")]
 pub mod resolve;
 #[cfg(feature = "rocksdb")]
+mod run;
+#[cfg(feature = "rocksdb")]
 mod sort;
+#[cfg(feature = "rocksdb")]
+mod stats;
 #[cfg(feature = "rocksdb")]
 pub mod store;
 #[cfg(feature = "rocksdb")]
@@ -87,7 +91,8 @@ pub use backend::LocalBackend;
 #[cfg(feature = "rocksdb")]
 pub use config::{
     DEFAULT_RANGE_CONCURRENCY, DEFAULT_REGION_SPLIT_KEYS, DEFAULT_REGION_SPLIT_SIZE,
-    DEFAULT_RETRY_IMPORT_DELAY, DEFAULT_WRITER_MEM_CACHE_SIZE, LocalBackendConfig, OnDuplicate,
+    DEFAULT_RETRY_IMPORT_DELAY, DEFAULT_SMALL_ENGINE_SIZE, DEFAULT_WRITER_MEM_CACHE_SIZE,
+    LocalBackendConfig, OnDuplicate,
 };
 #[cfg(feature = "rocksdb")]
 pub use error::{LocalError, LocalResult};
