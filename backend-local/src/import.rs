@@ -13,9 +13,10 @@
 //!    current SST, which is cut *exactly* before it would exceed
 //!    `region_split_size` bytes or `region_split_keys` keys — the estimates
 //!    only decide parallelism, never region sizes.
-//! 3. **Ingest.** Each finished SST (one region) is ingested into the target
-//!    at once (moved), so disk use stays bounded and a failure leaves whole
-//!    regions in the target. Re-importing is idempotent: pairs already in the
+//! 3. **Ingest.** Each finished region goes into the target at once — its
+//!    SST ingested (moved), or a region of at most [`SMALL_REGION_BYTES`]
+//!    as pairs ([`IngestTarget::write_pairs`]) — so disk use stays bounded
+//!    and a failure leaves whole regions in the target. Re-importing is idempotent: pairs already in the
 //!    target with the same value are skipped, so a retry after a failure
 //!    completes the target without changing what was there.
 //!
@@ -34,7 +35,7 @@ use crate::codec::table::hex;
 use crate::config::OnDuplicate;
 use crate::engine::{ENGINE_BLOCK_SIZE, Engine, EngineData, EngineDb, lock};
 use crate::error::{LocalError, LocalResult};
-use crate::ingest::{DuplicateRecord, IngestTarget, TargetCursor};
+use crate::ingest::{DuplicateRecord, IngestTarget, SMALL_REGION_BYTES, TargetCursor};
 use crate::key_adapter;
 use crate::run;
 use crate::stats::Sample;
@@ -327,17 +328,23 @@ pub(crate) async fn import_engine(
     Ok(report)
 }
 
-/// One region SST being built.
-struct RegionSst<'a> {
-    writer: SstFileWriter<'a>,
+/// One region being built: its pairs in memory while it is small (see
+/// [`SMALL_REGION_BYTES`]), else an SST.
+struct Region<'a> {
+    body: RegionBody<'a>,
     path: PathBuf,
     stats: RangeStats,
+}
+
+enum RegionBody<'a> {
+    Pairs(Vec<(Vec<u8>, Vec<u8>)>),
+    Sst(SstFileWriter<'a>),
 }
 
 struct UnitRun<'a> {
     ctx: &'a ImportCtx,
     sst_opts: &'a Options,
-    current: Option<RegionSst<'a>>,
+    current: Option<Region<'a>>,
     cursor: Box<dyn TargetCursor + 'a>,
     records: Vec<DuplicateRecord>,
     out: UnitOutcome,
@@ -559,52 +566,58 @@ impl<'a> UnitRun<'a> {
         {
             self.finish_region()?;
         }
-        if self.current.is_none() {
-            let path = self.ctx.engine.scratch_path("region", "sst");
-            let writer = SstFileWriter::create(self.sst_opts);
-            writer
-                .open(&path)
-                .map_err(|e| LocalError::rocks("creating region SST", &path, e))?;
-            self.current = Some(RegionSst {
-                writer,
-                path,
-                stats: RangeStats {
-                    first_key: key.to_vec(),
-                    last_key: Vec::new(),
-                    keys: 0,
-                    bytes: 0,
-                },
-            });
+        let current = self.current.get_or_insert_with(|| Region {
+            body: RegionBody::Pairs(Vec::new()),
+            path: self.ctx.engine.scratch_path("region", "sst"),
+            stats: RangeStats {
+                first_key: key.to_vec(),
+                last_key: Vec::new(),
+                keys: 0,
+                bytes: 0,
+            },
+        });
+        if let RegionBody::Pairs(pairs) = &mut current.body
+            && current.stats.bytes + size > SMALL_REGION_BYTES
+        {
+            // Too big to write as pairs: an SST from here on.
+            let mut sst = SstFileWriter::create(self.sst_opts);
+            sst.open(&current.path)
+                .map_err(|e| LocalError::rocks("creating region SST", &current.path, e))?;
+            for (k, v) in pairs.drain(..) {
+                sst.put(&k, &v)
+                    .map_err(|e| LocalError::rocks("writing region SST", &current.path, e))?;
+            }
+            current.body = RegionBody::Sst(sst);
         }
-        if let Some(current) = &mut self.current {
-            current
-                .writer
+        match &mut current.body {
+            RegionBody::Pairs(pairs) => pairs.push((key.to_vec(), value.to_vec())),
+            RegionBody::Sst(writer) => writer
                 .put(key, value)
-                .map_err(|e| LocalError::rocks("writing region SST", &current.path, e))?;
-            current.stats.keys += 1;
-            current.stats.bytes += size;
-            current.stats.last_key.clear();
-            current.stats.last_key.extend_from_slice(key);
+                .map_err(|e| LocalError::rocks("writing region SST", &current.path, e))?,
         }
+        current.stats.keys += 1;
+        current.stats.bytes += size;
+        current.stats.last_key.clear();
+        current.stats.last_key.extend_from_slice(key);
         Ok(())
     }
 
-    /// Finishes the current region SST and ingests it into the target.
+    /// Finishes the current region and hands it to the target: a small one
+    /// as pairs, else as its SST.
     fn finish_region(&mut self) -> LocalResult<()> {
-        let Some(mut region) = self.current.take() else {
+        let Some(region) = self.current.take() else {
             return Ok(());
         };
-        let result = region
-            .writer
-            .finish()
-            .map_err(|e| LocalError::rocks("finishing region SST", &region.path, e))
-            .and_then(|()| {
-                self.ctx
-                    .target
-                    .ingest_ssts(std::slice::from_ref(&region.path))
-            });
+        let path = region.path;
+        let result = match region.body {
+            RegionBody::Pairs(pairs) => self.ctx.target.write_pairs(&pairs, &path),
+            RegionBody::Sst(mut writer) => writer
+                .finish()
+                .map_err(|e| LocalError::rocks("finishing region SST", &path, e))
+                .and_then(|()| self.ctx.target.ingest_ssts(std::slice::from_ref(&path))),
+        };
         // After a move the file is gone; after a failure it must go.
-        let _ = std::fs::remove_file(&region.path);
+        let _ = std::fs::remove_file(&path);
         result?;
         self.out.ranges.push(region.stats);
         Ok(())

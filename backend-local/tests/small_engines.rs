@@ -223,3 +223,42 @@ async fn engine_sizes_count_runs() {
     );
     drop(writer);
 }
+
+#[tokio::test]
+async fn small_regions_are_written_not_ingested_and_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tiny, big) = (Uuid::from_u128(9), Uuid::from_u128(10));
+    let tiny_pairs = shuffled(0..50, 1, 1);
+    // Ids far from the tiny engine's, about 2 MiB in all: one region
+    // bigger than a small one.
+    let big_pairs: Vec<KvPair> = shuffled(100_000..160_000, 2, 2);
+    {
+        let backend = backend(dir.path(), OnDuplicate::Error);
+        for (uuid, pairs) in [(tiny, &tiny_pairs), (big, &big_pairs)] {
+            let mut writer = open_writer(&backend, uuid).await;
+            writer.append_rows(&[], rows(pairs.clone())).await.unwrap();
+            writer.close().await.unwrap();
+            backend
+                .close_engine(&EngineConfig::default(), uuid)
+                .await
+                .unwrap();
+        }
+        let store = backend.target_store().unwrap();
+        backend
+            .import_engine(tiny, 96 << 20, 1 << 20)
+            .await
+            .unwrap();
+        // No file for the tiny region…
+        assert!(store.db().live_files().unwrap().is_empty());
+        backend.import_engine(big, 96 << 20, 1 << 20).await.unwrap();
+        let report = backend.last_import_report(big).unwrap();
+        assert_eq!(report.ranges.len(), 1);
+        assert!(report.ranges[0].bytes > backend_local::SMALL_REGION_BYTES);
+        // …an SST for the big one.
+        assert_eq!(store.db().live_files().unwrap().len(), 1);
+        // Dropped without a flush of the store ("kill -9" after import).
+    }
+    let store = backend_local::TargetStore::open(dir.path().join("target")).unwrap();
+    let all: Vec<KvPair> = tiny_pairs.iter().chain(&big_pairs).cloned().collect();
+    assert_eq!(target_pairs(&store), expected(&all));
+}
