@@ -14,7 +14,9 @@ use backend_core::{
 use uuid::Uuid;
 
 use crate::config::{LocalBackendConfig, OnDuplicate};
-use crate::engine::{CompactionSlots, Engine, EngineState, lock, remove_engine_dir};
+use crate::engine::{
+    CompactionSlots, Engine, EngineSettings, EngineState, lock, remove_engine_dir,
+};
 use crate::error::{LocalError, LocalResult};
 use crate::import::{ImportLimits, ImportReport, import_engine};
 use crate::ingest::IngestTarget;
@@ -140,10 +142,15 @@ impl LocalBackend {
         lock(&self.engines).get(&engine_uuid).cloned()
     }
 
-    fn slots(&self, config: &EngineConfig) -> Arc<CompactionSlots> {
-        lock(&self.slots)
+    fn settings(&self, config: &EngineConfig) -> EngineSettings {
+        let slots = lock(&self.slots)
             .get_or_insert_with(|| CompactionSlots::new(config.local.compact_concurrency))
-            .clone()
+            .clone();
+        EngineSettings {
+            config: config.local.clone(),
+            small_size: self.config.small_engine_size,
+            slots,
+        }
     }
 
     fn not_found(&self, engine_uuid: Uuid, reason: &'static str) -> LocalError {
@@ -270,11 +277,10 @@ impl Backend for LocalBackend {
             return Ok(());
         }
         let dir = self.engine_dir(engine_uuid);
-        let local = config.local.clone();
         let keep = config.keep_sort_dir;
-        let slots = self.slots(config);
+        let settings = self.settings(config);
         let engine = Self::blocking(engine_uuid, move || {
-            Engine::open(engine_uuid, dir, local, keep, slots)
+            Engine::open(engine_uuid, dir, settings, keep)
         })
         .await?;
         lock(&self.engines)
@@ -288,10 +294,9 @@ impl Backend for LocalBackend {
             Some(engine) => engine,
             None => {
                 let dir = self.engine_dir(engine_uuid);
-                let local = config.local.clone();
-                let slots = self.slots(config);
+                let settings = self.settings(config);
                 let engine = Self::blocking(engine_uuid, move || {
-                    Engine::reopen_closed(engine_uuid, dir, local, slots)
+                    Engine::reopen_closed(engine_uuid, dir, settings)
                 })
                 .await?;
                 let engine = Arc::new(engine);

@@ -17,6 +17,9 @@ pub const DEFAULT_REGION_SPLIT_SIZE: u64 = 96 << 20;
 pub const DEFAULT_REGION_SPLIT_KEYS: u64 = 1_280_000;
 /// Default `range-concurrency`.
 pub const DEFAULT_RANGE_CONCURRENCY: usize = 4;
+/// Default `small_engine_size`: 8 MiB of runs before an engine gets its
+/// sorting store.
+pub const DEFAULT_SMALL_ENGINE_SIZE: u64 = 8 << 20;
 /// Default `retry-import-delay`.
 pub const DEFAULT_RETRY_IMPORT_DELAY: Duration = Duration::from_secs(3);
 
@@ -77,6 +80,13 @@ pub struct LocalBackendConfig {
     pub on_duplicate: OnDuplicate,
     /// `retry-import-delay`.
     pub retry_import_delay: Duration,
+    /// Bytes an engine keeps as run files before it creates its own
+    /// sorting store (a RocksDB instance); a flush bigger than this goes
+    /// to the store at once. Small engines cost a few files instead of a
+    /// few dozen, which is what a dump of many small tables spends its
+    /// time on. 0 gives every engine a store with its first pairs. The
+    /// import reads a small engine into memory, so this also bounds that.
+    pub small_engine_size: u64,
 }
 
 impl LocalBackendConfig {
@@ -89,6 +99,7 @@ impl LocalBackendConfig {
             range_concurrency: DEFAULT_RANGE_CONCURRENCY,
             on_duplicate: OnDuplicate::default(),
             retry_import_delay: DEFAULT_RETRY_IMPORT_DELAY,
+            small_engine_size: DEFAULT_SMALL_ENGINE_SIZE,
         }
     }
 

@@ -1,29 +1,40 @@
-//! One engine: a RocksDB instance under `<sorted-kv-dir>/<uuid>/` that sorts
-//! the engine's pairs, plus what it needs to survive a crash.
+//! One engine: the sorted pairs of one table's data or indexes under
+//! `<sorted-kv-dir>/<uuid>/`, plus what it needs to survive a crash.
+//!
+//! An engine starts small: its writers' flushes are *runs*, sorted files of
+//! their own (see [`crate::run`]), and nothing else is created besides
+//! `meta.json` — a dump of many small tables would otherwise spend its time
+//! creating and deleting a RocksDB instance per engine. Once the runs pass
+//! `small_engine_size` bytes or [`run::MAX_RUNS`] files, or a flush is
+//! bigger than that, the engine creates its sorting store and moves the
+//! runs into it.
 //!
 //! Layout of an engine directory:
 //!
-//! * `db/` — the sorting store. Tuned for bulk load: auto-compaction off, no
-//!   compression, no WAL writes (data only ever arrives as SST files that
-//!   writers build and ingest, so nothing lives in a memtable). Column family
-//!   `default` holds the engine's pairs; `staging` collects small SSTs when
-//!   compaction is on, merged into `default` once they pass the threshold.
-//! * `tmp/` — SSTs being written by writers, and `import/` — SSTs being
-//!   built for the target. Both are emptied when the engine is opened.
+//! * `run-<seq>.kv` — a small engine's runs.
+//! * `db/` — the sorting store, once the engine has one. Tuned for bulk
+//!   load: auto-compaction off, no compression, no WAL writes (data only
+//!   ever arrives as SST files that writers build and ingest, so nothing
+//!   lives in a memtable). Column family `default` holds the engine's
+//!   pairs; `staging` collects small SSTs when compaction is on, merged
+//!   into `default` once they pass the threshold.
+//! * `scratch-*` — SSTs and runs being written (by writers, for the store,
+//!   for the target). Removed whenever the engine is loaded.
 //! * `meta.json` — format version, UUID and the open *generation*, bumped on
 //!   every open, which makes per-pair sequence numbers unique across restarts
 //!   (see [`crate::key_adapter`]).
-//! * `batches.log` — one checksummed record per ingested SST: pair count,
-//!   bytes and key samples (every ~4 MiB), the engine's size properties. A
-//!   torn last record (crash while appending) is ignored; the SST it
-//!   describes is still in `db/` and imported, only the estimate lags.
+//! * `batches.log` — next to the sorting store, one checksummed record per
+//!   SST ingested into it (see [`crate::stats`]): pair count, bytes and key
+//!   samples (every ~4 MiB), the engine's size properties. A small engine's
+//!   runs carry their own record.
 //!
-//! Durability: an SST is durable once its ingest returns (RocksDB syncs the
-//! file and its MANIFEST), so everything a writer has handed over survives
-//! `kill -9`; reopening by UUID finds it.
+//! Durability: a run is durable once it is committed (synced, renamed into
+//! place, directory synced), an SST once its ingest returns (RocksDB syncs
+//! the file and its MANIFEST), so everything a writer has handed over
+//! survives `kill -9`; reopening by UUID finds it.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
@@ -38,18 +49,19 @@ use uuid::Uuid;
 
 use crate::config::max_open_files;
 use crate::error::{LocalError, LocalResult};
+use crate::run::{self, Run};
+use crate::stats::{BatchStats, Sample, append_batch_log, read_batch_log};
 
 /// Column family of small SSTs waiting to be merged.
 const STAGING_CF: &str = "staging";
 const META_FILE: &str = "meta.json";
 const BATCH_LOG: &str = "batches.log";
+/// Names of scratch files: SSTs and runs being written. Removed whenever
+/// an engine is loaded.
+const SCRATCH_PREFIX: &str = "scratch-";
 const FORMAT_VERSION: u32 = 1;
 /// Bits of a sequence number below the generation.
 const GENERATION_SHIFT: u32 = 40;
-/// A key sample is taken about every this many bytes…
-pub(crate) const SAMPLE_BYTES: u64 = 4 << 20;
-/// …or this many pairs.
-pub(crate) const SAMPLE_KEYS: u64 = 40_960;
 
 /// Whether an engine accepts writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,80 +76,6 @@ impl EngineState {
             EngineState::Open => "open",
             EngineState::Closed => "closed",
         }
-    }
-}
-
-/// A key sample: `bytes`/`keys` of pair data lie in the same SST between the
-/// previous sample and this user key (inclusive).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Sample {
-    pub key: Vec<u8>,
-    pub bytes: u64,
-    pub keys: u64,
-}
-
-/// What one ingested SST added.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct BatchStats {
-    pub kvs: u64,
-    pub bytes: u64,
-    pub samples: Vec<Sample>,
-}
-
-impl BatchStats {
-    fn encode(&self) -> Vec<u8> {
-        let mut body = Vec::new();
-        body.extend_from_slice(&self.kvs.to_le_bytes());
-        body.extend_from_slice(&self.bytes.to_le_bytes());
-        body.extend_from_slice(&(self.samples.len() as u64).to_le_bytes());
-        for s in &self.samples {
-            body.extend_from_slice(&(s.key.len() as u64).to_le_bytes());
-            body.extend_from_slice(&s.key);
-            body.extend_from_slice(&s.bytes.to_le_bytes());
-            body.extend_from_slice(&s.keys.to_le_bytes());
-        }
-        let mut record = Vec::with_capacity(body.len() + 16);
-        record.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        record.extend_from_slice(&body);
-        record.extend_from_slice(&backend_core::KvChecksum::pair_crc(&body, &[]).to_le_bytes());
-        record
-    }
-
-    /// Decodes one record from the front of `data`; `None` for a torn or
-    /// corrupted record.
-    fn decode(data: &mut &[u8]) -> Option<BatchStats> {
-        fn take<'a>(data: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
-            let (head, rest) = data.split_at_checked(n)?;
-            *data = rest;
-            Some(head)
-        }
-        fn u64_of(data: &mut &[u8]) -> Option<u64> {
-            Some(u64::from_le_bytes(take(data, 8)?.try_into().ok()?))
-        }
-        let len = usize::try_from(u64_of(data)?).ok()?;
-        let mut body = take(data, len)?;
-        let crc = u64_of(data)?;
-        if backend_core::KvChecksum::pair_crc(body, &[]) != crc {
-            return None;
-        }
-        let kvs = u64_of(&mut body)?;
-        let bytes = u64_of(&mut body)?;
-        let n = u64_of(&mut body)?;
-        let mut samples = Vec::new();
-        for _ in 0..n {
-            let klen = usize::try_from(u64_of(&mut body)?).ok()?;
-            let key = take(&mut body, klen)?.to_vec();
-            samples.push(Sample {
-                key,
-                bytes: u64_of(&mut body)?,
-                keys: u64_of(&mut body)?,
-            });
-        }
-        Some(BatchStats {
-            kvs,
-            bytes,
-            samples,
-        })
     }
 }
 
@@ -195,14 +133,37 @@ pub(crate) struct EngineDb {
     pub path: PathBuf,
 }
 
+/// Where an engine's pairs are.
+#[derive(Debug)]
+enum Store {
+    /// A small engine: run files in the engine directory, no sorting store
+    /// (see [`crate::run`]).
+    Runs(Vec<PathBuf>),
+    /// The sorting store.
+    Db(Arc<EngineDb>),
+    /// Cleaned up.
+    Gone,
+}
+
+/// An engine's pairs, for the import to read.
+#[derive(Debug)]
+pub(crate) enum EngineData {
+    /// The sorting store.
+    Db(Arc<EngineDb>),
+    /// A small engine's runs.
+    Runs(Vec<PathBuf>),
+}
+
 #[derive(Debug)]
 struct EngineInner {
     state: EngineState,
-    db: Option<Arc<EngineDb>>,
+    store: Store,
     kvs: u64,
     bytes: u64,
     samples: Vec<Sample>,
     staging_bytes: u64,
+    /// File bytes of the runs in [`Store::Runs`].
+    run_bytes: u64,
 }
 
 /// An engine known to this process.
@@ -211,6 +172,8 @@ pub(crate) struct Engine {
     pub uuid: Uuid,
     pub dir: PathBuf,
     config: LocalEngineConfig,
+    /// Bytes of runs past which the engine creates its sorting store.
+    small_size: u64,
     inner: Mutex<EngineInner>,
     next_seq: AtomicU64,
     sst_id: AtomicU64,
@@ -271,29 +234,38 @@ pub(crate) fn engine_sst_options() -> Options {
     opts
 }
 
+/// What [`Engine::open`] and [`Engine::reopen_closed`] need besides the
+/// engine's identity.
+#[derive(Debug, Clone)]
+pub(crate) struct EngineSettings {
+    pub config: LocalEngineConfig,
+    /// Run bytes past which an engine creates its sorting store (0: every
+    /// engine gets one with its first pairs).
+    pub small_size: u64,
+    pub slots: Arc<CompactionSlots>,
+}
+
 impl Engine {
     /// Opens the engine for writing: reuses what `dir` holds when
     /// `keep_sort_dir`, else starts empty.
     pub(crate) fn open(
         uuid: Uuid,
         dir: PathBuf,
-        config: LocalEngineConfig,
+        settings: EngineSettings,
         keep_sort_dir: bool,
-        slots: Arc<CompactionSlots>,
     ) -> LocalResult<Self> {
         if !keep_sort_dir && dir.exists() {
             fs::remove_dir_all(&dir)
                 .map_err(|e| LocalError::io("removing old engine directory", &dir, e))?;
         }
-        Self::load(uuid, dir, config, EngineState::Open, true, slots)
+        Self::load(uuid, dir, settings, EngineState::Open, true)
     }
 
     /// Reopens an engine an earlier run left, closed (read-only).
     pub(crate) fn reopen_closed(
         uuid: Uuid,
         dir: PathBuf,
-        config: LocalEngineConfig,
-        slots: Arc<CompactionSlots>,
+        settings: EngineSettings,
     ) -> LocalResult<Self> {
         if !dir.join(META_FILE).is_file() {
             return Err(LocalError::EngineNotFound {
@@ -302,7 +274,7 @@ impl Engine {
                 reason: "no engine directory with meta.json left by an earlier run",
             });
         }
-        let engine = Self::load(uuid, dir, config, EngineState::Closed, false, slots)?;
+        let engine = Self::load(uuid, dir, settings, EngineState::Closed, false)?;
         engine.merge_staging(&mut lock(&engine.inner))?;
         Ok(engine)
     }
@@ -310,20 +282,15 @@ impl Engine {
     fn load(
         uuid: Uuid,
         dir: PathBuf,
-        config: LocalEngineConfig,
+        settings: EngineSettings,
         state: EngineState,
         create: bool,
-        slots: Arc<CompactionSlots>,
     ) -> LocalResult<Self> {
-        for sub in ["tmp", "import"] {
-            let path = dir.join(sub);
-            if path.exists() {
-                fs::remove_dir_all(&path)
-                    .map_err(|e| LocalError::io("clearing engine scratch directory", &path, e))?;
-            }
-            fs::create_dir_all(&path)
-                .map_err(|e| LocalError::io("creating engine directory", &path, e))?;
+        if create {
+            fs::create_dir_all(&dir)
+                .map_err(|e| LocalError::io("creating engine directory", &dir, e))?;
         }
+        clear_scratch(&dir)?;
         let meta_path = dir.join(META_FILE);
         let generation = if meta_path.exists() {
             let text = fs::read(&meta_path)
@@ -361,29 +328,23 @@ impl Engine {
                 reason: format!("generation {generation} out of range"),
             });
         }
+        // The batch log is written only once the sorting store holds an
+        // SST: a log without a store means the store went missing.
         let db_path = dir.join("db");
-        if !create && !db_path.join("CURRENT").is_file() {
+        let batch_log = dir.join(BATCH_LOG);
+        let has_db = db_path.exists();
+        if (has_db || batch_log.exists()) && !db_path.join("CURRENT").is_file() {
             return Err(LocalError::Corrupted {
                 uuid,
                 path: db_path,
                 reason: "the sorting store is missing (no CURRENT file)".into(),
             });
         }
-        let opts = engine_db_options();
-        let cfs = [
-            ColumnFamilyDescriptor::new(rocksdb::DEFAULT_COLUMN_FAMILY_NAME, opts.clone()),
-            ColumnFamilyDescriptor::new(STAGING_CF, opts.clone()),
-        ];
-        let db = DB::open_cf_descriptors(&opts, &db_path, cfs).map_err(|e| match e.kind() {
-            rocksdb::ErrorKind::Corruption | rocksdb::ErrorKind::InvalidArgument => {
-                LocalError::Corrupted {
-                    uuid,
-                    path: db_path.clone(),
-                    reason: e.into_string(),
-                }
-            }
-            _ => LocalError::rocks("opening engine sorting store", &db_path, e),
-        })?;
+        let db = if has_db {
+            Some(open_db(uuid, &db_path)?)
+        } else {
+            None
+        };
         write_atomically(
             &meta_path,
             &serde_json::to_vec_pretty(&EngineMeta {
@@ -397,29 +358,57 @@ impl Engine {
                 reason: e.to_string(),
             })?,
         )?;
-        let (kvs, bytes, samples) = read_batch_log(&dir.join(BATCH_LOG))?;
-        let staging_bytes = db
-            .cf_handle(STAGING_CF)
-            .map_or(0, |cf| db.get_column_family_metadata_cf(&cf).size);
-        Ok(Engine {
+        let mut stats = match &db {
+            Some(_) => read_batch_log(&batch_log)?,
+            None => BatchStats::default(),
+        };
+        let runs = run::list_runs(&dir)?;
+        let mut run_bytes = 0;
+        for path in &runs {
+            stats.add(Run::read(path, uuid)?.stats);
+            run_bytes += fs::metadata(path).map_or(0, |m| m.len());
+        }
+        let staging_bytes = db.as_ref().map_or(0, |db| {
+            db.cf_handle(STAGING_CF)
+                .map_or(0, |cf| db.get_column_family_metadata_cf(&cf).size)
+        });
+        let engine = Engine {
             uuid,
-            config,
+            config: settings.config,
+            small_size: settings.small_size,
             inner: Mutex::new(EngineInner {
                 state,
-                db: Some(Arc::new(EngineDb { db, path: db_path })),
-                kvs,
-                bytes,
-                samples,
+                store: match db {
+                    Some(db) => Store::Db(Arc::new(EngineDb { db, path: db_path })),
+                    None => Store::Runs(runs.clone()),
+                },
+                kvs: stats.kvs,
+                bytes: stats.bytes,
+                samples: stats.samples,
                 staging_bytes,
+                run_bytes,
             }),
             next_seq: AtomicU64::new(generation << GENERATION_SHIFT),
             sst_id: AtomicU64::new(0),
             mem_size: AtomicU64::new(0),
             importing: AtomicBool::new(false),
             writers: Mutex::new(Vec::new()),
-            slots,
+            slots: settings.slots,
             dir,
-        })
+        };
+        {
+            // Runs beside a sorting store: a crash came while they were
+            // being moved in. Moving them again is harmless (same stored
+            // keys); only the batch log may count them twice.
+            let inner = lock(&engine.inner);
+            if let Store::Db(edb) = &inner.store
+                && !runs.is_empty()
+            {
+                let edb = Arc::clone(edb);
+                engine.move_runs_into(&edb, &runs)?;
+            }
+        }
+        Ok(engine)
     }
 
     /// The current state.
@@ -434,28 +423,37 @@ impl Engine {
     }
 
     fn check_open_locked(&self, inner: &EngineInner, op: &'static str) -> LocalResult<()> {
-        if inner.state == EngineState::Open && inner.db.is_some() {
+        let gone = matches!(inner.store, Store::Gone);
+        if inner.state == EngineState::Open && !gone {
             Ok(())
         } else {
             Err(LocalError::EngineState {
                 uuid: self.uuid,
-                state: if inner.db.is_some() {
-                    inner.state.name()
-                } else {
+                state: if gone {
                     "cleaned up"
+                } else {
+                    inner.state.name()
                 },
                 op,
             })
         }
     }
 
-    /// The sorting store, for reading.
-    pub(crate) fn db(&self) -> LocalResult<Arc<EngineDb>> {
-        lock(&self.inner).db.clone().ok_or(LocalError::EngineState {
+    fn cleaned_up(&self, op: &'static str) -> LocalError {
+        LocalError::EngineState {
             uuid: self.uuid,
             state: "cleaned up",
-            op: "read",
-        })
+            op,
+        }
+    }
+
+    /// The engine's pairs, for reading.
+    pub(crate) fn data(&self) -> LocalResult<EngineData> {
+        match &lock(&self.inner).store {
+            Store::Db(edb) => Ok(EngineData::Db(Arc::clone(edb))),
+            Store::Runs(runs) => Ok(EngineData::Runs(runs.clone())),
+            Store::Gone => Err(self.cleaned_up("read")),
+        }
     }
 
     /// `(kvs, bytes, samples)` of everything ingested.
@@ -474,10 +472,18 @@ impl Engine {
         self.next_seq.fetch_add(n, Ordering::Relaxed)
     }
 
-    /// A fresh path in `sub` (`tmp` or `import`).
-    pub(crate) fn scratch_path(&self, sub: &str, prefix: &str) -> PathBuf {
+    /// A fresh scratch path in the engine directory, `scratch-<prefix>-<n>.<ext>`
+    /// (scratch files are removed whenever the engine is loaded).
+    pub(crate) fn scratch_path(&self, prefix: &str, ext: &str) -> PathBuf {
         let id = self.sst_id.fetch_add(1, Ordering::Relaxed);
-        self.dir.join(sub).join(format!("{prefix}-{id}.sst"))
+        self.dir
+            .join(format!("{SCRATCH_PREFIX}{prefix}-{id}.{ext}"))
+    }
+
+    /// Whether a writer flush of about `bytes` should become a run rather
+    /// than an SST: the engine has no sorting store and the flush is small.
+    pub(crate) fn takes_run(&self, bytes: u64) -> bool {
+        matches!(lock(&self.inner).store, Store::Runs(_)) && bytes <= self.small_size
     }
 
     /// Registers a writer's pending pairs so engine flushes reach them.
@@ -485,6 +491,85 @@ impl Engine {
         let mut writers = lock(&self.writers);
         writers.retain(|w| w.strong_count() > 0);
         writers.push(pending);
+    }
+
+    /// The sorting store, created (and the runs moved into it) if the
+    /// engine has none yet.
+    fn ensure_db(&self, inner: &mut EngineInner) -> LocalResult<Arc<EngineDb>> {
+        let runs = match &inner.store {
+            Store::Db(edb) => return Ok(Arc::clone(edb)),
+            Store::Gone => return Err(self.cleaned_up("write")),
+            Store::Runs(runs) => runs.clone(),
+        };
+        let db_path = self.dir.join("db");
+        let edb = Arc::new(EngineDb {
+            db: open_db(self.uuid, &db_path)?,
+            path: db_path,
+        });
+        // The engine keeps its runs until they are in the store: after a
+        // failure here the next flush tries again, after a crash the load.
+        self.move_runs_into(&edb, &runs)?;
+        inner.store = Store::Db(Arc::clone(&edb));
+        inner.run_bytes = 0;
+        Ok(edb)
+    }
+
+    /// Moves runs into the sorting store as one merged SST, logs their
+    /// stats and deletes them. Their pairs are counted in `inner` already.
+    fn move_runs_into(&self, edb: &EngineDb, runs: &[PathBuf]) -> LocalResult<()> {
+        if runs.is_empty() {
+            return Ok(());
+        }
+        let mut stats = BatchStats::default();
+        for path in runs {
+            stats.add(Run::read(path, self.uuid)?.stats);
+        }
+        let pairs = run::read_merged(runs, self.uuid)?;
+        let path = self.scratch_path("runs", "sst");
+        let opts = engine_sst_options();
+        let write = || -> LocalResult<()> {
+            let mut writer = SstFileWriter::create(&opts);
+            writer
+                .open(&path)
+                .map_err(|e| LocalError::rocks("creating SST of engine runs", &path, e))?;
+            for (key, value) in &pairs {
+                writer
+                    .put(key, value)
+                    .map_err(|e| LocalError::rocks("writing SST of engine runs", &path, e))?;
+            }
+            writer
+                .finish()
+                .map_err(|e| LocalError::rocks("finishing SST of engine runs", &path, e))
+        };
+        if !pairs.is_empty() {
+            write()
+                .and_then(|()| self.ingest_sst(edb, &path, false))
+                .inspect_err(|_| {
+                    let _ = fs::remove_file(&path);
+                })?;
+        }
+        append_batch_log(&self.dir.join(BATCH_LOG), &stats)?;
+        for path in runs {
+            fs::remove_file(path).map_err(|e| LocalError::io("removing engine run", path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Ingests (moves) one SST into the store's `default` or `staging`
+    /// column family; the file is gone either way.
+    fn ingest_sst(&self, edb: &EngineDb, path: &Path, staging: bool) -> LocalResult<()> {
+        let mut opts = IngestExternalFileOptions::default();
+        opts.set_move_files(true);
+        let result = if staging {
+            let cf = staging_cf(edb, self.uuid)?;
+            edb.db.ingest_external_file_cf_opts(cf, &opts, vec![path])
+        } else {
+            edb.db.ingest_external_file_opts(&opts, vec![path])
+        };
+        result.map_err(|e| {
+            let _ = fs::remove_file(path);
+            LocalError::rocks("ingesting SST into", &edb.path, e)
+        })
     }
 
     /// Ingests a writer's finished SST (moved, not copied) and logs its
@@ -497,28 +582,14 @@ impl Engine {
         stats: BatchStats,
     ) -> LocalResult<()> {
         let mut inner = lock(&self.inner);
-        if let Err(e) = self.check_open_locked(&inner, "write") {
-            let _ = fs::remove_file(path);
-            return Err(e);
-        }
-        let edb = inner.db.clone().ok_or(LocalError::EngineState {
-            uuid: self.uuid,
-            state: "cleaned up",
-            op: "write",
-        })?;
+        let edb = self
+            .check_open_locked(&inner, "write")
+            .and_then(|()| self.ensure_db(&mut inner))
+            .inspect_err(|_| {
+                let _ = fs::remove_file(path);
+            })?;
         let small = self.config.compact && file_size < self.config.compact_threshold / 16;
-        let mut opts = IngestExternalFileOptions::default();
-        opts.set_move_files(true);
-        let result = if small {
-            let cf = staging_cf(&edb, self.uuid)?;
-            edb.db.ingest_external_file_cf_opts(cf, &opts, vec![path])
-        } else {
-            edb.db.ingest_external_file_opts(&opts, vec![path])
-        };
-        if let Err(e) = result {
-            let _ = fs::remove_file(path);
-            return Err(LocalError::rocks("ingesting writer SST into", &edb.path, e));
-        }
+        self.ingest_sst(&edb, path, small)?;
         append_batch_log(&self.dir.join(BATCH_LOG), &stats)?;
         inner.kvs += stats.kvs;
         inner.bytes += stats.bytes;
@@ -532,11 +603,61 @@ impl Engine {
         Ok(())
     }
 
+    /// Commits a writer's synced run written at `scratch` (pairs from
+    /// sequence number `first_seq` on): renames it into place and syncs
+    /// the directory, so it is durable on return. Past the small-engine
+    /// limits the engine then creates its sorting store and moves its runs
+    /// in. Fails if the engine is no longer open; the file is then removed.
+    pub(crate) fn commit_run(
+        &self,
+        scratch: &Path,
+        first_seq: u64,
+        file_size: u64,
+        stats: BatchStats,
+    ) -> LocalResult<()> {
+        let mut inner = lock(&self.inner);
+        let path = self.dir.join(run::run_name(first_seq));
+        self.check_open_locked(&inner, "write")
+            .and_then(|()| {
+                fs::rename(scratch, &path)
+                    .and_then(|()| sync_dir(&self.dir))
+                    .map_err(|e| LocalError::io("committing engine run", &path, e))
+            })
+            .inspect_err(|_| {
+                let _ = fs::remove_file(scratch);
+            })?;
+        inner.kvs += stats.kvs;
+        inner.bytes += stats.bytes;
+        inner.samples.extend(stats.samples);
+        let inner = &mut *inner;
+        match &mut inner.store {
+            Store::Runs(runs) => {
+                runs.push(path);
+                inner.run_bytes += file_size;
+                let full = runs.len() > run::MAX_RUNS;
+                if (full || inner.run_bytes > self.small_size)
+                    && let Err(e) = self.ensure_db(inner)
+                {
+                    // The run is durable: the next flush tries again.
+                    tracing::warn!(engine = %self.uuid, error = %e, "creating the engine's sorting store failed");
+                }
+                Ok(())
+            }
+            Store::Db(edb) => {
+                // Another writer created the store meanwhile.
+                let edb = Arc::clone(edb);
+                self.move_runs_into(&edb, &[path])
+            }
+            Store::Gone => Err(self.cleaned_up("write")),
+        }
+    }
+
     /// Merges the staging column family into `default` as one SST.
     fn merge_staging(&self, inner: &mut EngineInner) -> LocalResult<()> {
-        let Some(edb) = inner.db.clone() else {
+        let Store::Db(edb) = &inner.store else {
             return Ok(());
         };
+        let edb = Arc::clone(edb);
         let cf = staging_cf(&edb, self.uuid)?;
         let mut iter = edb.db.raw_iterator_cf(cf);
         iter.seek_to_first();
@@ -547,7 +668,7 @@ impl Engine {
                 .map_err(|e| LocalError::rocks("reading staging data of", &edb.path, e));
         }
         let _slot = self.slots.acquire();
-        let path = self.scratch_path("tmp", "merged");
+        let path = self.scratch_path("merged", "sst");
         let opts = engine_sst_options();
         let mut writer = SstFileWriter::create(&opts);
         writer
@@ -568,11 +689,7 @@ impl Engine {
         writer
             .finish()
             .map_err(|e| LocalError::rocks("finishing merged SST", &path, e))?;
-        let mut ingest = IngestExternalFileOptions::default();
-        ingest.set_move_files(true);
-        edb.db
-            .ingest_external_file_opts(&ingest, vec![&path])
-            .map_err(|e| LocalError::rocks("ingesting merged SST into", &edb.path, e))?;
+        self.ingest_sst(&edb, &path, false)?;
         // Dropping the staged copies: if a crash comes first, the same stored
         // keys are merged again and RocksDB keeps one copy of each.
         last.push(0);
@@ -602,10 +719,14 @@ impl Engine {
     /// Makes everything written so far durable.
     pub(crate) fn flush(&self) -> LocalResult<()> {
         self.flush_writers()?;
-        let edb = self.db()?;
-        edb.db
-            .flush()
-            .map_err(|e| LocalError::rocks("flushing engine", &edb.path, e))
+        match self.data()? {
+            EngineData::Db(edb) => edb
+                .db
+                .flush()
+                .map_err(|e| LocalError::rocks("flushing engine", &edb.path, e)),
+            // Runs are synced when they are committed.
+            EngineData::Runs(_) => Ok(()),
+        }
     }
 
     /// Closes the engine for writing: flushes writers, merges staged SSTs.
@@ -630,7 +751,8 @@ impl Engine {
         self.merge_staging(&mut inner)
     }
 
-    /// Drops every pair, keeping the engine open (a new, empty store).
+    /// Drops every pair, keeping the engine open (empty, without a sorting
+    /// store until it grows again).
     pub(crate) fn reset(&self) -> LocalResult<()> {
         if self.importing.load(Ordering::SeqCst) {
             return Err(LocalError::EngineState {
@@ -640,9 +762,15 @@ impl Engine {
             });
         }
         let mut inner = lock(&self.inner);
-        inner.db = None;
-        let db_path = self.dir.join("db");
-        for path in [db_path.clone(), self.dir.join(BATCH_LOG)] {
+        let runs = match std::mem::replace(&mut inner.store, Store::Gone) {
+            Store::Runs(runs) => runs,
+            _ => Vec::new(),
+        };
+        // The log goes first: a store without a log is an engine whose
+        // stats lag, a log without a store a damaged one.
+        let mut paths = vec![self.dir.join(BATCH_LOG), self.dir.join("db")];
+        paths.extend(runs);
+        for path in paths {
             let removed = if path.is_dir() {
                 fs::remove_dir_all(&path)
             } else {
@@ -654,24 +782,18 @@ impl Engine {
                 Err(e) => return Err(LocalError::io("resetting engine", &path, e)),
             }
         }
-        let opts = engine_db_options();
-        let cfs = [
-            ColumnFamilyDescriptor::new(rocksdb::DEFAULT_COLUMN_FAMILY_NAME, opts.clone()),
-            ColumnFamilyDescriptor::new(STAGING_CF, opts.clone()),
-        ];
-        let db = DB::open_cf_descriptors(&opts, &db_path, cfs)
-            .map_err(|e| LocalError::rocks("recreating engine sorting store", &db_path, e))?;
-        inner.db = Some(Arc::new(EngineDb { db, path: db_path }));
+        inner.store = Store::Runs(Vec::new());
         inner.kvs = 0;
         inner.bytes = 0;
         inner.samples.clear();
         inner.staging_bytes = 0;
+        inner.run_bytes = 0;
         Ok(())
     }
 
     /// Closes the store and deletes the engine directory.
     pub(crate) fn destroy(&self) -> LocalResult<()> {
-        lock(&self.inner).db = None;
+        lock(&self.inner).store = Store::Gone;
         remove_engine_dir(&self.dir)
     }
 
@@ -679,6 +801,55 @@ impl Engine {
     pub(crate) fn disk_size(&self) -> u64 {
         dir_size(&self.dir)
     }
+}
+
+/// Opens (creating if missing) the sorting store at `path`.
+fn open_db(uuid: Uuid, path: &Path) -> LocalResult<DB> {
+    let opts = engine_db_options();
+    let cfs = [
+        ColumnFamilyDescriptor::new(rocksdb::DEFAULT_COLUMN_FAMILY_NAME, opts.clone()),
+        ColumnFamilyDescriptor::new(STAGING_CF, opts.clone()),
+    ];
+    DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| match e.kind() {
+        rocksdb::ErrorKind::Corruption | rocksdb::ErrorKind::InvalidArgument => {
+            LocalError::Corrupted {
+                uuid,
+                path: path.to_path_buf(),
+                reason: e.into_string(),
+            }
+        }
+        _ => LocalError::rocks("opening engine sorting store", path, e),
+    })
+}
+
+/// Removes what an earlier process left half-written in an engine
+/// directory: scratch files, and the `tmp/` and `import/` directories
+/// engines used to keep them in.
+fn clear_scratch(dir: &Path) -> LocalResult<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(LocalError::io("listing engine directory", dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| LocalError::io("listing engine directory", dir, e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let path = entry.path();
+        let removed = if name.starts_with(SCRATCH_PREFIX) || name.ends_with(".tmp") {
+            fs::remove_file(&path)
+        } else if name == "tmp" || name == "import" {
+            fs::remove_dir_all(&path)
+        } else {
+            continue;
+        };
+        removed.map_err(|e| LocalError::io("clearing engine scratch files", &path, e))?;
+    }
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    fs::File::open(dir)?.sync_all()
 }
 
 fn staging_cf(edb: &EngineDb, uuid: Uuid) -> LocalResult<&rocksdb::ColumnFamily> {
@@ -721,73 +892,10 @@ fn write_atomically(path: &Path, contents: &[u8]) -> LocalResult<()> {
         file.write_all(contents)?;
         file.sync_all()?;
         fs::rename(&tmp, path)?;
-        if let Some(parent) = path.parent() {
-            fs::File::open(parent)?.sync_all()?;
+        match path.parent() {
+            Some(parent) => sync_dir(parent),
+            None => Ok(()),
         }
-        Ok(())
     };
     write().map_err(|e| LocalError::io("writing engine meta", path, e))
-}
-
-fn append_batch_log(path: &Path, stats: &BatchStats) -> LocalResult<()> {
-    let append = || -> std::io::Result<()> {
-        let mut file = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
-        file.write_all(&stats.encode())?;
-        file.sync_data()
-    };
-    append().map_err(|e| LocalError::io("appending to engine batch log", path, e))
-}
-
-fn read_batch_log(path: &Path) -> LocalResult<(u64, u64, Vec<Sample>)> {
-    let mut data = Vec::new();
-    match fs::File::open(path) {
-        Ok(mut file) => {
-            file.read_to_end(&mut data)
-                .map_err(|e| LocalError::io("reading engine batch log", path, e))?;
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(LocalError::io("opening engine batch log", path, e)),
-    }
-    let (mut kvs, mut bytes, mut samples) = (0, 0, Vec::new());
-    let mut rest = &data[..];
-    while !rest.is_empty() {
-        match BatchStats::decode(&mut rest) {
-            Some(stats) => {
-                kvs += stats.kvs;
-                bytes += stats.bytes;
-                samples.extend(stats.samples);
-            }
-            None => {
-                tracing::warn!(path = %path.display(), "ignoring a torn record at the end of the engine batch log");
-                break;
-            }
-        }
-    }
-    Ok((kvs, bytes, samples))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn batch_log_round_trip_ignores_torn_tail() {
-        let stats = BatchStats {
-            kvs: 3,
-            bytes: 40,
-            samples: vec![Sample {
-                key: b"k".to_vec(),
-                bytes: 40,
-                keys: 3,
-            }],
-        };
-        let mut data = stats.encode();
-        data.extend_from_slice(&stats.encode()[..10]);
-        let mut rest = &data[..];
-        assert_eq!(BatchStats::decode(&mut rest), Some(stats));
-        assert_eq!(BatchStats::decode(&mut rest), None);
-    }
 }

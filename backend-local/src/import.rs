@@ -13,9 +13,10 @@
 //!    current SST, which is cut *exactly* before it would exceed
 //!    `region_split_size` bytes or `region_split_keys` keys — the estimates
 //!    only decide parallelism, never region sizes.
-//! 3. **Ingest.** Each finished SST (one region) is ingested into the target
-//!    at once (moved), so disk use stays bounded and a failure leaves whole
-//!    regions in the target. Re-importing is idempotent: pairs already in the
+//! 3. **Ingest.** Each finished region goes into the target at once — its
+//!    SST ingested (moved), or a region of at most [`SMALL_REGION_BYTES`]
+//!    as pairs ([`IngestTarget::write_pairs`]) — so disk use stays bounded
+//!    and a failure leaves whole regions in the target. Re-importing is idempotent: pairs already in the
 //!    target with the same value are skipped, so a retry after a failure
 //!    completes the target without changing what was there.
 //!
@@ -23,7 +24,7 @@
 //! [`IngestTarget::record_duplicates`].
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -32,10 +33,12 @@ use uuid::Uuid;
 
 use crate::codec::table::hex;
 use crate::config::OnDuplicate;
-use crate::engine::{ENGINE_BLOCK_SIZE, Engine, EngineDb, Sample, lock};
+use crate::engine::{ENGINE_BLOCK_SIZE, Engine, EngineData, EngineDb, lock};
 use crate::error::{LocalError, LocalResult};
-use crate::ingest::{DuplicateRecord, IngestTarget, TargetCursor};
+use crate::ingest::{DuplicateRecord, IngestTarget, SMALL_REGION_BYTES, TargetCursor};
 use crate::key_adapter;
+use crate::run;
+use crate::stats::Sample;
 
 /// One region written to the target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,10 +148,68 @@ fn walk_plan(files: usize, units: usize, range_concurrency: usize, cores: usize)
     (workers, readahead)
 }
 
+/// What an import reads the engine's pairs from.
+enum Source {
+    /// The sorting store.
+    Db(Arc<EngineDb>),
+    /// A small engine's runs, merged in memory (stored key, value).
+    Pairs {
+        pairs: Vec<(Vec<u8>, Vec<u8>)>,
+        dir: PathBuf,
+    },
+}
+
+impl Source {
+    /// Where the pairs are, for messages.
+    fn path(&self) -> &Path {
+        match self {
+            Source::Db(edb) => &edb.path,
+            Source::Pairs { dir, .. } => dir,
+        }
+    }
+}
+
+/// A forward walk over stored pairs in key order.
+trait PairCursor {
+    fn item(&self) -> Option<(&[u8], &[u8])>;
+    fn next(&mut self);
+    /// The error that ended the walk early, if any.
+    fn status(&self) -> Result<(), rocksdb::Error>;
+}
+
+impl PairCursor for rocksdb::DBRawIterator<'_> {
+    fn item(&self) -> Option<(&[u8], &[u8])> {
+        rocksdb::DBRawIterator::item(self)
+    }
+    fn next(&mut self) {
+        rocksdb::DBRawIterator::next(self);
+    }
+    fn status(&self) -> Result<(), rocksdb::Error> {
+        rocksdb::DBRawIterator::status(self)
+    }
+}
+
+/// A walk over pairs held in memory.
+struct SliceCursor<'a> {
+    pairs: &'a [(Vec<u8>, Vec<u8>)],
+}
+
+impl PairCursor for SliceCursor<'_> {
+    fn item(&self) -> Option<(&[u8], &[u8])> {
+        self.pairs.first().map(|(k, v)| (&k[..], &v[..]))
+    }
+    fn next(&mut self) {
+        self.pairs = self.pairs.get(1..).unwrap_or_default();
+    }
+    fn status(&self) -> Result<(), rocksdb::Error> {
+        Ok(())
+    }
+}
+
 /// Per-import shared state.
 struct ImportCtx {
     uuid: Uuid,
-    edb: Arc<EngineDb>,
+    source: Source,
     /// Read-ahead per engine file and worker.
     readahead: usize,
     target: Arc<dyn IngestTarget>,
@@ -182,13 +243,29 @@ pub(crate) async fn import_engine(
         lower = Some(boundary);
     }
     units.push_back((lower, None));
-    let edb = engine.db()?;
-    let files = edb.db.live_files().map_or(1, |f| f.len());
+    let source = match engine.data()? {
+        EngineData::Db(edb) => Source::Db(edb),
+        EngineData::Runs(runs) => {
+            let uuid = engine.uuid;
+            let dir = engine.dir.clone();
+            let pairs = tokio::task::spawn_blocking(move || run::read_merged(&runs, uuid))
+                .await
+                .map_err(|e| LocalError::Task {
+                    uuid,
+                    reason: e.to_string(),
+                })??;
+            Source::Pairs { pairs, dir }
+        }
+    };
+    let files = match &source {
+        Source::Db(edb) => edb.db.live_files().map_or(1, |f| f.len()),
+        Source::Pairs { .. } => 1,
+    };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (workers, readahead) = walk_plan(files, units.len(), limits.range_concurrency, cores);
     let ctx = Arc::new(ImportCtx {
         uuid: engine.uuid,
-        edb,
+        source,
         readahead,
         target,
         limits,
@@ -251,17 +328,23 @@ pub(crate) async fn import_engine(
     Ok(report)
 }
 
-/// One region SST being built.
-struct RegionSst<'a> {
-    writer: SstFileWriter<'a>,
+/// One region being built: its pairs in memory while it is small (see
+/// [`SMALL_REGION_BYTES`]), else an SST.
+struct Region<'a> {
+    body: RegionBody<'a>,
     path: PathBuf,
     stats: RangeStats,
+}
+
+enum RegionBody<'a> {
+    Pairs(Vec<(Vec<u8>, Vec<u8>)>),
+    Sst(SstFileWriter<'a>),
 }
 
 struct UnitRun<'a> {
     ctx: &'a ImportCtx,
     sst_opts: &'a Options,
-    current: Option<RegionSst<'a>>,
+    current: Option<Region<'a>>,
     cursor: Box<dyn TargetCursor + 'a>,
     records: Vec<DuplicateRecord>,
     out: UnitOutcome,
@@ -278,17 +361,32 @@ fn run_unit(
     lower: Option<&[u8]>,
     upper: Option<&[u8]>,
 ) -> LocalResult<UnitOutcome> {
-    let mut opts = ReadOptions::default();
-    opts.fill_cache(false);
-    opts.set_readahead_size(ctx.readahead);
-    if let Some(lower) = lower {
-        opts.set_iterate_lower_bound(key_adapter::escape(lower));
-    }
-    if let Some(upper) = upper {
-        opts.set_iterate_upper_bound(key_adapter::escape(upper));
-    }
-    let mut iter = ctx.edb.db.raw_iterator_opt(opts);
-    iter.seek_to_first();
+    let lower_stored = lower.map(key_adapter::escape);
+    let upper_stored = upper.map(key_adapter::escape);
+    let mut iter: Box<dyn PairCursor + '_> = match &ctx.source {
+        Source::Db(edb) => {
+            let mut opts = ReadOptions::default();
+            opts.fill_cache(false);
+            opts.set_readahead_size(ctx.readahead);
+            if let Some(lower) = lower_stored {
+                opts.set_iterate_lower_bound(lower);
+            }
+            if let Some(upper) = upper_stored {
+                opts.set_iterate_upper_bound(upper);
+            }
+            let mut iter = edb.db.raw_iterator_opt(opts);
+            iter.seek_to_first();
+            Box::new(iter)
+        }
+        Source::Pairs { pairs, .. } => {
+            // The same bounds the store's iterator applies.
+            let start = lower_stored.map_or(0, |l| pairs.partition_point(|(k, _)| *k < l));
+            let end = upper_stored.map_or(pairs.len(), |u| pairs.partition_point(|(k, _)| *k < u));
+            Box::new(SliceCursor {
+                pairs: pairs.get(start..end.max(start)).unwrap_or_default(),
+            })
+        }
+    };
     let sst_opts = ctx.target.sst_options();
     let mut run = UnitRun {
         ctx,
@@ -335,7 +433,7 @@ fn run_unit(
         iter.next();
     }
     iter.status()
-        .map_err(|e| LocalError::rocks("reading engine", &ctx.edb.path, e))?;
+        .map_err(|e| LocalError::rocks("reading engine", ctx.source.path(), e))?;
     if used > 0 {
         if key_adapter::unescape_into(&prefix, &mut user_key).is_none() {
             return Err(corrupted(ctx, &prefix));
@@ -351,7 +449,7 @@ fn run_unit(
 fn corrupted(ctx: &ImportCtx, key: &[u8]) -> LocalError {
     LocalError::Corrupted {
         uuid: ctx.uuid,
-        path: ctx.edb.path.clone(),
+        path: ctx.source.path().to_path_buf(),
         reason: format!("undecodable stored key {}", hex(key)),
     }
 }
@@ -468,52 +566,58 @@ impl<'a> UnitRun<'a> {
         {
             self.finish_region()?;
         }
-        if self.current.is_none() {
-            let path = self.ctx.engine.scratch_path("import", "region");
-            let writer = SstFileWriter::create(self.sst_opts);
-            writer
-                .open(&path)
-                .map_err(|e| LocalError::rocks("creating region SST", &path, e))?;
-            self.current = Some(RegionSst {
-                writer,
-                path,
-                stats: RangeStats {
-                    first_key: key.to_vec(),
-                    last_key: Vec::new(),
-                    keys: 0,
-                    bytes: 0,
-                },
-            });
+        let current = self.current.get_or_insert_with(|| Region {
+            body: RegionBody::Pairs(Vec::new()),
+            path: self.ctx.engine.scratch_path("region", "sst"),
+            stats: RangeStats {
+                first_key: key.to_vec(),
+                last_key: Vec::new(),
+                keys: 0,
+                bytes: 0,
+            },
+        });
+        if let RegionBody::Pairs(pairs) = &mut current.body
+            && current.stats.bytes + size > SMALL_REGION_BYTES
+        {
+            // Too big to write as pairs: an SST from here on.
+            let mut sst = SstFileWriter::create(self.sst_opts);
+            sst.open(&current.path)
+                .map_err(|e| LocalError::rocks("creating region SST", &current.path, e))?;
+            for (k, v) in pairs.drain(..) {
+                sst.put(&k, &v)
+                    .map_err(|e| LocalError::rocks("writing region SST", &current.path, e))?;
+            }
+            current.body = RegionBody::Sst(sst);
         }
-        if let Some(current) = &mut self.current {
-            current
-                .writer
+        match &mut current.body {
+            RegionBody::Pairs(pairs) => pairs.push((key.to_vec(), value.to_vec())),
+            RegionBody::Sst(writer) => writer
                 .put(key, value)
-                .map_err(|e| LocalError::rocks("writing region SST", &current.path, e))?;
-            current.stats.keys += 1;
-            current.stats.bytes += size;
-            current.stats.last_key.clear();
-            current.stats.last_key.extend_from_slice(key);
+                .map_err(|e| LocalError::rocks("writing region SST", &current.path, e))?,
         }
+        current.stats.keys += 1;
+        current.stats.bytes += size;
+        current.stats.last_key.clear();
+        current.stats.last_key.extend_from_slice(key);
         Ok(())
     }
 
-    /// Finishes the current region SST and ingests it into the target.
+    /// Finishes the current region and hands it to the target: a small one
+    /// as pairs, else as its SST.
     fn finish_region(&mut self) -> LocalResult<()> {
-        let Some(mut region) = self.current.take() else {
+        let Some(region) = self.current.take() else {
             return Ok(());
         };
-        let result = region
-            .writer
-            .finish()
-            .map_err(|e| LocalError::rocks("finishing region SST", &region.path, e))
-            .and_then(|()| {
-                self.ctx
-                    .target
-                    .ingest_ssts(std::slice::from_ref(&region.path))
-            });
+        let path = region.path;
+        let result = match region.body {
+            RegionBody::Pairs(pairs) => self.ctx.target.write_pairs(&pairs, &path),
+            RegionBody::Sst(mut writer) => writer
+                .finish()
+                .map_err(|e| LocalError::rocks("finishing region SST", &path, e))
+                .and_then(|()| self.ctx.target.ingest_ssts(std::slice::from_ref(&path))),
+        };
         // After a move the file is gone; after a failure it must go.
-        let _ = std::fs::remove_file(&region.path);
+        let _ = std::fs::remove_file(&path);
         result?;
         self.out.ranges.push(region.stats);
         Ok(())

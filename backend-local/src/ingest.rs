@@ -10,11 +10,17 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use rocksdb::Options;
+use rocksdb::{Options, SstFileWriter};
 use uuid::Uuid;
 
 use crate::config::target_data_options;
-use crate::error::LocalResult;
+use crate::error::{LocalError, LocalResult};
+
+/// Regions of at most this many bytes go through
+/// [`IngestTarget::write_pairs`]: for the embedded store an SST per tiny
+/// region costs more (a file, its sync, a MANIFEST write, one more file in
+/// every later version of the store) than writing its pairs.
+pub const SMALL_REGION_BYTES: u64 = 1 << 20;
 
 /// One value that lost duplicate resolution.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +67,26 @@ pub trait IngestTarget: Send + Sync + fmt::Debug {
     /// what it held; after failure none of them is visible. Files may be
     /// moved (hard-linked) rather than copied.
     fn ingest_ssts(&self, files: &[PathBuf]) -> LocalResult<()>;
+
+    /// Writes one small region: `pairs` in ascending key order, as
+    /// [`IngestTarget::ingest_ssts`] would one SST of them (durable, newer,
+    /// all or nothing). The import hands regions of up to
+    /// [`SMALL_REGION_BYTES`] here, so a target may take them a cheaper way
+    /// than a file each. By default they are written as an SST at
+    /// `scratch` (a free path beside the engine) and ingested.
+    fn write_pairs(&self, pairs: &[(Vec<u8>, Vec<u8>)], scratch: &Path) -> LocalResult<()> {
+        let opts = self.sst_options();
+        let mut writer = SstFileWriter::create(&opts);
+        let result = writer
+            .open(scratch)
+            .and_then(|()| pairs.iter().try_for_each(|(k, v)| writer.put(k, v)))
+            .and_then(|()| writer.finish())
+            .map_err(|e| LocalError::rocks("writing region SST", scratch, e))
+            .and_then(|()| self.ingest_ssts(&[scratch.to_path_buf()]));
+        // After a move the file is gone; after a failure it must go.
+        let _ = std::fs::remove_file(scratch);
+        result
+    }
 
     /// A cursor over the target's existing pairs in `[lower, upper)`.
     fn cursor(&self, lower: &[u8], upper: Option<&[u8]>) -> Box<dyn TargetCursor + '_>;

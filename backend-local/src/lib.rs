@@ -4,17 +4,22 @@
 //! # Design
 //!
 //! **Lifecycle.** [`LocalBackend::open_engine`](backend_core::Backend::open_engine)
-//! creates (or, with `keep_sort_dir`, reopens) an engine: a bulk-load-tuned
-//! RocksDB under `<sorted-kv-dir>/<uuid>/`. Each worker's [`LocalWriter`]
-//! buffers pairs up to `local-writer-mem-cache-size`, sorts them, writes an
-//! SST and ingests it into the engine — so the engine's store does the
-//! merge-sort across writers and an ingested SST is durable (checkpoints can
-//! trust `close()`'s status). Closing makes the engine read-only; importing
-//! walks it in key order, cuts regions of at most `region-split-size` bytes
-//! and `region-split-keys` keys, writes one SST per region (in parallel,
-//! `range-concurrency`) and ingests each into the [`IngestTarget`].
+//! creates (or, with `keep_sort_dir`, reopens) an engine under
+//! `<sorted-kv-dir>/<uuid>/`. Each worker's [`LocalWriter`] buffers pairs up
+//! to `local-writer-mem-cache-size` and sorts them. While the engine is
+//! small (`small_engine_size`), each flush is a run file of its own; past
+//! that the engine creates a bulk-load-tuned RocksDB, moves its runs in,
+//! and every later flush is an SST ingested into it — so the engine's store
+//! does the merge-sort across writers. A committed run or an ingested SST
+//! is durable (checkpoints can trust `close()`'s status). Closing makes the
+//! engine read-only; importing walks it in key order (a small engine's runs
+//! merged in memory), cuts regions of at most `region-split-size` bytes and
+//! `region-split-keys` keys (in parallel, `range-concurrency`) and hands
+//! each to the [`IngestTarget`]: an SST ingested, or a small region's pairs
+//! written.
 //!
-//! **Who sorts:** the engine store; writers only sort their own buffer.
+//! **Who sorts:** the engine store (or, for a small engine, the import's
+//! merge); writers only sort their own buffer.
 //!
 //! **Duplicates.** RocksDB keeps one value per key, so engines store
 //! `escape(key) ‖ seq ‖ row_id` ([`key_adapter`](crate) module): nothing
@@ -70,7 +75,11 @@ pub mod kv_encoder;
 #[cfg(feature = "rocksdb")]
 pub mod resolve;
 #[cfg(feature = "rocksdb")]
+mod run;
+#[cfg(feature = "rocksdb")]
 mod sort;
+#[cfg(feature = "rocksdb")]
+mod stats;
 #[cfg(feature = "rocksdb")]
 pub mod store;
 #[cfg(feature = "rocksdb")]
@@ -87,14 +96,15 @@ pub use backend::LocalBackend;
 #[cfg(feature = "rocksdb")]
 pub use config::{
     DEFAULT_RANGE_CONCURRENCY, DEFAULT_REGION_SPLIT_KEYS, DEFAULT_REGION_SPLIT_SIZE,
-    DEFAULT_RETRY_IMPORT_DELAY, DEFAULT_WRITER_MEM_CACHE_SIZE, LocalBackendConfig, OnDuplicate,
+    DEFAULT_RETRY_IMPORT_DELAY, DEFAULT_SMALL_ENGINE_SIZE, DEFAULT_WRITER_MEM_CACHE_SIZE,
+    LocalBackendConfig, OnDuplicate,
 };
 #[cfg(feature = "rocksdb")]
 pub use error::{LocalError, LocalResult};
 #[cfg(feature = "rocksdb")]
 pub use import::{ImportReport, RangeStats};
 #[cfg(feature = "rocksdb")]
-pub use ingest::{DuplicateRecord, IngestTarget, TargetCursor};
+pub use ingest::{DuplicateRecord, IngestTarget, SMALL_REGION_BYTES, TargetCursor};
 #[cfg(feature = "rocksdb")]
 pub use target::LocalTarget;
 #[cfg(feature = "rocksdb")]

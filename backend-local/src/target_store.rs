@@ -194,6 +194,24 @@ impl IngestTarget for TargetStore {
             .map_err(|e| LocalError::rocks("ingesting SSTs into target store", &self.path, e))
     }
 
+    /// One synced write batch: no file, and concurrent imports share the
+    /// log sync. The store's flushes and compactions fold the pairs into
+    /// its data files later.
+    fn write_pairs(&self, pairs: &[(Vec<u8>, Vec<u8>)], _scratch: &Path) -> LocalResult<()> {
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        let mut batch = WriteBatch::default();
+        for (key, value) in pairs {
+            batch.put(key, value);
+        }
+        let mut opts = rocksdb::WriteOptions::default();
+        opts.set_sync(true);
+        self.db
+            .write_opt(batch, &opts)
+            .map_err(|e| LocalError::rocks("writing a region into target store", &self.path, e))
+    }
+
     fn cursor(&self, lower: &[u8], upper: Option<&[u8]>) -> Box<dyn TargetCursor + '_> {
         let mut opts = ReadOptions::default();
         opts.fill_cache(false);

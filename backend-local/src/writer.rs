@@ -2,11 +2,12 @@
 //!
 //! Batches are buffered in memory as the encoders filled them, up to
 //! `local-writer-mem-cache-size`, then sorted (skipped for `is_kv_sorted`
-//! writers, whose order is checked as pairs arrive), written as one SST
-//! under the engine's `tmp/` and ingested into the engine's store. Once an
-//! SST is ingested its pairs are durable, so a writer is synced exactly when
-//! its buffer is empty, and the status [`LocalWriter::close`] returns is
-//! flushed as soon as `close` succeeds.
+//! writers, whose order is checked as pairs arrive) and handed to the
+//! engine: as a run while the engine is small (see [`crate::run`]), else
+//! written as one SST and ingested into the engine's sorting store. Once a
+//! run is committed or an SST ingested its pairs are durable, so a writer
+//! is synced exactly when its buffer is empty, and the status
+//! [`LocalWriter::close`] returns is flushed as soon as `close` succeeds.
 //!
 //! The buffer sits behind a mutex the engine also holds (weakly, as the
 //! writer's [`PendingWrites`]) so that `flush_engine` can hand it over too
@@ -20,12 +21,12 @@ use backend_core::{AlwaysFlushed, ChunkFlushStatus, EngineWriter, KvPairs, KvRef
 use rocksdb::SstFileWriter;
 
 use crate::codec::table::hex;
-use crate::engine::{
-    BatchStats, Engine, PendingWrites, SAMPLE_BYTES, SAMPLE_KEYS, Sample, engine_sst_options, lock,
-};
+use crate::engine::{Engine, PendingWrites, engine_sst_options, lock};
 use crate::error::{LocalError, LocalResult};
 use crate::key_adapter;
+use crate::run::RunBuilder;
 use crate::sort::{Batches, Loc, sorted_order};
+use crate::stats::{BatchStats, SAMPLE_BYTES, SAMPLE_KEYS, Sample};
 
 /// Pairs copied together before they are handed to the SST writer.
 const GATHER: usize = 1024;
@@ -59,8 +60,29 @@ impl PendingWrites for Mutex<WriterBuffer> {
     }
 }
 
-/// Sorts, writes and ingests the buffer into `engine`; the buffer is kept
-/// intact on failure so nothing is lost and the caller may retry.
+/// Where a flush's sorted pairs go.
+enum Sink<'a> {
+    Sst(SstFileWriter<'a>),
+    Run(RunBuilder),
+}
+
+impl Sink<'_> {
+    fn put(&mut self, key: &[u8], value: &[u8], path: &std::path::Path) -> LocalResult<()> {
+        match self {
+            Sink::Sst(writer) => writer
+                .put(key, value)
+                .map_err(|e| LocalError::rocks("writing writer SST", path, e)),
+            Sink::Run(run) => {
+                run.put(key, value);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Sorts and writes the buffer, then commits it to `engine` (a run or an
+/// ingested SST); the buffer is kept intact on failure so nothing is lost
+/// and the caller may retry.
 fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalResult<()> {
     if buffer.batches.is_empty() {
         return Ok(());
@@ -71,13 +93,23 @@ fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalResult<()> {
     let order = (!buffer.sorted).then(|| sorted_order(pairs));
     let n = buffer.batches.iter().map(|b| b.len() as u64).sum();
     let first_seq = engine.reserve_seqs(n);
-    let path = engine.scratch_path("tmp", "w");
+    let as_run = engine.takes_run(buffer.mem);
+    let path = if as_run {
+        engine.scratch_path("run", "kv")
+    } else {
+        engine.scratch_path("w", "sst")
+    };
     let opts = engine_sst_options();
     let write = || -> LocalResult<(u64, BatchStats)> {
-        let mut writer = SstFileWriter::create(&opts);
-        writer
-            .open(&path)
-            .map_err(|e| LocalError::rocks("creating writer SST", &path, e))?;
+        let mut writer = if as_run {
+            Sink::Run(RunBuilder::default())
+        } else {
+            let writer = SstFileWriter::create(&opts);
+            writer
+                .open(&path)
+                .map_err(|e| LocalError::rocks("creating writer SST", &path, e))?;
+            Sink::Sst(writer)
+        };
         let mut stats = BatchStats::default();
         let (mut since_bytes, mut since_keys) = (0u64, 0u64);
         let mut in_order: Box<dyn Iterator<Item = Loc>> = match order {
@@ -111,9 +143,7 @@ fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalResult<()> {
             }
             let mut start = 0;
             for (pair, &(key_end, end)) in block.iter().zip(&ends) {
-                writer
-                    .put(&gathered[start..key_end], &gathered[key_end..end])
-                    .map_err(|e| LocalError::rocks("writing writer SST", &path, e))?;
+                writer.put(&gathered[start..key_end], &gathered[key_end..end], &path)?;
                 start = end;
                 let size = pair.size() as u64;
                 stats.kvs += 1;
@@ -141,10 +171,16 @@ fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalResult<()> {
                 keys: since_keys,
             });
         }
-        writer
-            .finish()
-            .map_err(|e| LocalError::rocks("finishing writer SST", &path, e))?;
-        Ok((writer.file_size(), stats))
+        let size = match &mut writer {
+            Sink::Sst(writer) => {
+                writer
+                    .finish()
+                    .map_err(|e| LocalError::rocks("finishing writer SST", &path, e))?;
+                writer.file_size()
+            }
+            Sink::Run(run) => run.write(&path, &stats)?,
+        };
+        Ok((size, stats))
     };
     let (file_size, stats) = match write() {
         Ok(done) => done,
@@ -153,7 +189,11 @@ fn flush_buffer(engine: &Engine, buffer: &mut WriterBuffer) -> LocalResult<()> {
             return Err(e);
         }
     };
-    engine.ingest_writer_sst(&path, file_size, stats)?;
+    if as_run {
+        engine.commit_run(&path, first_seq, file_size, stats)?;
+    } else {
+        engine.ingest_writer_sst(&path, file_size, stats)?;
+    }
     buffer.batches.clear();
     engine.mem_size.fetch_sub(buffer.mem, Ordering::Relaxed);
     buffer.mem = 0;

@@ -65,8 +65,8 @@ async fn unknown_engines_are_not_found_with_their_path() {
     );
 }
 
-async fn write_and_drop(root: &Path, uuid: Uuid) {
-    let backend = backend(root, OnDuplicate::Error);
+async fn write_and_drop(root: &Path, uuid: Uuid, small_engine_size: u64) {
+    let backend = backend_sized(root, OnDuplicate::Error, small_engine_size);
     let mut writer = open_writer(&backend, uuid).await;
     writer
         .append_rows(&[], rows(shuffled(0..100, 1, 1)))
@@ -78,29 +78,55 @@ async fn write_and_drop(root: &Path, uuid: Uuid) {
 #[tokio::test]
 async fn corrupted_or_missing_engine_files_are_reported() {
     type Damage = fn(&Path);
-    let cases: [(Damage, &str); 3] = [
+    const WITH_STORE: u64 = 0;
+    const SMALL: u64 = 1 << 20;
+    let cases: [(u64, Damage, &str); 5] = [
         // Garbage in RocksDB's CURRENT file.
         (
+            WITH_STORE,
             |dir| std::fs::write(dir.join("db/CURRENT"), b"garbage\n").unwrap(),
             "corrupted",
         ),
         // A garbled meta file.
         (
+            WITH_STORE,
             |dir| std::fs::write(dir.join("meta.json"), b"{").unwrap(),
             "meta.json",
         ),
         // The sorting store deleted under the engine.
         (
+            WITH_STORE,
             |dir| std::fs::remove_dir_all(dir.join("db")).unwrap(),
             "sorting store is missing",
         ),
+        // A small engine's run cut short.
+        (
+            SMALL,
+            |dir| {
+                let run = run_files(dir).pop().unwrap();
+                let data = std::fs::read(&run).unwrap();
+                std::fs::write(&run, &data[..data.len() / 2]).unwrap();
+            },
+            "engine run",
+        ),
+        // A small engine's garbled meta file.
+        (
+            SMALL,
+            |dir| std::fs::write(dir.join("meta.json"), b"{").unwrap(),
+            "meta.json",
+        ),
     ];
-    for (damage, expect) in cases {
+    for (small_engine_size, damage, expect) in cases {
         let dir = tempfile::tempdir().unwrap();
         let uuid = Uuid::from_u128(1);
-        write_and_drop(dir.path(), uuid).await;
+        write_and_drop(dir.path(), uuid, small_engine_size).await;
         let backend = backend(dir.path(), OnDuplicate::Error);
         let engine_dir = backend.engine_dir(uuid);
+        assert_eq!(
+            engine_dir.join("db").exists(),
+            small_engine_size == WITH_STORE,
+            "{expect}"
+        );
         damage(&engine_dir);
         let err = backend
             .close_engine(&EngineConfig::default(), uuid)

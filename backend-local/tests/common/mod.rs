@@ -67,9 +67,30 @@ pub fn config(root: &Path) -> LocalBackendConfig {
 }
 
 pub fn backend(root: &Path, mode: OnDuplicate) -> LocalBackend {
+    backend_sized(root, mode, config(root).small_engine_size)
+}
+
+/// [`backend`] whose engines keep up to `small_engine_size` bytes as runs
+/// (0: every engine gets its sorting store with its first pairs).
+pub fn backend_sized(root: &Path, mode: OnDuplicate, small_engine_size: u64) -> LocalBackend {
     let mut config = config(root);
     config.on_duplicate = mode;
+    config.small_engine_size = small_engine_size;
     LocalBackend::new(config, Arc::new(MemoryEncodingBuilder)).unwrap()
+}
+
+/// The run files in an engine directory.
+pub fn run_files(engine_dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut runs: Vec<_> = std::fs::read_dir(engine_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("run-") && name.ends_with(".kv")
+        })
+        .collect();
+    runs.sort();
+    runs
 }
 
 /// Every pair of the target's default column family, in order.
