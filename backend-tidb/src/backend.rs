@@ -236,7 +236,11 @@ impl TidbBackend {
             on_duplicate: config.on_duplicate,
             batch_size: config.batch_size,
             batch_rows: config.batch_rows,
-            max_allowed_packet: usize::try_from(server.max_allowed_packet).unwrap_or(usize::MAX),
+            max_allowed_packet: usize::try_from(effective_packet_limit(
+                config.max_allowed_packet,
+                server.max_allowed_packet,
+            ))
+            .unwrap_or(usize::MAX),
             retry,
             recorder,
             markers,
@@ -411,6 +415,16 @@ impl Backend for TidbBackend {
     }
 }
 
+/// The largest statement to send: the server's `max_allowed_packet`, and
+/// `[tidb] max-allowed-packet` when set (not 0), whichever is smaller.
+fn effective_packet_limit(configured: u64, server: u64) -> u64 {
+    if configured == 0 {
+        server
+    } else {
+        configured.min(server)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,5 +476,12 @@ mod tests {
             sql_mode_for(ServerKind::Mariadb, (10, 11, 6), "A,NO_AUTO_CREATE_USER"),
             "A,NO_AUTO_CREATE_USER"
         );
+    }
+
+    #[test]
+    fn packet_limit_is_the_smaller_of_config_and_server() {
+        assert_eq!(effective_packet_limit(0, 1 << 30), 1 << 30);
+        assert_eq!(effective_packet_limit(64 << 20, 1 << 30), 64 << 20);
+        assert_eq!(effective_packet_limit(1 << 30, 16 << 20), 16 << 20);
     }
 }

@@ -134,6 +134,10 @@ pub struct TidbBackendConfig {
     pub task_id: i64,
     /// `[lightning] region-concurrency`: size of the connection pool.
     pub region_concurrency: u32,
+    /// `[tidb] max-allowed-packet`: the largest statement sent, in bytes,
+    /// as the client limit of Lightning's driver; the server's
+    /// `max_allowed_packet` caps it too. 0: the server's alone.
+    pub max_allowed_packet: u64,
     /// Attempts per statement when the error is transient.
     pub max_attempts: u32,
     /// First backoff between attempts; doubles after each.
@@ -168,6 +172,7 @@ impl fmt::Debug for TidbBackendConfig {
             .field("task_info_schema", &self.task_info_schema)
             .field("task_id", &self.task_id)
             .field("region_concurrency", &self.region_concurrency)
+            .field("max_allowed_packet", &self.max_allowed_packet)
             .field("max_attempts", &self.max_attempts)
             .field("retry_backoff", &self.retry_backoff)
             .finish()
@@ -204,6 +209,7 @@ impl Default for TidbBackendConfig {
             task_info_schema: Some(DEFAULT_TASK_INFO_SCHEMA.into()),
             task_id: 0,
             region_concurrency: 4,
+            max_allowed_packet: 0,
             max_attempts: 3,
             retry_backoff: Duration::from_millis(100),
         }

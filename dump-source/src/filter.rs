@@ -4,6 +4,9 @@
 //! both sides, optionally `!`-prefixed to exclude; names may be back-quoted
 //! to contain dots. The last rule a table matches decides; a table matching
 //! none is excluded. Matching is case-insensitive unless case-sensitive.
+//!
+//! Lightning's older `[black-white-list]` (MySQL replication rules) is the
+//! other kind of filter ([`TableFilter::from_replication_rules`]).
 
 use super::SourceError;
 
@@ -30,6 +33,115 @@ struct Rule {
 pub struct TableFilter {
     rules: Vec<Rule>,
     case_sensitive: bool,
+    /// Set when built from `[black-white-list]`: then `rules` is unused.
+    replication: Option<Box<Replication>>,
+}
+
+/// A name in a replication rule: a literal, a glob (`*`, `?`, `[…]`), or
+/// after `~` an unanchored regex, as Lightning's legacy patterns.
+#[derive(Debug, Clone)]
+enum Matcher {
+    Any,
+    Literal(String),
+    Glob(String),
+    Regex(String, regex::Regex),
+}
+
+impl PartialEq for Matcher {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Matcher::Any, Matcher::Any) => true,
+            (Matcher::Literal(a), Matcher::Literal(b))
+            | (Matcher::Glob(a), Matcher::Glob(b))
+            | (Matcher::Regex(a, _), Matcher::Regex(b, _)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Matcher {}
+
+impl Matcher {
+    fn legacy(pattern: &str, case_sensitive: bool) -> Result<Self, SourceError> {
+        if pattern.is_empty() {
+            return Err(SourceError::Config(
+                "black-white-list: a name or pattern must not be empty".into(),
+            ));
+        }
+        if let Some(re) = pattern.strip_prefix('~') {
+            let source = if case_sensitive {
+                re.to_owned()
+            } else {
+                format!("(?i){re}")
+            };
+            let compiled = regex::Regex::new(&source).map_err(|e| {
+                SourceError::Config(format!(
+                    "black-white-list: `{pattern}` is not a valid regex: {e}"
+                ))
+            })?;
+            return Ok(Matcher::Regex(source, compiled));
+        }
+        let folded = if case_sensitive {
+            pattern.to_owned()
+        } else {
+            pattern.to_lowercase()
+        };
+        if pattern.contains(['*', '?', '[']) {
+            validate_glob(pattern).map_err(|why| {
+                SourceError::Config(format!("black-white-list: `{pattern}`: {why}"))
+            })?;
+            Ok(Matcher::Glob(folded))
+        } else {
+            Ok(Matcher::Literal(folded))
+        }
+    }
+
+    fn matches_all(&self) -> bool {
+        match self {
+            Matcher::Any => true,
+            Matcher::Glob(p) => p == "*",
+            _ => false,
+        }
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        match self {
+            Matcher::Any => true,
+            Matcher::Literal(s) => s == name,
+            Matcher::Glob(p) => glob_match(p.as_bytes(), name.as_bytes()),
+            Matcher::Regex(_, re) => re.is_match(name),
+        }
+    }
+}
+
+/// One replication rule: the first rule a name matches decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ReplicationRule {
+    db: Matcher,
+    table: Matcher,
+    positive: bool,
+}
+
+/// `[black-white-list]` compiled as Lightning's table-filter does: a table
+/// must pass both the schema rules and the table rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Replication {
+    schemas: Vec<ReplicationRule>,
+    tables: Vec<ReplicationRule>,
+}
+
+fn first_match(rules: &[ReplicationRule], db: &str, table: &str) -> bool {
+    rules
+        .iter()
+        .find(|r| r.db.matches(db) && r.table.matches(table))
+        .is_some_and(|r| r.positive)
+}
+
+fn first_schema_match(rules: &[ReplicationRule], db: &str) -> bool {
+    rules
+        .iter()
+        .find(|r| r.db.matches(db) && (r.positive || r.table.matches_all()))
+        .is_some_and(|r| r.positive)
 }
 
 impl Default for TableFilter {
@@ -38,6 +150,7 @@ impl Default for TableFilter {
         TableFilter::parse(&DEFAULT_FILTER, false).unwrap_or(TableFilter {
             rules: Vec::new(),
             case_sensitive: false,
+            replication: None,
         })
     }
 }
@@ -76,12 +189,83 @@ impl TableFilter {
         Ok(TableFilter {
             rules: out,
             case_sensitive,
+            replication: None,
+        })
+    }
+
+    /// Compiles Lightning's deprecated `[black-white-list]` (MySQL
+    /// replication rules) as Lightning does: `do-dbs` (or else `ignore-dbs`)
+    /// decide the schema and `do-tables` (or else `ignore-tables`, as
+    /// `(db, table)` pairs) the table; a table must pass both. A name is a
+    /// literal, a glob (`*`, `?`, `[…]`), or after `~` a regex (unanchored).
+    ///
+    /// # Errors
+    /// [`SourceError::Config`] naming an empty name, a bad glob or regex.
+    pub fn from_replication_rules<S: AsRef<str>>(
+        do_dbs: &[S],
+        ignore_dbs: &[S],
+        do_tables: &[(S, S)],
+        ignore_tables: &[(S, S)],
+        case_sensitive: bool,
+    ) -> Result<Self, SourceError> {
+        let m = |p: &S| Matcher::legacy(p.as_ref(), case_sensitive);
+        let (dbs, positive) = if do_dbs.is_empty() {
+            (ignore_dbs, false)
+        } else {
+            (do_dbs, true)
+        };
+        let mut schemas = dbs
+            .iter()
+            .map(|db| {
+                Ok(ReplicationRule {
+                    db: m(db)?,
+                    table: Matcher::Any,
+                    positive,
+                })
+            })
+            .collect::<Result<Vec<_>, SourceError>>()?;
+        if !positive {
+            schemas.push(ReplicationRule {
+                db: Matcher::Any,
+                table: Matcher::Any,
+                positive: true,
+            });
+        }
+        let (list, positive) = if do_tables.is_empty() {
+            (ignore_tables, false)
+        } else {
+            (do_tables, true)
+        };
+        let mut tables = list
+            .iter()
+            .map(|(db, table)| {
+                Ok(ReplicationRule {
+                    db: m(db)?,
+                    table: m(table)?,
+                    positive,
+                })
+            })
+            .collect::<Result<Vec<_>, SourceError>>()?;
+        if !positive {
+            tables.push(ReplicationRule {
+                db: Matcher::Any,
+                table: Matcher::Any,
+                positive: true,
+            });
+        }
+        Ok(TableFilter {
+            rules: Vec::new(),
+            case_sensitive,
+            replication: Some(Box::new(Replication { schemas, tables })),
         })
     }
 
     /// Whether table `db`.`table` is imported.
     pub fn matches_table(&self, db: &str, table: &str) -> bool {
         let (db, table) = self.fold(db, table);
+        if let Some(r) = &self.replication {
+            return first_match(&r.schemas, &db, &table) && first_match(&r.tables, &db, &table);
+        }
         let mut result = false;
         for rule in &self.rules {
             if glob_match(rule.db.as_bytes(), db.as_bytes())
@@ -97,6 +281,9 @@ impl TableFilter {
     /// created): some including rule matches the database.
     pub fn matches_schema(&self, db: &str) -> bool {
         let (db, _) = self.fold(db, "");
+        if let Some(r) = &self.replication {
+            return first_schema_match(&r.schemas, &db) && first_schema_match(&r.tables, &db);
+        }
         let mut result = false;
         for rule in &self.rules {
             if glob_match(rule.db.as_bytes(), db.as_bytes()) {
@@ -254,5 +441,54 @@ mod tests {
         assert!(glob_match(b"t[0-9]", b"t7"));
         assert!(!glob_match(b"t[!0-9]", b"t7"));
         assert!(glob_match(b"t[!0-9]", b"tx"));
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn replication_rules_as_lightning() {
+        let none: [(&str, &str); 0] = [];
+        // do-dbs: only those schemas; `~` is an unanchored regex.
+        let f =
+            TableFilter::from_replication_rules(&["shop", "~^log_\\d+$"], &[], &none, &none, false)
+                .unwrap();
+        assert!(f.matches_table("shop", "orders"));
+        assert!(f.matches_table("SHOP", "orders"), "case-insensitive");
+        assert!(f.matches_table("log_7", "t"));
+        assert!(!f.matches_table("log_x", "t"));
+        assert!(!f.matches_table("other", "t"));
+        assert!(f.matches_schema("shop") && !f.matches_schema("other"));
+
+        // ignore-dbs only applies without do-dbs; ignore-tables with globs.
+        let f = TableFilter::from_replication_rules(
+            &[],
+            &["mysql"],
+            &none,
+            &[("shop", "tmp_*"), ("audit", "*")],
+            false,
+        )
+        .unwrap();
+        assert!(!f.matches_table("mysql", "user"));
+        assert!(f.matches_table("shop", "orders"));
+        assert!(!f.matches_table("shop", "tmp_1"));
+        assert!(!f.matches_table("audit", "x"));
+        assert!(!f.matches_schema("audit"), "every table of it is ignored");
+        assert!(f.matches_schema("shop"));
+
+        // do-tables wins over ignore-tables; both lists must pass.
+        let f = TableFilter::from_replication_rules(
+            &["shop"],
+            &["shop"],
+            &[("shop", "orders"), ("~.*", "~^t[0-9]$")],
+            &[("shop", "orders")],
+            true,
+        )
+        .unwrap();
+        assert!(f.matches_table("shop", "orders"));
+        assert!(f.matches_table("shop", "t1"));
+        assert!(!f.matches_table("shop", "items"));
+        assert!(!f.matches_table("SHOP", "orders"), "case-sensitive");
+        assert!(!f.matches_table("other", "t1"), "the schema rules fail");
+
+        assert!(TableFilter::from_replication_rules(&["~("], &[], &none, &none, false).is_err());
     }
 }

@@ -43,7 +43,26 @@ pub fn source_root(cfg: &Config) -> anyhow::Result<PathBuf> {
 /// Scan options from `[mydumper]`, `[[routes]]` and the filter.
 pub fn scan_options(cfg: &Config) -> anyhow::Result<ScanOptions> {
     let md = &cfg.mydumper;
-    let filter = TableFilter::parse(&md.filter, md.case_sensitive)?;
+    let bw = &cfg.black_white_list;
+    let filter = if bw.is_set() {
+        // Lightning's deprecated `[black-white-list]` replaces the filter
+        // (the config check refuses the two together).
+        let pairs = |tables: &[config::BwTable]| -> Vec<(String, String)> {
+            tables
+                .iter()
+                .map(|t| (t.db_name.clone(), t.tbl_name.clone()))
+                .collect()
+        };
+        TableFilter::from_replication_rules(
+            &bw.do_dbs,
+            &bw.ignore_dbs,
+            &pairs(&bw.do_tables),
+            &pairs(&bw.ignore_tables),
+            md.case_sensitive,
+        )?
+    } else {
+        TableFilter::parse(&md.filter, md.case_sensitive)?
+    };
     let file_rules = md
         .files
         .iter()
@@ -205,6 +224,11 @@ pub struct Opened {
     pub target_info: Arc<dyn backend_core::TargetInfoGetter>,
     /// What identifies the target in the checkpoint.
     pub target_id: String,
+    /// The local backend's target store (`post-restore.compact`).
+    pub local_store: Option<Arc<backend_local::TargetStore>>,
+    /// `tidb.password` decoded from base64, when the server accepted only
+    /// that (as Lightning); later connections use it.
+    pub decoded_password: Option<String>,
 }
 
 /// Opens the local backend and its store.
@@ -253,10 +277,12 @@ fn open_local(cfg: &Config) -> anyhow::Result<Opened> {
         backend: Arc::new(backend),
         target: Arc::new(target),
         target_info: Arc::new(backend_local::LocalTargetInfo::new(
-            store,
+            Arc::clone(&store),
             cfg.store.path.clone(),
         )),
         target_id: absolute(&cfg.store.path).display().to_string(),
+        local_store: Some(store),
+        decoded_password: None,
     })
 }
 
@@ -297,19 +323,75 @@ async fn open_tidb(cfg: &Config) -> anyhow::Result<Opened> {
             .then(|| cfg.lightning.task_info_schema_name.clone()),
         region_concurrency: u32::try_from(cfg.lightning.region_concurrency.max(1))
             .unwrap_or(u32::MAX),
+        max_allowed_packet: t.max_allowed_packet.bytes(),
         ..TidbBackendConfig::default()
     };
-    let backend = Arc::new(
-        TidbBackend::connect(config)
-            .await
-            .with_context(|| format!("connecting to {}:{}", t.host, t.port))?,
-    );
+    let (backend, decoded_password) = connect_tidb(config)
+        .await
+        .with_context(|| format!("connecting to {}:{}", t.host, t.port))?;
+    let backend = Arc::new(backend);
     Ok(Opened {
         target: Arc::clone(&backend) as Arc<dyn ImportTarget>,
         target_info: Arc::new(backend.target_info_getter()),
         backend,
         target_id: format!("{}:{}", t.host, t.port),
+        local_store: None,
+        decoded_password,
     })
+}
+
+/// Connects with `tidb.password` as written; when the server denies access
+/// (1045) and the password is valid base64 of something else, tries that
+/// too, as Lightning does. Returns the decoded password when it was the one
+/// accepted.
+async fn connect_tidb(
+    config: TidbBackendConfig,
+) -> Result<(TidbBackend, Option<String>), backend_core::Error> {
+    let decoded = decode_base64_password(&config.password);
+    let first = match TidbBackend::connect(config.clone()).await {
+        Ok(backend) => return Ok((backend, None)),
+        Err(e) => e,
+    };
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&first);
+    let mut denied = false;
+    while let Some(err) = cause {
+        if let Some(sql) = err.downcast_ref::<sqlx::Error>() {
+            denied = backend_tidb::error::server_number(sql) == Some(ACCESS_DENIED);
+            break;
+        }
+        cause = err.source();
+    }
+    let Some(decoded) = decoded.filter(|_| denied) else {
+        return Err(first);
+    };
+    match TidbBackend::connect(TidbBackendConfig {
+        password: decoded.clone(),
+        ..config
+    })
+    .await
+    {
+        Ok(backend) => {
+            tracing::info!("connected with the base64-decoded tidb.password");
+            Ok((backend, Some(decoded)))
+        }
+        // The error of the password as written, as Lightning reports.
+        Err(_) => Err(first),
+    }
+}
+
+/// MySQL's `ER_ACCESS_DENIED_ERROR`.
+const ACCESS_DENIED: u16 = 1045;
+
+/// The password decoded from standard base64, when it is valid base64 of
+/// UTF-8 text different from itself.
+pub fn decode_base64_password(password: &str) -> Option<String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(password)
+        .ok()?;
+    String::from_utf8(bytes)
+        .ok()
+        .filter(|d| !password.is_empty() && d != password)
 }
 
 /// Creates `dir` (and missing parents) with mode 0700; an existing one is
@@ -440,6 +522,18 @@ async fn import_with(
     let options = import_options(cfg, &scanned.root)?;
     source.setup.set_step("connecting to the target");
     let opened = open(cfg).await?;
+    // Later connections (the mysql checkpoint driver) use the password the
+    // server accepted.
+    let decoded;
+    let cfg = match &opened.decoded_password {
+        Some(password) => {
+            let mut c = cfg.clone();
+            c.tidb.password.clone_from(password);
+            decoded = c;
+            &decoded
+        }
+        None => cfg,
+    };
     if cfg.lightning.check_requirements {
         source.setup.set_step("running prechecks");
         // Table emptiness is checked per table by `prepare`, which knows
@@ -513,9 +607,29 @@ async fn import_with(
     summary.push_str(&scan_warnings_line(&scanned.warnings));
     let outcome = ImportOutcome { summary, reports };
     if outcome.succeeded() {
+        if cfg.post_restore.compact
+            && let Some(store) = &opened.local_store
+        {
+            compact_store(store).await?;
+        }
         finish_checkpoint(cfg, &ctx.checkpoints)?;
     }
     Ok(outcome)
+}
+
+/// `post-restore.compact`: a full compaction of the local target store
+/// once every table is imported, as Lightning compacts TiKV.
+async fn compact_store(store: &Arc<backend_local::TargetStore>) -> anyhow::Result<()> {
+    let store = Arc::clone(store);
+    let started = std::time::Instant::now();
+    tracing::info!(store = %store.path().display(), "compacting the target store (post-restore.compact)");
+    tokio::task::spawn_blocking(move || {
+        store.db().compact_range(None::<&[u8]>, None::<&[u8]>);
+    })
+    .await
+    .context("compacting the target store")?;
+    tracing::info!(elapsed = ?started.elapsed(), "target store compacted");
+    Ok(())
 }
 
 /// Applies `keep-after-success` once every table is done.

@@ -5,15 +5,18 @@
 //! Parsing only: flags become the top configuration layer through
 //! [`Cli::load_options`]; what each command does lives in the binary.
 
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use clap::builder::{PossibleValuesParser, TypedValueParser};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::config::{
     Backend, EnvVars, Keyword, LoadOptions, LogFormat, LogLevel, Overrides, PostOpLevel,
+    parse_keyword,
 };
 
 const AFTER_HELP: &str = "\
@@ -27,7 +30,10 @@ Examples:
 
 Settings come from, lowest first: built-in defaults, the --config file,
 IMPORTER_<SECTION>__<KEY> environment variables (IMPORTER_TIDB__PASSWORD,
-IMPORTER_TIKV_IMPORTER__BACKEND…), then these flags.
+IMPORTER_TIKV_IMPORTER__BACKEND…), then these flags. Every tidb-lightning flag
+is accepted, also in Go's single-dash spelling (-config, -tidb-host); one
+without an effect here is named in a warning, one that cannot be honoured
+(-server-mode) is refused with the reason.
 
 Exit status: 0 success, 1 the import or command failed, 2 usage or configuration error.";
 
@@ -84,8 +90,8 @@ pub struct ImportArgs {
     /// Dump directory to import ([mydumper] data-source-dir).
     #[arg(short = 'd', long, value_name = "DIR")]
     pub data_source_dir: Option<String>,
-    /// Where rows go ([tikv-importer] backend) [default: local].
-    #[arg(long, value_name = "BACKEND", value_parser = keyword::<Backend>())]
+    /// Where rows go: local or tidb ([tikv-importer] backend) [default: local].
+    #[arg(long, value_name = "BACKEND", value_parser = parse_backend)]
     pub backend: Option<Backend>,
     /// Local backend: directory for sorting KV pairs ([tikv-importer] sorted-kv-dir).
     #[arg(long, value_name = "DIR")]
@@ -108,6 +114,39 @@ pub struct ImportArgs {
     /// tidb backend: password ([tidb] password; prefer IMPORTER_TIDB__PASSWORD, flags are visible in ps).
     #[arg(long, value_name = "PASSWORD")]
     pub tidb_password: Option<String>,
+    /// TiDB's status port ([tidb] status-port; no effect here, warns).
+    #[arg(long, value_name = "PORT")]
+    pub tidb_status: Option<u16>,
+    /// PD address ([tidb] pd-addr; no effect here, warns).
+    #[arg(long, value_name = "ADDR")]
+    pub pd_urls: Option<String>,
+    /// tikv-importer address of the removed importer backend ([tikv-importer] addr; warns).
+    #[arg(long, value_name = "ADDR")]
+    pub importer: Option<String>,
+    /// Address of Lightning's remote backend ([tikv-importer] remote-addr; warns).
+    #[arg(long, value_name = "ADDR")]
+    pub remote_addr: Option<String>,
+    /// CA certificate for TLS to the SQL server ([security] ca-path).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<String>,
+    /// Client certificate for TLS ([security] cert-path).
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<String>,
+    /// Client private key for TLS ([security] key-path).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<String>,
+    /// Replace row values and keys in logs and errors with `?` ([security] redact-info-log).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = parse_bool)]
+    pub redact_info_log: Option<bool>,
+    /// Lightning's server mode: not implemented, refused ([lightning] server-mode).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = parse_bool)]
+    pub server_mode: Option<bool>,
+    /// Take the tables from the target instead of schema files ([mydumper] no-schema).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = parse_bool)]
+    pub no_schema: Option<bool>,
     /// Check the target's version and settings first ([lightning] check-requirements).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
           default_missing_value = "true", value_parser = parse_bool)]
@@ -125,9 +164,48 @@ pub struct ImportArgs {
     /// Serve /metrics, /progress and a live page on ADDR, e.g. 127.0.0.1:8289 ([lightning] status-addr).
     #[arg(long, value_name = "ADDR")]
     pub status_addr: Option<String>,
-    /// Run the prechecks only, print the report and exit.
-    #[arg(long)]
-    pub check_only: bool,
+    /// Run the prechecks only, print the report and exit (Lightning's
+    /// `default` or `RATE,ROWS` sampling values are accepted).
+    #[arg(long, value_name = "SAMPLE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "default", value_parser = parse_check_only)]
+    pub check_only: Option<CheckOnly>,
+}
+
+/// The value of `--check-only`: Lightning's sampling of data rows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckOnly {
+    /// `--check-only` or `--check-only=default`.
+    Default,
+    /// `--check-only=RATE,ROWS`: sample RATE of the files, ROWS rows each
+    /// (-1: all). Sampling is not implemented; the prechecks run as with
+    /// `default`.
+    Sample(f64, i64),
+}
+
+fn parse_check_only(s: &str) -> Result<CheckOnly, String> {
+    if s == "default" {
+        return Ok(CheckOnly::Default);
+    }
+    let bad = || format!("invalid value \"{s}\"; expected `default` or RATE,ROWS such as 0.1,1000");
+    let (rate, rows) = s.split_once(',').ok_or_else(bad)?;
+    let rate: f64 = rate.trim().parse().map_err(|_| bad())?;
+    let rows: i64 = rows.trim().parse().map_err(|_| bad())?;
+    if !(rate > 0.0 && rate <= 1.0) {
+        return Err(format!("invalid value \"{s}\": the rate must be in (0, 1]"));
+    }
+    if rows != -1 && rows <= 0 {
+        return Err(format!(
+            "invalid value \"{s}\": the rows must be positive, or -1 for all"
+        ));
+    }
+    Ok(CheckOnly::Sample(rate, rows))
+}
+
+impl ImportArgs {
+    /// Whether `--check-only` was given.
+    pub fn check_only(&self) -> bool {
+        self.check_only.is_some()
+    }
 }
 
 /// Commands other than importing.
@@ -315,21 +393,125 @@ impl fmt::Display for QualifiedName {
     }
 }
 
-/// Lightning's boolean flag values.
+/// Lightning's boolean flag values (Go's `strconv.ParseBool`, less the
+/// mixed-case spellings).
 fn parse_bool(s: &str) -> Result<bool, String> {
     match s.to_ascii_lowercase().as_str() {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
+        "true" | "1" | "t" => Ok(true),
+        "false" | "0" | "f" => Ok(false),
         _ => Err(format!(
             "invalid value \"{s}\"; allowed values: true, false, 1, 0"
         )),
     }
 }
 
-/// A parser that lists a keyword's values in `--help` and in errors.
+/// `--backend`: `local` or `tidb`; Lightning's other backends are refused
+/// with the reason.
+fn parse_backend(s: &str) -> Result<Backend, String> {
+    parse_keyword::<Backend>(s)
+}
+
+/// A parser that lists a keyword's values in `--help` and in errors, and
+/// also takes the aliases Lightning accepts (`--checksum=true`).
 fn keyword<K: Keyword + Send + Sync + Clone>() -> impl TypedValueParser<Value = K> {
-    PossibleValuesParser::new(K::ALLOWED.iter().copied().filter(|s| !s.is_empty()))
-        .try_map(|s| K::from_keyword(&s).ok_or_else(|| format!("invalid value \"{s}\"")))
+    let canonical: HashSet<&str> = K::ALLOWED.iter().copied().collect();
+    let values: Vec<PossibleValue> = K::ALLOWED
+        .iter()
+        .copied()
+        .chain(K::ALIASES.iter().copied())
+        .filter(|s| !s.is_empty())
+        .map(|s| PossibleValue::new(s).hide(!canonical.contains(s)))
+        .collect();
+    PossibleValuesParser::new(values).try_map(|s| {
+        K::from_keyword(&s.to_ascii_lowercase()).ok_or_else(|| format!("invalid value \"{s}\""))
+    })
+}
+
+/// Rewrites the command line as Go's `flag` package reads it, the way
+/// `tidb-lightning` users write it: single-dash long flags (`-config`,
+/// `-tidb-host`) become `--config`, `--tidb-host`; a flag that takes a
+/// value takes the next argument whatever it looks like (a password may
+/// start with `-`), so the two are joined as `--name=value`. Only names of
+/// our flags are rewritten.
+pub fn lightning_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let command = Cli::command();
+    // Long name → whether it takes the next argument as its value.
+    let mut takes_value: HashMap<String, bool> = HashMap::new();
+    let mut short_to_long: HashMap<char, String> = HashMap::new();
+    let mut stack = vec![&command];
+    while let Some(cmd) = stack.pop() {
+        for arg in cmd.get_arguments() {
+            let takes = arg.get_action().takes_values()
+                && !arg.is_require_equals_set()
+                && arg.get_num_args().is_none_or(|n| n.min_values() > 0);
+            if let Some(long) = arg.get_long() {
+                takes_value.insert(long.to_owned(), takes);
+                if let Some(c) = arg.get_short()
+                    && takes
+                {
+                    short_to_long.insert(c, long.to_owned());
+                }
+            }
+        }
+        stack.extend(cmd.get_subcommands());
+    }
+    let mut out: Vec<OsString> = Vec::new();
+    let mut pending: Option<String> = None;
+    let mut rest = false;
+    for (i, arg) in args.into_iter().enumerate() {
+        if let Some(long) = pending.take() {
+            let mut joined = OsString::from(format!("--{long}="));
+            joined.push(&arg);
+            out.push(joined);
+            continue;
+        }
+        let text = match arg.to_str() {
+            Some(text) if i > 0 && !rest => text,
+            _ => {
+                out.push(arg);
+                continue;
+            }
+        };
+        if text == "--" {
+            rest = true;
+            out.push(arg);
+            continue;
+        }
+        let (name, inline) = match text.split_once('=') {
+            Some((name, _)) => (name, true),
+            None => (text, false),
+        };
+        let long = name.strip_prefix("--").or_else(|| {
+            name.strip_prefix('-')
+                .filter(|n| n.len() > 1 && takes_value.contains_key(*n))
+        });
+        if let Some(long) = long {
+            if !inline && takes_value.get(long).copied().unwrap_or(false) {
+                pending = Some(long.to_owned());
+            } else {
+                out.push(OsString::from(format!(
+                    "--{}",
+                    text.trim_start_matches('-')
+                )));
+            }
+            continue;
+        }
+        // `-d DIR`: a short flag whose value is the next argument.
+        let mut chars = name.strip_prefix('-').unwrap_or_default().chars();
+        if !inline
+            && let (Some(c), None) = (chars.next(), chars.next())
+            && let Some(long) = short_to_long.get(&c)
+        {
+            pending = Some(long.clone());
+            continue;
+        }
+        out.push(arg);
+    }
+    // A value flag at the end: let clap report the missing value.
+    if let Some(long) = pending {
+        out.push(OsString::from(format!("--{long}")));
+    }
+    out
 }
 
 impl Cli {
@@ -405,7 +587,45 @@ impl Cli {
         if let Some(addr) = &i.status_addr {
             o.set("lightning.status-addr", addr.as_str(), "--status-addr");
         }
+        if let Some(port) = i.tidb_status {
+            o.set("tidb.status-port", i64::from(port), "--tidb-status");
+        }
+        for (value, key, flag) in [
+            (&i.pd_urls, "tidb.pd-addr", "--pd-urls"),
+            (&i.importer, "tikv-importer.addr", "--importer"),
+            (&i.remote_addr, "tikv-importer.remote-addr", "--remote-addr"),
+            (&i.ca, "security.ca-path", "--ca"),
+            (&i.cert, "security.cert-path", "--cert"),
+            (&i.key, "security.key-path", "--key"),
+        ] {
+            if let Some(value) = value {
+                o.set(key, value.as_str(), flag);
+            }
+        }
+        for (value, key, flag) in [
+            (
+                i.redact_info_log,
+                "security.redact-info-log",
+                "--redact-info-log",
+            ),
+            (i.server_mode, "lightning.server-mode", "--server-mode"),
+            (i.no_schema, "mydumper.no-schema", "--no-schema"),
+        ] {
+            if let Some(value) = value {
+                o.set(key, value, flag);
+            }
+        }
         o
+    }
+
+    /// Warnings about flags that are accepted but do less than Lightning's.
+    pub fn warnings(&self) -> Vec<String> {
+        match self.import.check_only {
+            Some(CheckOnly::Sample(..)) => vec![
+                "`--check-only` sampling (RATE,ROWS) is not implemented; the prechecks run as with `--check-only=default`".into(),
+            ],
+            _ => Vec::new(),
+        }
     }
 
     /// What to load: `--config`, the given environment, and the flags.

@@ -22,7 +22,11 @@ pub mod import;
 #[cfg(feature = "cli")]
 pub mod interrupt;
 #[cfg(feature = "cli")]
+pub mod logfile;
+#[cfg(feature = "cli")]
 pub mod precheck;
+#[cfg(feature = "cli")]
+pub mod redaction;
 #[cfg(feature = "cli")]
 pub mod status;
 #[cfg(feature = "cli")]

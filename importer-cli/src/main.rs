@@ -9,9 +9,11 @@ mod run;
 use std::process::ExitCode;
 
 use clap::Parser;
-use importer_cli::cli::{Cli, Command};
-use importer_cli::config::{self, Config, EnvVars, LogFormat, LogLevel};
+use importer_cli::cli::{self, Cli, Command};
+use importer_cli::config::{self, Config, EnvVars, LoadOptions, LogFormat, LogLevel};
 use importer_cli::interrupt::{Interrupt, Interrupted};
+use importer_cli::logfile::{RotatingFile, Rotation};
+use importer_cli::redaction::{self, Redacting};
 use importer_cli::terminal::{FILE_ONLY_TARGET, Terminal};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
@@ -43,25 +45,24 @@ const OUR_CRATES: &[&str] = &[
 ];
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let loaded = match config::load(&cli.load_options(EnvVars::from_process())) {
+    // Go's single-dash flags (`-config`, `-tidb-host`) as tidb-lightning takes them.
+    let cli = Cli::parse_from(cli::lightning_args(std::env::args_os()));
+    let options = cli.load_options(EnvVars::from_process());
+    let loaded = match config::load(&options) {
         Ok(loaded) => loaded,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(e) => return config_error(&options, &e.to_string()),
     };
     if cli.command.is_none()
         && let Err(e) = loaded.config.require_data_source(&loaded.origins)
     {
-        eprintln!("error: {e}");
-        return ExitCode::from(EXIT_USAGE);
+        return config_error(&options, &e.to_string());
     }
+    redaction::set_enabled(loaded.config.security.redact_info_log);
     if let Err(e) = init_logging(&loaded.config) {
         eprintln!("error: {e:#}");
         return ExitCode::from(EXIT_USAGE);
     }
-    for warning in &loaded.warnings {
+    for warning in loaded.warnings.iter().chain(&cli.warnings()) {
         tracing::warn!("{warning}");
     }
     tracing::debug!(config = %loaded.config, "configuration loaded");
@@ -82,7 +83,7 @@ fn main() -> ExitCode {
     let interrupt = Interrupt::new();
     let result = runtime.block_on(async {
         match cli.command {
-            None if cli.import.check_only => run::precheck(cfg).await,
+            None if cli.import.check_only() => run::precheck(cfg).await,
             None => {
                 // Only the import stops cleanly; other commands keep the
                 // default (Ctrl-C ends them at once).
@@ -96,7 +97,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let text = importer_cli::errors::error_text(&e);
+            let text = redaction::redact(&importer_cli::errors::error_text(&e)).into_owned();
             if logs_to_file {
                 tracing::error!(target: FILE_ONLY_TARGET, "{text}");
             }
@@ -107,6 +108,21 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// A configuration that cannot be used: the error on stderr and, when a log
+/// file can be made out (`--log-file`, the environment, or the file's
+/// `[lightning] file`), in the log file too; exit status 2.
+fn config_error(options: &LoadOptions, text: &str) -> ExitCode {
+    eprintln!("error: {text}");
+    if let Some(file) = config::log_file_hint(options).filter(|f| !f.is_empty() && f != "-") {
+        let mut cfg = Config::default();
+        cfg.lightning.file = file;
+        if init_logging(&cfg).is_ok() {
+            tracing::error!(target: FILE_ONLY_TARGET, "{text}");
+        }
+    }
+    ExitCode::from(EXIT_USAGE)
 }
 
 /// The shell's convention for "stopped by signal N": 128 + N.
@@ -171,7 +187,8 @@ fn exit_now(code: i32) -> ! {
 
 /// Logs at `lightning.level`, as text or JSON lines, to stderr above the
 /// progress bars; or, when `lightning.file` is set (and not `-`), to that
-/// file, while stderr keeps showing the warnings and errors above the bars.
+/// file, rotated past `max-size` MB as Lightning does, while stderr keeps
+/// showing the warnings and errors above the bars.
 /// `RUST_LOG`, when set, replaces the level filter.
 fn init_logging(cfg: &Config) -> anyhow::Result<()> {
     let level = match cfg.lightning.level {
@@ -194,27 +211,41 @@ fn init_logging(cfg: &Config) -> anyhow::Result<()> {
     let terminal = Terminal::stderr();
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let file = cfg.lightning.file.as_str();
+    let redact = cfg.security.redact_info_log;
     let installed = if file.is_empty() || file == "-" {
+        let writer = terminal.log_writer();
+        let layer = if redact {
+            log_layer(Redacting(writer), json, ansi)
+        } else {
+            log_layer(writer, json, ansi)
+        };
         tracing_subscriber::registry()
             .with(filter)
-            .with(log_layer(terminal.log_writer(), json, ansi))
+            .with(layer)
             .try_init()
     } else {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(file)
+        let l = &cfg.lightning;
+        let rotation = Rotation::from_config(l.max_size, l.max_days, l.max_backups);
+        let log = RotatingFile::open(std::path::Path::new(file), rotation)
             .map_err(|e| anyhow::anyhow!("cannot open log file `{file}` (lightning.file): {e}"))?;
-        let shown = tracing_subscriber::fmt::layer()
-            .with_writer(terminal.log_writer())
-            .with_ansi(ansi)
-            .with_filter(filter::filter_fn(|meta| {
-                *meta.level() <= tracing::Level::WARN && meta.target() != FILE_ONLY_TARGET
-            }));
+        let shown_filter = filter::filter_fn(|meta| {
+            *meta.level() <= tracing::Level::WARN && meta.target() != FILE_ONLY_TARGET
+        });
+        let (file_layer, shown) = if redact {
+            (
+                log_layer(Redacting(std::sync::Mutex::new(log)), json, false),
+                log_layer(Redacting(terminal.log_writer()), false, ansi),
+            )
+        } else {
+            (
+                log_layer(std::sync::Mutex::new(log), json, false),
+                log_layer(terminal.log_writer(), false, ansi),
+            )
+        };
         tracing_subscriber::registry()
             .with(filter)
-            .with(log_layer(std::sync::Mutex::new(log), json, false))
-            .with(shown)
+            .with(file_layer)
+            .with(shown.with_filter(shown_filter))
             .try_init()
     };
     installed.map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))

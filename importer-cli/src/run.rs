@@ -16,7 +16,7 @@ use importer_cli::interrupt::Interrupt;
 /// Imports the whole data source (`importer [--config FILE] [flags]`).
 pub async fn import(cfg: Config, interrupt: &Interrupt) -> anyhow::Result<()> {
     let outcome = app::import_until(&cfg, interrupt).await?;
-    println!("{}", outcome.summary);
+    println!("{}", importer_cli::redaction::redact(&outcome.summary));
     if !outcome.succeeded() {
         let failed: Vec<&str> = outcome
             .reports
@@ -25,7 +25,8 @@ pub async fn import(cfg: Config, interrupt: &Interrupt) -> anyhow::Result<()> {
             .map(|r| r.name.as_str())
             .collect();
         for r in outcome.reports.iter().filter(|r| r.error.is_some()) {
-            eprintln!("{}: {}", r.name, r.error.as_deref().unwrap_or_default());
+            let error = importer_cli::redaction::redact(r.error.as_deref().unwrap_or_default());
+            eprintln!("{}: {error}", r.name);
         }
         bail!(
             "{} of {} tables failed ({}); fix the cause and rerun the same command to resume \

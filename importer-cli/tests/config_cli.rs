@@ -134,8 +134,8 @@ fn no_config_means_local_backend_and_default_store() {
     assert_eq!(c.tikv_importer.backend, Backend::Local);
     assert_eq!(c.store.path, PathBuf::from("./importer-store"));
     assert!(cli.command.is_none());
-    assert!(!cli.import.check_only);
-    assert!(parse(&["-d", "./dump", "--check-only"]).import.check_only);
+    assert!(!cli.import.check_only());
+    assert!(parse(&["-d", "./dump", "--check-only"]).import.check_only());
 }
 
 #[test]
@@ -325,7 +325,7 @@ fn binary_exit_codes() {
 fn a_log_file_takes_the_log_and_stderr_keeps_warnings_and_errors() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("c.toml");
-    std::fs::write(&config, "[lightning]\npprof-port = 8288\n").unwrap();
+    std::fs::write(&config, "[tidb]\nlog-level = \"error\"\n").unwrap();
     let log = dir.path().join("importer.log");
     let store = dir.path().join("store");
     let run = |source: &std::path::Path| {
@@ -345,7 +345,7 @@ fn a_log_file_takes_the_log_and_stderr_keeps_warnings_and_errors() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let log_text = std::fs::read_to_string(&log).unwrap();
-    let warning = "ignoring Lightning setting `lightning.pprof-port`";
+    let warning = "ignoring Lightning setting `tidb.log-level`";
     assert!(
         stderr.contains(warning),
         "stderr lacks the warning:\n{stderr}"

@@ -51,6 +51,11 @@ impl Origins {
         self.0.contains_key(key)
     }
 
+    /// Every explicitly set key with its origin.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Origin)> {
+        self.0.iter()
+    }
+
     /// Records that `key` was set by `origin` (a later layer wins).
     pub(super) fn set(&mut self, key: String, origin: Origin) {
         self.0.insert(key, origin);
@@ -90,6 +95,13 @@ pub enum ConfigError {
         /// The keys valid at that place.
         expected: Vec<String>,
     },
+    /// Keys of the config file that are neither ours nor Lightning's: every
+    /// one of them, each with its line and a hint.
+    #[error("{}", unknown_keys(keys))]
+    UnknownKeys {
+        /// The unknown keys, in file order.
+        keys: Vec<UnknownKey>,
+    },
     /// A value that is not allowed for its key.
     #[error("invalid value for `{key}` ({origin}): {reason}")]
     InvalidValue {
@@ -115,6 +127,39 @@ pub enum ConfigError {
     /// `config` crate; names the key and source).
     #[error("configuration: {0}")]
     Layer(String),
+}
+
+/// One unknown key of a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownKey {
+    /// Dotted key path, e.g. `lightning.levle`.
+    pub key: String,
+    /// Where it was written.
+    pub origin: Origin,
+    /// "did you mean `level`?" or the keys valid at that place.
+    pub hint: String,
+}
+
+fn unknown_keys(keys: &[UnknownKey]) -> String {
+    let mut out = match keys {
+        [one] => format!("unknown key `{}` ({})", one.key, one.origin),
+        _ => format!("{} unknown keys:", keys.len()),
+    };
+    if let [one] = keys {
+        if !one.hint.is_empty() {
+            out.push_str("; ");
+            out.push_str(&one.hint);
+        }
+        return out;
+    }
+    for k in keys {
+        out.push_str(&format!("\n  `{}` ({})", k.key, k.origin));
+        if !k.hint.is_empty() {
+            out.push_str(": ");
+            out.push_str(&k.hint);
+        }
+    }
+    out
 }
 
 fn expected_list(expected: &[String]) -> String {

@@ -1,7 +1,9 @@
 //! Reads and checks the config file: parses it once with spans so every
-//! problem names its line, sets aside Lightning settings we don't use
-//! (warning, or refusing where ignoring them would change the result), and
-//! checks the rest strictly against the typed [`Config`](super::Config).
+//! problem names its line, checks every key against the registry of
+//! Lightning's keys ([`super::keys`]) — all unknown keys of the file are
+//! reported in one error — sets aside the Lightning keys that have no field
+//! here (the load applies their status), and checks the rest strictly
+//! against the typed [`Config`](super::Config).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -10,143 +12,49 @@ use serde::Deserialize;
 use toml::de::{DeTable, DeValue};
 
 use super::Config;
-use super::error::{ConfigError, Origin};
+use super::error::{ConfigError, Origin, UnknownKey};
+use super::keys;
 
 /// A config file that passed the strict check.
 #[derive(Debug)]
 pub(crate) struct CheckedFile {
-    /// The settings we use, as a plain table (the `config` crate's file layer).
+    /// The settings with a field here, as a plain table (the `config`
+    /// crate's file layer).
     pub table: toml::Table,
     /// Dotted key path (`routes[0].target-schema`) → its line.
     pub lines: HashMap<String, usize>,
-    /// Lightning settings that were ignored, one message each.
-    pub warnings: Vec<String>,
+    /// Registry keys without a field here, with their values (as JSON).
+    pub untyped: Vec<(String, serde_json::Value)>,
 }
 
-/// What to do with a Lightning key this importer has no field for.
-enum Treatment {
-    /// Ignore it, with a warning saying why.
-    Ignore(&'static str),
-    /// Refuse it unless its value is harmless (Lightning's default).
-    RejectUnless(fn(&DeValue<'_>) -> bool, &'static str),
+/// Whether the registry key `key` (a pattern) has a field in the typed
+/// [`Config`] (whose shape `schema` is), i.e. its value is merged and
+/// deserialized like any setting.
+pub(crate) fn typed(schema: &serde_json::Value, key: &str) -> bool {
+    let norm = keys::normalize(key);
+    let segments: Vec<&str> = norm.split('.').collect();
+    let mut node = schema;
+    for (i, segment) in segments.iter().enumerate() {
+        if *segment == "*" && i + 1 == segments.len() {
+            return node.is_object();
+        }
+        let (name, array) = match segment.strip_suffix("[]") {
+            Some(name) => (name, true),
+            None => (*segment, false),
+        };
+        let Some(child) = node.as_object().and_then(|m| m.get(name)) else {
+            return false;
+        };
+        node = child;
+        if array {
+            match node.as_array().and_then(|a| a.first()) {
+                Some(first) => node = first,
+                None => return false,
+            }
+        }
+    }
+    true
 }
-
-fn is_false(v: &DeValue<'_>) -> bool {
-    v.as_bool() == Some(false)
-}
-fn is_empty(v: &DeValue<'_>) -> bool {
-    v.as_str().is_some_and(str::is_empty) || v.as_array().is_some_and(|a| a.is_empty())
-}
-fn never(_: &DeValue<'_>) -> bool {
-    false
-}
-
-/// Lightning settings (pkg/lightning/config) without a field here.
-/// `routes[]` applies to every element of the `[[routes]]` array.
-const LIGHTNING_ONLY: &[(&str, Treatment)] = &[
-    (
-        "lightning.server-mode",
-        Treatment::RejectUnless(
-            is_false,
-            "server mode (tasks submitted over HTTP) is not implemented; run one import per invocation",
-        ),
-    ),
-    (
-        "lightning.pprof-port",
-        Treatment::Ignore("use `lightning.status-addr`"),
-    ),
-    (
-        "lightning.enable-diagnose-logs",
-        Treatment::Ignore("no diagnose logs"),
-    ),
-    (
-        "lightning.max-error-records",
-        Treatment::Ignore("deprecated in Lightning; `conflict.threshold` is used"),
-    ),
-    (
-        "tidb.log-level",
-        Treatment::Ignore("no embedded TiDB library to configure"),
-    ),
-    (
-        "tikv-importer.addr",
-        Treatment::Ignore("only for the removed `importer` backend"),
-    ),
-    (
-        "tikv-importer.max-kv-pairs",
-        Treatment::Ignore("TiKV write tuning"),
-    ),
-    (
-        "tikv-importer.send-kv-size",
-        Treatment::Ignore("TiKV write tuning"),
-    ),
-    (
-        "tikv-importer.region-split-batch-size",
-        Treatment::Ignore("TiKV region splitting"),
-    ),
-    (
-        "tikv-importer.region-split-concurrency",
-        Treatment::Ignore("TiKV region splitting"),
-    ),
-    (
-        "tikv-importer.region-check-backoff-limit",
-        Treatment::Ignore("TiKV region splitting"),
-    ),
-    (
-        "tikv-importer.pause-pd-scheduler-scope",
-        Treatment::Ignore("no PD to pause"),
-    ),
-    (
-        "tikv-importer.keyspace-name",
-        Treatment::RejectUnless(
-            is_empty,
-            "keyspaces (which change every key's prefix) are not implemented",
-        ),
-    ),
-    (
-        "mydumper.batch-import-ratio",
-        Treatment::Ignore("engine batches are uniform"),
-    ),
-    ("mydumper.source-id", Treatment::Ignore("only for DM")),
-    (
-        "mydumper.ignore-data-columns",
-        Treatment::RejectUnless(
-            is_empty,
-            "ignoring source columns is not implemented; drop them from the data or the schema",
-        ),
-    ),
-    (
-        "post-restore.checksum-via-sql",
-        Treatment::Ignore("the checksum method is chosen per target"),
-    ),
-    (
-        "conflict.precheck-conflict-before-import",
-        Treatment::RejectUnless(
-            is_false,
-            "conflict detection before import is not implemented",
-        ),
-    ),
-    (
-        "routes[].extract-table",
-        Treatment::RejectUnless(
-            never,
-            "extracting route names into columns is not implemented",
-        ),
-    ),
-    (
-        "routes[].extract-schema",
-        Treatment::RejectUnless(
-            never,
-            "extracting route names into columns is not implemented",
-        ),
-    ),
-    (
-        "routes[].extract-source",
-        Treatment::RejectUnless(
-            never,
-            "extracting route names into columns is not implemented",
-        ),
-    ),
-];
 
 /// 1-based line and column of a byte offset.
 pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -187,38 +95,51 @@ pub(crate) fn check_text(path: &Path, text: &str) -> Result<CheckedFile, ConfigE
     let mut lines = HashMap::new();
     record_lines(root.get_ref(), "", text, &mut lines);
 
-    let mut warnings = Vec::new();
-    for (key, treatment) in LIGHTNING_ONLY {
-        for (found, span, value) in take_key(root.get_mut(), key) {
-            match treatment {
-                Treatment::Ignore(why) => warnings.push(format!(
-                    "ignoring Lightning setting `{found}` ({}): {why}",
-                    origin(span.start)
-                )),
-                Treatment::RejectUnless(harmless, why) => {
-                    if harmless(&value) {
-                        warnings.push(format!(
-                            "ignoring Lightning setting `{found}` ({}): {why}",
-                            origin(span.start)
-                        ));
-                    } else {
-                        return Err(ConfigError::Unsupported {
-                            key: found,
-                            origin: origin(span.start),
-                            reason: (*why).to_owned(),
-                        });
-                    }
-                }
+    // Every key against the registry: unknown ones are collected, those
+    // without a field set aside.
+    let plain =
+        toml::Table::deserialize(toml::de::Deserializer::from(root.clone())).map_err(|e| {
+            ConfigError::InvalidValue {
+                key: "(document)".into(),
+                origin: origin(e.span().map_or(0, |s| s.start)),
+                reason: e.message().to_owned(),
             }
-        }
+        })?;
+    let schema = super::load::schema();
+    let mut walk = Walk::default();
+    walk.table(&plain, "", &schema);
+    if !walk.unknown.is_empty() {
+        let mut unknown: Vec<UnknownKey> = walk
+            .unknown
+            .iter()
+            .map(|key| UnknownKey {
+                key: key.clone(),
+                origin: Origin::File {
+                    path: path.to_owned(),
+                    line: lines.get(key).copied().unwrap_or(0),
+                },
+                hint: hint(key),
+            })
+            .collect();
+        unknown.sort_by_key(|k| match k.origin {
+            Origin::File { line, .. } => line,
+            _ => 0,
+        });
+        return Err(ConfigError::UnknownKeys { keys: unknown });
+    }
+    let mut untyped = Vec::new();
+    for (key, value) in walk.untyped {
+        remove_path(root.get_mut(), &key);
+        untyped.push((key, serde_json::to_value(&value).unwrap_or_default()));
     }
 
-    // The strict check: unknown keys and invalid values, with their spans.
+    // The strict check: invalid values, with their spans.
     if let Err(e) = Config::deserialize(toml::de::Deserializer::from(root.clone())) {
         let offset = e.span().map_or(0, |s| s.start);
         let key = key_at(root.get_ref(), "", offset).unwrap_or_else(|| "(document)".into());
         let message = e.message().trim().to_owned();
         return Err(match message.strip_prefix("unknown field ") {
+            // The registry and the typed structs disagree: still name the key.
             Some(rest) => ConfigError::UnknownKey {
                 key,
                 origin: origin(offset),
@@ -242,8 +163,112 @@ pub(crate) fn check_text(path: &Path, text: &str) -> Result<CheckedFile, ConfigE
     Ok(CheckedFile {
         table,
         lines,
-        warnings,
+        untyped,
     })
+}
+
+/// The keys of a file, sorted out by the registry.
+#[derive(Default)]
+struct Walk {
+    /// Keys the registry does not know.
+    unknown: Vec<String>,
+    /// Registry keys without a typed field, with their values.
+    untyped: Vec<(String, toml::Value)>,
+}
+
+impl Walk {
+    fn table(&mut self, table: &toml::Table, prefix: &str, schema: &serde_json::Value) {
+        for (name, value) in table {
+            let path = join(prefix, name);
+            if let Some(entry) = keys::lookup(&path) {
+                if let toml::Value::Table(t) = value
+                    && keys::has_table_children(&path)
+                {
+                    // A key that is also a table of keys (`max-error`).
+                    self.table(t, &path, schema);
+                } else if !typed(schema, entry.key) {
+                    self.untyped.push((path, value.clone()));
+                }
+                continue;
+            }
+            match value {
+                toml::Value::Table(t) if keys::has_table_children(&path) => {
+                    self.table(t, &path, schema);
+                }
+                toml::Value::Array(items) if keys::has_array_children(&path) => {
+                    for (i, item) in items.iter().enumerate() {
+                        if let toml::Value::Table(t) = item {
+                            self.table(t, &format!("{path}[{i}]"), schema);
+                        }
+                    }
+                }
+                // A known section written with the wrong shape: the strict
+                // check reports its type.
+                _ if keys::is_container(&path) => {}
+                _ => self.unknown.push(path),
+            }
+        }
+    }
+}
+
+/// "did you mean `lightning.level`?", or the keys valid beside `key`.
+fn hint(key: &str) -> String {
+    let (parent, name) = key.rsplit_once('.').unwrap_or(("", key));
+    let siblings = keys::children(parent);
+    let close = siblings
+        .iter()
+        .map(|s| (edit_distance(s, name), *s))
+        .filter(|(d, s)| *d <= (s.len() / 3).max(2))
+        .min();
+    match close {
+        Some((_, best)) => format!("did you mean `{}`?", join(parent, best)),
+        None if siblings.is_empty() => String::new(),
+        None => format!("expected one of: {}", siblings.join(", ")),
+    }
+}
+
+/// Levenshtein distance, for suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                diagonal
+            } else {
+                1 + diagonal.min(above).min(row[j])
+            };
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// Removes the key at a concrete path (`routes[0].extract-table`).
+fn remove_path(table: &mut DeTable<'_>, path: &str) {
+    let Some((first, rest)) = path.split_once('.') else {
+        table.remove(path);
+        return;
+    };
+    if let Some((name, index)) = first.strip_suffix(']').and_then(|f| f.split_once('[')) {
+        if let Ok(index) = index.parse::<usize>()
+            && let Some(value) = table.get_mut(name)
+            && let DeValue::Array(items) = value.get_mut()
+            && let Some(item) = items.get_mut(index)
+            && let DeValue::Table(t) = item.get_mut()
+        {
+            remove_path(t, rest);
+        }
+        return;
+    }
+    if let Some(value) = table.get_mut(first)
+        && let DeValue::Table(t) = value.get_mut()
+    {
+        remove_path(t, rest);
+    }
 }
 
 /// Parses serde's "`foo`, expected one of `a`, `b`" into `[a, b]`.
@@ -322,50 +347,4 @@ fn key_at(table: &DeTable<'_>, prefix: &str, offset: usize) -> Option<String> {
         }
     }
     None
-}
-
-/// Removes every occurrence of `pattern` (`a.b`, or `routes[].x` for each
-/// element) and returns `(path, span, value)` of each.
-fn take_key<'i>(
-    root: &mut DeTable<'i>,
-    pattern: &str,
-) -> Vec<(String, std::ops::Range<usize>, DeValue<'i>)> {
-    let mut out = Vec::new();
-    let segments: Vec<&str> = pattern.split('.').collect();
-    take_in(root, &segments, String::new(), &mut out);
-    out
-}
-
-fn take_in<'i>(
-    table: &mut DeTable<'i>,
-    segments: &[&str],
-    prefix: String,
-    out: &mut Vec<(String, std::ops::Range<usize>, DeValue<'i>)>,
-) {
-    let Some((first, rest)) = segments.split_first() else {
-        return;
-    };
-    if rest.is_empty() {
-        if let Some((key, value)) = table.remove_entry(*first) {
-            out.push((join(&prefix, first), key.span(), value.into_inner()));
-        }
-        return;
-    }
-    if let Some(name) = first.strip_suffix("[]") {
-        if let Some(value) = table.get_mut(name)
-            && let DeValue::Array(items) = value.get_mut()
-        {
-            for (i, item) in items.iter_mut().enumerate() {
-                if let DeValue::Table(t) = item.get_mut() {
-                    take_in(t, rest, format!("{}[{i}]", join(&prefix, name)), out);
-                }
-            }
-        }
-        return;
-    }
-    if let Some(value) = table.get_mut(*first)
-        && let DeValue::Table(t) = value.get_mut()
-    {
-        take_in(t, rest, join(&prefix, first), out);
-    }
 }

@@ -18,10 +18,11 @@ use std::path::{Path, PathBuf};
 
 use config::{Map, Source, Value, ValueKind};
 
-use super::Config;
 use super::error::{ConfigError, Origin, Origins};
-use super::file::{CheckedFile, check_file};
+use super::file::{CheckedFile, check_file, typed};
+use super::keys::{self, Status};
 use super::validate::validate_and_resolve;
+use super::{Backend, BwTable, Config, FileRule, RouteRule};
 
 /// The prefix of environment variables that set configuration keys.
 pub const ENV_PREFIX: &str = "IMPORTER_";
@@ -96,6 +97,16 @@ impl Overrides {
     pub fn contains(&self, key: &str) -> bool {
         self.0.iter().any(|(k, _, _)| k == key)
     }
+
+    /// The value a flag gives `key`, as text (for the log file of an
+    /// error that stops the load).
+    pub fn text_of(&self, key: &str) -> Option<String> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _, _)| k == key)
+            .and_then(|(_, v, _)| v.clone().into_string().ok())
+    }
 }
 
 impl fmt::Debug for Overrides {
@@ -116,6 +127,30 @@ pub struct LoadOptions {
     pub env: EnvVars,
     /// The flag layer.
     pub overrides: Overrides,
+}
+
+/// Where the log would go for `opts`, read leniently: the flag, then the
+/// environment, then the file's `[lightning] file`. Used to log an error
+/// that stops the load itself (an unknown key) to the log file too.
+pub fn log_file_hint(opts: &LoadOptions) -> Option<String> {
+    if let Some(file) = opts.overrides.text_of("lightning.file") {
+        return Some(file);
+    }
+    if let Some((_, v)) = opts
+        .env
+        .0
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(&format!("{ENV_PREFIX}LIGHTNING__FILE")))
+    {
+        return Some(v.clone());
+    }
+    let text = std::fs::read_to_string(opts.file.as_ref()?).ok()?;
+    let table: toml::Table = toml::from_str(&text).ok()?;
+    table
+        .get("lightning")?
+        .get("file")?
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// A loaded, validated and resolved configuration.
@@ -139,14 +174,16 @@ pub struct Loaded {
 /// Lightning setting whose effect is not implemented.
 pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
     let mut origins = Origins::default();
-    let mut warnings = Vec::new();
     let mut builder = config::Config::builder();
+    // Registry keys without a field here (`lightning.pprof-port`,
+    // `tikv-importer.addr`…): their values, for the registry pass.
+    let mut untyped: Vec<(String, serde_json::Value)> = Vec::new();
 
     if let Some(path) = &opts.file {
         let CheckedFile {
             table,
             lines,
-            warnings: file_warnings,
+            untyped: file_untyped,
         } = check_file(path)?;
         for (key, line) in lines {
             origins.set(
@@ -157,7 +194,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
                 },
             );
         }
-        warnings.extend(file_warnings);
+        untyped.extend(file_untyped);
         builder = builder.add_source(TableSource::new(path, table));
     }
 
@@ -165,10 +202,25 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
     for (key, _, var) in &env.entries {
         origins.set(key.clone(), Origin::Env(var.clone()));
     }
+    for (key, value, var) in &env.untyped {
+        origins.set(key.clone(), Origin::Env(var.clone()));
+        untyped.retain(|(k, _)| k != key);
+        untyped.push((key.clone(), value.clone()));
+    }
     builder = builder.add_source(env);
 
+    let shape = schema();
     for (key, value, flag) in &opts.overrides.0 {
         origins.set(key.clone(), Origin::Flag(flag.clone()));
+        if keys::lookup(key).is_some_and(|k| !typed(&shape, k.key)) {
+            let json = value
+                .clone()
+                .try_deserialize::<serde_json::Value>()
+                .unwrap_or_default();
+            untyped.retain(|(k, _)| k != key);
+            untyped.push((key.clone(), json));
+            continue;
+        }
         builder = builder
             .set_override(key, value.clone())
             .map_err(|e| ConfigError::Layer(e.to_string()))?;
@@ -178,12 +230,100 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
         .build()
         .and_then(config::Config::try_deserialize)
         .map_err(|e| layer_error(e, &origins))?;
+    let mut warnings = apply_registry(&config, &origins, &untyped)?;
+    apply_legacy(&mut config, &untyped);
     warnings.extend(validate_and_resolve(&mut config, &origins)?);
     Ok(Loaded {
         config,
         warnings,
         origins,
     })
+}
+
+/// Applies the [`Status`] of every key that was set (in the file, the
+/// environment or by a flag), in file order: a warning for each that has no
+/// effect here, an error for the first that is refused. A key holding its
+/// inert value (a feature left off) passes silently.
+fn apply_registry(
+    cfg: &Config,
+    origins: &Origins,
+    untyped: &[(String, serde_json::Value)],
+) -> Result<Vec<String>, ConfigError> {
+    let json = serde_json::to_value(cfg).unwrap_or_default();
+    let mut set: Vec<(&String, &Origin)> = origins.iter().collect();
+    set.sort_by_key(|(key, origin)| {
+        let rank = match origin {
+            Origin::File { line, .. } => (0, *line),
+            Origin::Env(_) => (1, 0),
+            Origin::Flag(_) => (2, 0),
+            Origin::Default => (3, 0),
+        };
+        (rank, (*key).clone())
+    });
+    let mut warnings = Vec::new();
+    for (key, origin) in set {
+        let Some(entry) = keys::lookup(key) else {
+            continue;
+        };
+        let value = untyped
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .or_else(|| json_at(&json, key));
+        if let (Some(inert), Some(value)) = (entry.inert, &value)
+            && (inert.test)(value)
+        {
+            continue;
+        }
+        let backend = cfg.tikv_importer.backend;
+        match entry.status {
+            Status::Works => {}
+            Status::TidbOnly(why) if backend == Backend::Local => warnings.push(format!(
+                "`{key}` ({origin}) has no effect on the local backend: {why}"
+            )),
+            Status::LocalOnly(why) if backend == Backend::Tidb => warnings.push(format!(
+                "`{key}` ({origin}) has no effect on the tidb backend: {why}"
+            )),
+            Status::TidbOnly(_) | Status::LocalOnly(_) => {}
+            Status::Warns(why) => warnings.push(format!(
+                "ignoring Lightning setting `{key}` ({origin}): {why}"
+            )),
+            Status::Refused(why) => {
+                return Err(ConfigError::Unsupported {
+                    key: key.clone(),
+                    origin: origin.clone(),
+                    reason: why.to_owned(),
+                });
+            }
+        }
+    }
+    Ok(warnings)
+}
+
+/// The value at a concrete key path (`routes[0].target-schema`) of the
+/// configuration as JSON.
+fn json_at(json: &serde_json::Value, key: &str) -> Option<serde_json::Value> {
+    let mut node = json;
+    for segment in key.split('.') {
+        match segment.strip_suffix(']').and_then(|s| s.split_once('[')) {
+            Some((name, index)) => {
+                node = node.get(name)?.get(index.parse::<usize>().ok()?)?;
+            }
+            None => node = node.get(segment)?,
+        }
+    }
+    Some(node.clone())
+}
+
+/// Legacy keys that Lightning maps onto current ones.
+fn apply_legacy(cfg: &mut Config, untyped: &[(String, serde_json::Value)]) {
+    // `pprof-port`: the status server's port when `status-addr` is empty.
+    if let Some((_, port)) = untyped.iter().find(|(k, _)| k == "lightning.pprof-port")
+        && let Some(port) = port.as_u64().filter(|p| *p > 0)
+        && cfg.lightning.status_addr.is_empty()
+    {
+        cfg.lightning.status_addr = format!(":{port}");
+    }
 }
 
 /// Maps a `config` crate error to ours, naming where the bad value came from.
@@ -265,6 +405,8 @@ impl Source for TableSource {
 #[derive(Clone)]
 struct EnvSource {
     entries: Vec<(String, Value, String)>,
+    /// Registry keys without a field here: (key, value, variable).
+    untyped: Vec<(String, serde_json::Value, String)>,
 }
 
 impl fmt::Debug for EnvSource {
@@ -275,10 +417,16 @@ impl fmt::Debug for EnvSource {
     }
 }
 
-/// The shape of the configuration: every key with a placeholder value, so
-/// environment keys can be checked before merging.
-fn schema() -> serde_json::Value {
-    let mut c = Config::default();
+/// The shape of the configuration: every key with a placeholder value (an
+/// array of tables has one element), so keys can be checked before merging.
+pub(crate) fn schema() -> serde_json::Value {
+    let mut c = Config {
+        routes: vec![RouteRule::default()],
+        ..Config::default()
+    };
+    c.mydumper.files = vec![FileRule::default()];
+    c.black_white_list.do_tables = vec![BwTable::default()];
+    c.black_white_list.ignore_tables = vec![BwTable::default()];
     c.tidb.security = Some(Default::default());
     c.conflict.threshold = Some(0);
     c.conflict.max_record_rows = Some(0);
@@ -299,12 +447,14 @@ const SECTIONS: &[&str] = &[
     "cron",
     "security",
     "store",
+    "black_white_list",
 ];
 
 impl EnvSource {
     fn new(env: &EnvVars) -> Result<Self, ConfigError> {
         let schema = schema();
         let mut entries = Vec::new();
+        let mut untyped = Vec::new();
         let mut vars: Vec<&(String, String)> = env.0.iter().collect();
         vars.sort();
         for (var, raw) in vars {
@@ -343,6 +493,10 @@ impl EnvSource {
             }
             let key = segments.join(".");
             let origin = format!("environment variable {var}");
+            if keys::lookup(&key).is_some_and(|k| !typed(&schema, k.key)) {
+                untyped.push((key, env_json(raw), var.clone()));
+                continue;
+            }
             let node = lookup(&schema, &segments).map_err(|expected| ConfigError::UnknownKey {
                 key: key.clone(),
                 origin: Origin::Env(var.clone()),
@@ -359,7 +513,20 @@ impl EnvSource {
             };
             entries.push((key, Value::new(Some(&origin), kind), var.clone()));
         }
-        Ok(Self { entries })
+        Ok(Self { entries, untyped })
+    }
+}
+
+/// An environment value as the JSON a file would give: a boolean or a
+/// number when it reads as one, else the string.
+fn env_json(raw: &str) -> serde_json::Value {
+    match raw.trim() {
+        "true" => true.into(),
+        "false" => false.into(),
+        t => t
+            .parse::<u64>()
+            .map(serde_json::Value::from)
+            .unwrap_or_else(|_| raw.into()),
     }
 }
 

@@ -32,6 +32,7 @@
 
 mod error;
 mod file;
+pub mod keys;
 mod load;
 mod redact;
 mod sections;
@@ -42,18 +43,19 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use error::{ConfigError, Origin, Origins};
-pub use load::{ENV_PREFIX, EnvVars, LoadOptions, Loaded, Overrides, load};
+pub use error::{ConfigError, Origin, Origins, UnknownKey};
+pub use load::{ENV_PREFIX, EnvVars, LoadOptions, Loaded, Overrides, load, log_file_hint};
 pub use redact::{REDACTED, redact_dsn};
 pub use sections::{
-    CheckpointConfig, ConflictConfig, CronConfig, CsvConfig, DEFAULT_FILTER, DEFAULT_STORE_PATH,
-    FileRule, LightningConfig, MydumperConfig, PostRestoreConfig, RouteRule, SecurityConfig,
-    StoreConfig, TidbConfig, TikvImporterConfig, cpu_count,
+    BlackWhiteList, BwTable, CheckpointConfig, ConflictConfig, CronConfig, CsvConfig,
+    DEFAULT_FILTER, DEFAULT_STORE_PATH, FileRule, LightningConfig, MydumperConfig,
+    PostRestoreConfig, RouteRule, SecurityConfig, StoreConfig, TidbConfig, TikvImporterConfig,
+    cpu_count,
 };
 pub use types::{
     Backend, ByteSize, CheckpointDriver, ConflictStrategy, DataCharset, GoDuration,
     KeepAfterSuccess, Keyword, KvCompression, LogFormat, LogLevel, MaxError, PostOpLevel,
-    SchemaCharset, TlsMode,
+    SchemaCharset, TlsMode, keyword_error, parse_keyword,
 };
 pub use validate::DEFAULT_CONFLICT_THRESHOLD;
 
@@ -83,6 +85,8 @@ pub struct Config {
     pub security: SecurityConfig,
     /// `[store]` (ours): the local target store.
     pub store: StoreConfig,
+    /// `[black-white-list]`: the deprecated table filter.
+    pub black_white_list: BlackWhiteList,
 }
 
 impl Config {

@@ -47,12 +47,11 @@ pub struct LightningConfig {
     pub file: String,
     /// Ours: log line format (`--log-format`).
     pub log_format: LogFormat,
-    /// Maximum log file size in MB before rotation. Accepted for
-    /// compatibility; the importer does not rotate logs (use logrotate).
+    /// Log file size in MB at which it is rotated (0 = 512).
     pub max_size: u64,
-    /// Days to keep rotated logs (not rotated, see `max-size`).
+    /// Days rotated log files are kept (0 = 7).
     pub max_days: u64,
-    /// Rotated logs to keep (not rotated, see `max-size`).
+    /// Rotated log files kept (0 = all).
     pub max_backups: u64,
     /// Address of the HTTP status server (`/metrics`, `/progress`, `/`);
     /// empty disables it. Lightning's sample uses `":8289"`.
@@ -627,6 +626,42 @@ pub struct SecurityConfig {
     pub key_path: String,
     /// Also keep row values and keys out of logs.
     pub redact_info_log: bool,
+}
+
+/// `[black-white-list]`: Lightning's table filter before `mydumper.filter`
+/// (MySQL replication rules). Deprecated; applied as the table filter when
+/// any list is set, as Lightning does.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct BlackWhiteList {
+    /// Only these schemas (names; `~` starts a regex, `*`/`?` are wildcards).
+    pub do_dbs: Vec<String>,
+    /// Not these schemas (ignored when `do-dbs` is set).
+    pub ignore_dbs: Vec<String>,
+    /// Only these tables.
+    pub do_tables: Vec<BwTable>,
+    /// Not these tables (ignored when `do-tables` is set).
+    pub ignore_tables: Vec<BwTable>,
+}
+
+impl BlackWhiteList {
+    /// Whether any rule is set (Lightning's `HasLegacyBlackWhiteList`).
+    pub fn is_set(&self) -> bool {
+        !(self.do_dbs.is_empty()
+            && self.ignore_dbs.is_empty()
+            && self.do_tables.is_empty()
+            && self.ignore_tables.is_empty())
+    }
+}
+
+/// A table of `[black-white-list]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct BwTable {
+    /// Schema name or pattern.
+    pub db_name: String,
+    /// Table name or pattern.
+    pub tbl_name: String,
 }
 
 /// `[store]` (ours): the local backend's target store.

@@ -310,6 +310,8 @@ impl<'de> Deserialize<'de> for GoDuration {
 pub trait Keyword: Sized + Copy + 'static {
     /// The canonical spellings, listed in errors as the allowed values.
     const ALLOWED: &'static [&'static str];
+    /// Other spellings Lightning accepts (`"true"` for `"required"`).
+    const ALIASES: &'static [&'static str] = &[];
     /// Parses one spelling (already lower-cased), aliases included.
     fn from_keyword(s: &str) -> Option<Self>;
     /// Lightning accepts TOML booleans for some keywords.
@@ -318,10 +320,17 @@ pub trait Keyword: Sized + Copy + 'static {
     }
     /// The canonical spelling.
     fn as_str(self) -> &'static str;
+    /// Why a value Lightning knows is refused here (`backend = "importer"`).
+    fn refusal(_s: &str) -> Option<&'static str> {
+        None
+    }
 }
 
 /// The error text for a keyword that is not one of the allowed values.
 pub fn keyword_error<K: Keyword>(got: &str) -> String {
+    if let Some(why) = K::refusal(&got.trim().to_ascii_lowercase()) {
+        return format!("\"{got}\" is not supported: {why}");
+    }
     let allowed: Vec<String> = K::ALLOWED.iter().map(|a| format!("\"{a}\"")).collect();
     format!(
         "\"{got}\" is not allowed; allowed values: {}",
@@ -362,6 +371,7 @@ macro_rules! keyword {
             $( $(#[$vmeta:meta])* $var:ident = $canon:literal $(| $alias:literal)* ),+ $(,)?
         }
         $( bool { true => $t:ident, false => $f:ident } )?
+        $( refuse { $( $refused:literal => $why:literal ),+ $(,)? } )?
     ) => {
         $(#[$meta])*
         #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -371,6 +381,7 @@ macro_rules! keyword {
 
         impl Keyword for $name {
             const ALLOWED: &'static [&'static str] = &[$($canon),+];
+            const ALIASES: &'static [&'static str] = &[$($($alias,)*)+];
             fn from_keyword(s: &str) -> Option<Self> {
                 match s {
                     $( $canon $(| $alias)* => Some(Self::$var), )+
@@ -387,6 +398,14 @@ macro_rules! keyword {
                     $( Self::$var => $canon, )+
                 }
             }
+            $(
+            fn refusal(s: &str) -> Option<&'static str> {
+                match s {
+                    $( $refused => Some($why), )+
+                    _ => None,
+                }
+            }
+            )?
         }
 
         impl FromStr for $name {
@@ -429,6 +448,10 @@ keyword! {
         Local = "local",
         /// Logical import through SQL into a MySQL-protocol server.
         Tidb = "tidb",
+    }
+    refuse {
+        "importer" => "the `importer` backend (a separate tikv-importer process) was removed from Lightning in v7.0; use \"local\" (physical import into the embedded store) or \"tidb\" (SQL)",
+        "remote" => "Lightning's `remote` backend (a remote sorting service) is not implemented; use \"local\" or \"tidb\"",
     }
 }
 
@@ -799,7 +822,10 @@ mod tests {
             PostOpLevel::Required
         );
         assert_eq!(PostOpLevel::from_bool(false), Some(PostOpLevel::Off));
-        let err = "importer".parse::<Backend>().unwrap_err();
+        let err = "mysql".parse::<Backend>().unwrap_err();
         assert!(err.contains("\"local\", \"tidb\""), "{err}");
+        // Lightning's removed backend: refused with the reason.
+        let err = "importer".parse::<Backend>().unwrap_err();
+        assert!(err.contains("removed from Lightning"), "{err}");
     }
 }

@@ -21,11 +21,6 @@ pub(crate) fn validate_and_resolve(
         origin: origins.of(key),
         reason,
     };
-    let unsupported = |key: &str, reason: &str| ConfigError::Unsupported {
-        key: key.to_owned(),
-        origin: origins.of(key),
-        reason: reason.to_owned(),
-    };
     let backend = cfg.tikv_importer.backend;
 
     // Counts that must be positive.
@@ -89,22 +84,8 @@ pub(crate) fn validate_and_resolve(
         ));
     }
 
-    // Import mode.
+    // Import mode (`parallel-import` and `add-index-by-sql` by the registry).
     let importer = &cfg.tikv_importer;
-    if importer.parallel_import {
-        return Err(unsupported(
-            "tikv-importer.parallel-import",
-            "several importers writing one target at once is not implemented; \
-             use `incremental-import = true` to import into non-empty tables",
-        ));
-    }
-    if importer.add_index_by_sql && backend == Backend::Local {
-        warnings.push(
-            "`tikv-importer.add-index-by-sql` has no effect on the local backend: its index entries are \
-             written with the rows (the tidb backend builds plain secondary indexes after the rows)"
-                .into(),
-        );
-    }
 
     // Conflicts, as Lightning's `Conflict.adjust`.
     let mut strategy_key = "conflict.strategy";
@@ -144,11 +125,6 @@ pub(crate) fn validate_and_resolve(
         (None, ConflictStrategy::Replace | ConflictStrategy::Ignore) => DEFAULT_CONFLICT_THRESHOLD,
         (None, _) => 0,
     };
-    if cfg.conflict.max_record_rows.is_some_and(|m| m != threshold) {
-        warnings.push(format!(
-            "`conflict.max-record-rows` is replaced by `conflict.threshold` ({threshold}), as in Lightning v8.1+"
-        ));
-    }
     cfg.conflict.strategy = strategy;
     cfg.conflict.threshold = Some(threshold);
     cfg.conflict.max_record_rows = Some(
@@ -263,6 +239,45 @@ pub(crate) fn validate_and_resolve(
     }
     if cfg.mydumper.default_file_rules.is_none() {
         cfg.mydumper.default_file_rules = Some(cfg.mydumper.files.is_empty());
+    }
+    // The deprecated `[black-white-list]`, as Lightning: a warning, and
+    // never together with a `mydumper.filter` of one's own.
+    let bw = &cfg.black_white_list;
+    if bw.is_set() {
+        let first = ["do-dbs", "ignore-dbs", "do-tables", "ignore-tables"]
+            .iter()
+            .map(|k| format!("black-white-list.{k}"))
+            .find(|k| origins.is_set(k))
+            .unwrap_or_else(|| "black-white-list".into());
+        if cfg.mydumper.filter != super::DEFAULT_FILTER {
+            return Err(invalid(
+                &first,
+                "`mydumper.filter` and `black-white-list` cannot both be set; keep `mydumper.filter`".into(),
+            ));
+        }
+        warnings.push(format!(
+            "`black-white-list` ({}) is deprecated; applied as the table filter, replace it with `mydumper.filter`",
+            origins.of(&first)
+        ));
+        let patterns =
+            bw.do_dbs
+                .iter()
+                .chain(&bw.ignore_dbs)
+                .map(|p| (first.as_str(), p))
+                .chain(
+                    bw.do_tables.iter().chain(&bw.ignore_tables).flat_map(|t| {
+                        [(first.as_str(), &t.db_name), (first.as_str(), &t.tbl_name)]
+                    }),
+                );
+        for (key, pattern) in patterns {
+            if pattern.is_empty() {
+                return Err(invalid(key, "a name or pattern must not be empty".into()));
+            }
+            if let Some(re) = pattern.strip_prefix('~') {
+                regex::Regex::new(re)
+                    .map_err(|e| invalid(key, format!("`{pattern}` is not a valid regex: {e}")))?;
+            }
+        }
     }
     for (i, route) in cfg.routes.iter().enumerate() {
         if route.schema_pattern.is_empty() || route.target_schema.is_empty() {

@@ -165,7 +165,8 @@ pub fn report(task: &TaskStatus) -> ProgressReport {
                 o.reports
                     .iter()
                     .find(|r| &r.name == name)
-                    .and_then(|r| r.error.clone())
+                    .and_then(|r| r.error.as_deref())
+                    .map(|e| crate::redaction::redact(e).into_owned())
             });
             let entry = TableEntry {
                 name: name.clone(),
@@ -253,6 +254,8 @@ pub fn report(task: &TaskStatus) -> ProgressReport {
             }),
         tables,
         summary: outcome.as_ref().and_then(|o| o.summary.clone()),
-        error: outcome.and_then(|o| o.error),
+        error: outcome
+            .and_then(|o| o.error)
+            .map(|e| crate::redaction::redact(&e).into_owned()),
     }
 }
