@@ -106,18 +106,6 @@ fn is_empty(v: &serde_json::Value) -> bool {
 fn is_zero(v: &serde_json::Value) -> bool {
     v.as_u64() == Some(0) || v.as_str().is_some_and(|s| s == "0B" || s == "0")
 }
-fn is_utf8_schema(v: &serde_json::Value) -> bool {
-    v.as_str().is_some_and(|s| {
-        matches!(
-            s.to_ascii_lowercase().as_str(),
-            "" | "auto" | "utf8" | "utf8mb4"
-        )
-    })
-}
-fn is_replacement_char(v: &serde_json::Value) -> bool {
-    v.as_str() == Some("\u{FFFD}")
-}
-
 const FALSE: Inert = Inert {
     test: is_false,
     shown: "false",
@@ -362,12 +350,9 @@ pub const KEYS: &[Key] = &[
     warns("mydumper.batch-import-ratio", "engine batches are uniform"),
     warns("mydumper.source-id", "only used by DM"),
     works_note("mydumper.data-source-dir", "a directory or a `file://` URL"),
-    inert(
-        warns("mydumper.character-set", "schema files are read as UTF-8"),
-        Inert {
-            test: is_utf8_schema,
-            shown: "auto/utf8mb4",
-        },
+    works_note(
+        "mydumper.character-set",
+        "schema files in auto, utf8mb4, gb18030, gbk, latin1 or binary",
     ),
     works("mydumper.csv.separator"),
     works("mydumper.csv.delimiter"),
@@ -423,16 +408,7 @@ pub const KEYS: &[Key] = &[
         EMPTY,
     ),
     works("mydumper.data-character-set"),
-    inert(
-        warns(
-            "mydumper.data-invalid-char-replace",
-            "bytes invalid in `data-character-set` become U+FFFD",
-        ),
-        Inert {
-            test: is_replacement_char,
-            shown: "\"\\uFFFD\"",
-        },
-    ),
+    works("mydumper.data-invalid-char-replace"),
     // [tidb]
     works_note("tidb.host", "tidb backend, and the mysql checkpoint driver"),
     works_note("tidb.port", "tidb backend, and the mysql checkpoint driver"),
