@@ -98,7 +98,7 @@ pub(crate) async fn process_chunk(
     source: ChunkSource,
     start: ChunkCheckpoint,
     data_engine: &OpenedEngine,
-    index_engine: &OpenedEngine,
+    index_engine: Option<&OpenedEngine>,
     progress: &Arc<TableProgress>,
     publish: &(dyn Fn(&ChunkCheckpoint, i64) -> anyhow::Result<()> + Sync),
 ) -> anyhow::Result<ChunkOutcome> {
@@ -107,7 +107,10 @@ pub(crate) async fn process_chunk(
         table_name: table.unique_name(),
     };
     let mut data_writer = data_engine.local_writer(&writer_config).await?;
-    let mut index_writer = index_engine.local_writer(&writer_config).await?;
+    let mut index_writer = match index_engine {
+        Some(engine) => Some(engine.local_writer(&writer_config).await?),
+        None => None,
+    };
 
     // Extra slots, when free, become extra encoder threads for this chunk.
     let mut extra_slots = Vec::new();
@@ -172,7 +175,7 @@ pub(crate) async fn process_chunk(
             batch,
             &source,
             &mut *data_writer,
-            &mut *index_writer,
+            index_writer.as_deref_mut(),
             progress,
             &mut current,
             &mut max_auto_id,
@@ -183,7 +186,7 @@ pub(crate) async fn process_chunk(
             deliver_result = Err(err);
             break;
         }
-        if data_writer.is_synced() && index_writer.is_synced() {
+        if data_writer.is_synced() && index_writer.as_ref().is_none_or(|w| w.is_synced()) {
             publish(&current, max_auto_id)?;
         }
         if finished {
@@ -209,13 +212,15 @@ pub(crate) async fn process_chunk(
         );
     }
 
-    let data_status = data_writer.close().await?;
-    let index_status = index_writer.close().await?;
+    let mut statuses = vec![data_writer.close().await?];
+    if let Some(index_writer) = index_writer {
+        statuses.push(index_writer.close().await?);
+    }
     TableProgress::add(&progress.chunks_done, 1);
     let pending = PendingChunk {
         progress: current,
         max_auto_id,
-        statuses: vec![data_status, index_status],
+        statuses,
     };
     if pending.flushed() {
         publish(&pending.progress, pending.max_auto_id)?;
@@ -233,7 +238,7 @@ async fn deliver_batch(
     batch: Batch,
     source: &ChunkSource,
     data_writer: &mut dyn backend_core::EngineWriter,
-    index_writer: &mut dyn backend_core::EngineWriter,
+    index_writer: Option<&mut (dyn backend_core::EngineWriter + '_)>,
     progress: &TableProgress,
     current: &mut ChunkCheckpoint,
     max_auto_id: &mut i64,
@@ -256,6 +261,12 @@ async fn deliver_batch(
             .with_context(|| format!("writing rows of {}", source.name))?;
     }
     if !index.is_empty() {
+        let Some(index_writer) = index_writer else {
+            anyhow::bail!(
+                "{}: the encoder made index entries but the backend has no index engine",
+                source.name
+            );
+        };
         index_writer
             .append_rows(&[], index)
             .await

@@ -193,19 +193,33 @@ async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result
     }
     if cp.status < TableStatus::AllWritten {
         progress.set_phase("writing");
-        let index_engine = Arc::new(
-            ctx.engines
+        // SQL rows carry their index entries (the server maintains the
+        // indexes): only KV rows need an index engine.
+        let index_engine = if ctx.backend.capabilities().encoding == RowEncoding::Kv {
+            let engine = ctx
+                .engines
                 .open_engine(&engine_config, &name, INDEX_ENGINE)
-                .await?,
-        );
-        TableProgress::add(&ctx.progress.engines.opened, 1);
+                .await?;
+            TableProgress::add(&ctx.progress.engines.opened, 1);
+            Some(Arc::new(engine))
+        } else {
+            None
+        };
         // A closed data engine is imported while the next one is written;
         // one import per table at a time.
         let mut importing: Option<tokio::task::JoinHandle<anyhow::Result<()>>> = None;
         for (&engine_id, engine) in cp.engines.iter().filter(|(id, _)| **id != INDEX_ENGINE) {
             let closed = match engine.status {
                 EngineStatus::Loaded => {
-                    write_engine(ctx, plan, &engine_config, engine_id, engine, &index_engine).await
+                    write_engine(
+                        ctx,
+                        plan,
+                        &engine_config,
+                        engine_id,
+                        engine,
+                        index_engine.as_ref(),
+                    )
+                    .await
                 }
                 EngineStatus::Closed => ctx
                     .engines
@@ -226,16 +240,29 @@ async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result
         }
         finish_import(importing).await?;
         set_status(ctx, &name, TableStatus::AllWritten)?;
-        let index_engine = Arc::try_unwrap(index_engine)
-            .map_err(|_| anyhow::anyhow!("the index engine of {name} is still in use"))?;
-        let closed = {
-            let _gate = ctx.write_gate.read().await;
-            index_engine.close().await?
-        };
-        set_engine_status(ctx, &name, INDEX_ENGINE, EngineStatus::Closed)?;
-        set_status(ctx, &name, TableStatus::Closed)?;
-        progress.set_phase("importing index");
-        import_engine(ctx, &name, INDEX_ENGINE, closed).await?;
+        match index_engine {
+            Some(index_engine) => {
+                let index_engine = Arc::try_unwrap(index_engine)
+                    .map_err(|_| anyhow::anyhow!("the index engine of {name} is still in use"))?;
+                let closed = {
+                    let _gate = ctx.write_gate.read().await;
+                    index_engine.close().await?
+                };
+                set_engine_status(ctx, &name, INDEX_ENGINE, EngineStatus::Closed)?;
+                set_status(ctx, &name, TableStatus::Closed)?;
+                progress.set_phase("importing index");
+                import_engine(ctx, &name, INDEX_ENGINE, closed).await?;
+            }
+            None => {
+                // Nothing was opened: the checkpoint's index engine is done.
+                ctx.checkpoints.update_table(&name, |table| {
+                    if let Some(engine) = table.engines.get_mut(&INDEX_ENGINE) {
+                        engine.status = EngineStatus::Imported;
+                    }
+                    table.status = table.status.max(TableStatus::Closed);
+                })?;
+            }
+        }
         set_status(ctx, &name, TableStatus::Imported)?;
     } else if cp.status < TableStatus::Imported {
         // Resumed after every data engine was written: finish the engines
@@ -435,7 +462,7 @@ async fn write_engine(
     config: &EngineConfig,
     engine_id: i32,
     engine: &EngineCheckpoint,
-    index_engine: &Arc<OpenedEngine>,
+    index_engine: Option<&Arc<OpenedEngine>>,
 ) -> anyhow::Result<ClosedEngine> {
     let name = plan.table.unique_name();
     let data_engine = Arc::new(ctx.engines.open_engine(config, &name, engine_id).await?);
@@ -466,7 +493,7 @@ async fn write_engine(
         let table = Arc::clone(&plan.table);
         let chunk = chunk.clone();
         let data_engine = Arc::clone(&data_engine);
-        let index_engine = Arc::clone(index_engine);
+        let index_engine = index_engine.map(Arc::clone);
         let name = name.clone();
         tasks.spawn(async move {
             let _permit = Arc::clone(&ctx.region_slots)
@@ -483,7 +510,7 @@ async fn write_engine(
                 source,
                 chunk,
                 &data_engine,
-                &index_engine,
+                index_engine.as_deref(),
                 &progress,
                 &publish,
             )
@@ -510,7 +537,11 @@ async fn write_engine(
     }
     if let Some(err) = first_error {
         // Keep what is durable: flush, then record the chunks that finished.
-        if data_engine.flush().await.is_ok() && index_engine.flush().await.is_ok() {
+        let index_flushed = match index_engine {
+            Some(engine) => engine.flush().await.is_ok(),
+            None => true,
+        };
+        if data_engine.flush().await.is_ok() && index_flushed {
             record_pending(ctx, &name, engine_id, pending)?;
         }
         return Err(err);
@@ -525,7 +556,9 @@ async fn write_engine(
     failpoint::hit("after-engine-close");
     // The index engine stays open for the next data engine; flushing it makes
     // this engine's index entries durable before its chunks are recorded.
-    index_engine.flush().await?;
+    if let Some(index_engine) = index_engine {
+        index_engine.flush().await?;
+    }
     record_pending(ctx, &name, engine_id, pending)?;
     set_engine_status(ctx, &name, engine_id, EngineStatus::Closed)?;
     Ok(closed)
