@@ -186,7 +186,7 @@ pub async fn run(input: PrecheckInput<'_>) -> Report {
         if schema_problems.is_empty() {
             Ok(format!("{} tables have a schema", tables.len()))
         } else {
-            Err(schema_problems.join("; "))
+            Err(listing("schemas", &schema_problems, "; "))
         },
     );
 
@@ -208,7 +208,7 @@ pub async fn run(input: PrecheckInput<'_>) -> Report {
                 Err(format!(
                     "{} already hold rows; empty them or set [tikv-importer] incremental-import = true \
                      (a resumed import with a checkpoint is exempt)",
-                    non_empty.join(", ")
+                    listing("empty target tables", &non_empty, ", ")
                 ))
             },
         );
@@ -255,9 +255,15 @@ pub async fn run(input: PrecheckInput<'_>) -> Report {
     if !csv_tables.is_empty() {
         let found = csv_header::check(scan, &csv_tables, input.csv, input.parser);
         if !found.fatal.is_empty() {
-            report.push("CSV headers", Err(found.fatal.join("; ")));
+            report.push(
+                "CSV headers",
+                Err(listing("CSV headers", &found.fatal, "; ")),
+            );
         } else if !found.warnings.is_empty() {
-            report.push_table_check("CSV headers", Err(found.warnings.join("; ")));
+            report.push_table_check(
+                "CSV headers",
+                Err(listing("CSV headers", &found.warnings, "; ")),
+            );
         } else {
             report.push(
                 "CSV headers",
@@ -290,5 +296,41 @@ fn check_space(dir: &Path, need: u64) -> Result<String, String> {
             "cannot read free space at {}: {e}",
             probe.display()
         )),
+    }
+}
+
+/// Items shown in a check's line before the rest are counted: with
+/// thousands of tables the line must stay readable.
+const LISTED: usize = 10;
+
+/// `items` joined by `sep`, the first [`LISTED`] of them and a count of the
+/// rest; every item is logged at debug level under `check`.
+fn listing(check: &str, items: &[String], sep: &str) -> String {
+    for item in items {
+        tracing::debug!(check, "{item}");
+    }
+    let shown = items[..items.len().min(LISTED)].join(sep);
+    match items.len().checked_sub(LISTED) {
+        Some(rest) if rest > 0 => format!(
+            "{shown}{sep}and {rest} more ({} in all; `[lightning] level = \"debug\"` logs each)",
+            items.len()
+        ),
+        _ => shown,
+    }
+}
+
+#[cfg(test)]
+mod listing_tests {
+    use super::*;
+
+    #[test]
+    fn long_listings_show_the_first_items_and_count_the_rest() {
+        let few: Vec<String> = (0..3).map(|i| format!("t{i}")).collect();
+        assert_eq!(listing("x", &few, ", "), "t0, t1, t2");
+        let many: Vec<String> = (0..2_000).map(|i| format!("t{i}")).collect();
+        let line = listing("x", &many, "; ");
+        assert!(line.starts_with("t0; t1; "), "{line}");
+        assert!(line.contains("t9; and 1990 more (2000 in all;"), "{line}");
+        assert!(!line.contains("t10;"), "{line}");
     }
 }
