@@ -59,6 +59,27 @@ def measure(cmd, log_path, env=None, cwd=None):
             "rss_kib": ru.ru_maxrss, "log": str(log_path)}
 
 
+def add_run_args(p, methods):
+    """The options every bench script takes: threads, `--only` (a subset of
+    `methods`), work directory, `--no-build`, `--keep`."""
+    p.add_argument("--threads", type=int, default=os.cpu_count(),
+                   help="threads for every method (default: nproc)")
+    p.add_argument("--only", default=",".join(methods),
+                   help=f"comma-separated subset of {','.join(methods)}")
+    p.add_argument("--work", default="/work/tmp-bench", help="data and run directory")
+    p.add_argument("--no-build", action="store_true", help="use the already built binaries")
+    p.add_argument("--keep", action="store_true", help="keep run directories (stores, logs)")
+
+
+def only_methods(args, methods):
+    """`--only` as a list; an unknown method stops the bench."""
+    only = [x.strip() for x in args.only.split(",") if x.strip()]
+    bad = [x for x in only if x not in methods]
+    if bad:
+        die(f"--only: unknown {bad}; choose from {methods}")
+    return only
+
+
 def importer_config(d, threads, dump, backend, server=None, importer="", mydumper="", more=""):
     """Writes `d/config.toml` for an import of `dump` with `backend` (log,
     checkpoint and, for the local backend, the store under

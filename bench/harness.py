@@ -33,8 +33,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import (BENCH, REPO, Maria, die, importer_config, log, measure, need_tools,
-                    on_signal, run_checked, stop_all, tail)
+from common import (BENCH, REPO, Maria, add_run_args, die, importer_config, log, measure,
+                    need_tools, on_signal, only_methods, run_checked, stop_all, tail)
 from report import (fragment, format_table, machine, merge_csv, read_csv, svg_plot, targets,
                     text_table, write_results)
 
@@ -432,13 +432,7 @@ class Bench:
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sf", default="1", help="TPC-H scale factor (default 1)")
-    p.add_argument("--threads", type=int, default=os.cpu_count(),
-                   help="threads for every method (default: nproc)")
-    p.add_argument("--only", default=",".join(ALL),
-                   help=f"comma-separated subset of {','.join(ALL)}")
-    p.add_argument("--work", default="/work/tmp-bench", help="data and run directory")
-    p.add_argument("--no-build", action="store_true", help="use the already built binaries")
-    p.add_argument("--keep", action="store_true", help="keep run directories (stores, logs)")
+    add_run_args(p, ALL)
     p.add_argument("--profile", action="store_true",
                    help="also profile a local-default import with perf (flat profile in the results)")
     p.add_argument("--report-only", action="store_true",
@@ -452,10 +446,7 @@ def main():
         write_results(all_rows)
         return
     args.sf = f"{float(args.sf):g}"
-    args.only = [x.strip() for x in args.only.split(",") if x.strip()]
-    bad = [x for x in args.only if x not in ALL]
-    if bad:
-        die(f"--only: unknown {bad}; choose from {ALL}")
+    args.only = only_methods(args, ALL)
     tools = ["cargo", "tpchgen-cli"]
     if any(x in args.only for x in ("tidb", "loaddata", "myloader")):
         tools += ["mariadbd", "mariadb", "mariadb-install-db", "mariadb-admin"]

@@ -34,7 +34,8 @@ from pathlib import Path
 
 import common
 import report
-from common import BENCH, Maria, die, importer_config, log, measure, need_tools, run_checked, tail
+from common import (BENCH, Maria, add_run_args, die, importer_config, log, measure, need_tools,
+                    only_methods, run_checked, tail)
 
 DB = "many"
 ALL = ["local", "tidb", "myloader"]
@@ -288,20 +289,13 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--tables", type=int, default=2000, help="number of tables (default 2000)")
     p.add_argument("--rows", type=int, default=50, help="rows per table (default 50)")
-    p.add_argument("--threads", type=int, default=os.cpu_count(),
-                   help="threads for every method (default: nproc)")
-    p.add_argument("--only", default=",".join(ALL),
-                   help=f"comma-separated subset of {','.join(ALL)}")
-    p.add_argument("--work", default="/work/tmp-bench", help="data and run directory")
-    p.add_argument("--no-build", action="store_true", help="use the already built importer")
-    p.add_argument("--keep", action="store_true", help="keep run directories")
+    add_run_args(p, ALL)
     p.add_argument("--no-report", action="store_true",
                    help="print the table only; do not touch bench/RESULTS.md")
     args = p.parse_args()
-    args.only = [x.strip() for x in args.only.split(",") if x.strip()]
-    bad = [x for x in args.only if x not in ALL]
-    if bad or args.tables < 1 or args.rows < 1:
-        die(f"--only: choose from {ALL}; --tables and --rows at least 1")
+    args.only = only_methods(args, ALL)
+    if args.tables < 1 or args.rows < 1:
+        die("--tables and --rows must be at least 1")
     tools = ["cargo"]
     if "tidb" in args.only or "myloader" in args.only:
         tools += ["mariadbd", "mariadb", "mariadb-install-db", "mariadb-admin"]

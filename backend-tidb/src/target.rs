@@ -23,6 +23,12 @@ const ER_CANT_DROP_FIELD_OR_KEY: u16 = 1091;
 /// "Cannot drop index …: needed in a foreign key constraint".
 const ER_DROP_INDEX_FK: u16 = 1553;
 
+/// "Can't create database …; database exists" and "Table … already
+/// exists": a schema statement that finds its object there already.
+fn already_exists(err: &sqlx::Error) -> bool {
+    matches!(crate::error::server_number(err), Some(1007 | 1050))
+}
+
 /// The server's error number of a failed statement.
 fn sql_number(err: &TidbError) -> Option<u16> {
     match err {
@@ -82,11 +88,7 @@ impl TidbBackend {
         .await;
         match result {
             Ok(()) => Ok(()),
-            Err(TidbError::Sql { ref source, .. })
-                if matches!(crate::error::server_number(source), Some(1007 | 1050)) =>
-            {
-                Ok(())
-            }
+            Err(TidbError::Sql { ref source, .. }) if already_exists(source) => Ok(()),
             Err(err) => Err(err.into()),
         }
     }
@@ -136,7 +138,7 @@ impl TidbBackend {
                         .execute(&mut *conn)
                         .await
                     {
-                        Err(e) if matches!(crate::error::server_number(&e), Some(1050)) => Ok(()),
+                        Err(e) if already_exists(&e) => Ok(()),
                         other => other.map(|_| ()),
                     };
                 }

@@ -321,15 +321,11 @@ impl FileCheckpointStore {
         sync_dir(&dir).map_err(&io)?;
         // The old journal belongs to the old generation; removing it is
         // tidiness, the generation check is what keeps it out.
-        journal.file = None;
         remove_if_present(&self.journal_path()).map_err(self.io(&self.journal_path()))?;
         *journal = Journal {
             generation: Some(generation),
-            file: None,
-            bytes: 0,
             snapshot_bytes: json.len() as u64,
-            unsynced: false,
-            synced_at: None,
+            ..Journal::default()
         };
         Ok(())
     }

@@ -205,6 +205,20 @@ struct State {
     last_save: Option<Instant>,
 }
 
+impl State {
+    /// Applies `change` to `name`'s checkpoint, if there is one, and marks
+    /// it changed.
+    fn change_table<T>(
+        &mut self,
+        name: &str,
+        change: impl FnOnce(&mut TableCheckpoint) -> T,
+    ) -> Option<T> {
+        let out = change(self.checkpoints.tables.get_mut(name)?);
+        self.dirty.insert(name.to_string());
+        Some(out)
+    }
+}
+
 /// Least time between two saves caused by chunk progress alone. The tidb
 /// backend publishes progress after every `logical-import-batch-size`
 /// statement, and saving that often cost more wall time than the
@@ -283,13 +297,11 @@ impl CheckpointManager {
         change: impl FnOnce(&mut TableCheckpoint) -> T,
     ) -> Result<Option<T>, CheckpointError> {
         let mut state = self.lock();
-        let Some(table) = state.checkpoints.tables.get_mut(name) else {
-            return Ok(None);
-        };
-        let out = change(table);
-        state.dirty.insert(name.to_string());
-        self.save_locked(&mut state)?;
-        Ok(Some(out))
+        let out = state.change_table(name, change);
+        if out.is_some() {
+            self.save_locked(&mut state)?;
+        }
+        Ok(out)
     }
 
     /// Applies a change of chunk progress to `name`'s checkpoint, saving it
@@ -310,14 +322,10 @@ impl CheckpointManager {
         change: impl FnOnce(&mut TableCheckpoint),
     ) -> Result<(), CheckpointError> {
         let mut state = self.lock();
-        let Some(table) = state.checkpoints.tables.get_mut(name) else {
-            return Ok(());
-        };
-        change(table);
-        state.dirty.insert(name.to_string());
-        if state
-            .last_save
-            .is_none_or(|at| at.elapsed() >= PROGRESS_SAVE_INTERVAL)
+        if state.change_table(name, change).is_some()
+            && state
+                .last_save
+                .is_none_or(|at| at.elapsed() >= PROGRESS_SAVE_INTERVAL)
         {
             self.save_locked(&mut state)?;
         }

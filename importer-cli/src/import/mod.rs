@@ -209,7 +209,6 @@ pub async fn prepare(
     let mut plans = Vec::new();
     let total: usize = scan.databases.iter().map(|db| db.tables.len()).sum();
     setup.tables_total.store(total as u64, Ordering::Relaxed);
-    setup.set_step("creating schemas");
     tracing::info!(
         databases = scan.databases.len(),
         tables = total,
@@ -218,6 +217,7 @@ pub async fn prepare(
     );
     let started = std::time::Instant::now();
     for db in &scan.databases {
+        setup.set_step("creating schemas");
         let db_sql = match &db.schema_file {
             Some(file) => {
                 let parsed = schema::parse_database_file(
@@ -341,7 +341,6 @@ pub async fn prepare(
             });
             setup.tables_planned.fetch_add(1, Ordering::Relaxed);
         }
-        setup.set_step("creating schemas");
     }
     setup.set_step("starting the import");
     tracing::info!(
