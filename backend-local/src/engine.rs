@@ -180,6 +180,11 @@ pub(crate) struct Engine {
     /// Bytes buffered in this engine's writers.
     pub mem_size: AtomicU64,
     pub importing: AtomicBool,
+    /// Whether the directory entry of this open's `meta.json` is durable.
+    /// Its sync waits for the first run commit (which syncs the directory
+    /// anyway), an SST ingest, a flush or the close: an engine costs one
+    /// directory sync fewer.
+    meta_durable: AtomicBool,
     /// The pending pairs of this engine's writers (weak: a dropped writer's
     /// buffer goes with it).
     writers: Mutex<Vec<Weak<dyn PendingWrites>>>,
@@ -392,6 +397,7 @@ impl Engine {
             sst_id: AtomicU64::new(0),
             mem_size: AtomicU64::new(0),
             importing: AtomicBool::new(false),
+            meta_durable: AtomicBool::new(false),
             writers: Mutex::new(Vec::new()),
             slots: settings.slots,
             dir,
@@ -589,6 +595,7 @@ impl Engine {
                 let _ = fs::remove_file(path);
             })?;
         let small = self.config.compact && file_size < self.config.compact_threshold / 16;
+        self.make_meta_durable()?;
         self.ingest_sst(&edb, path, small)?;
         append_batch_log(&self.dir.join(BATCH_LOG), &stats)?;
         inner.kvs += stats.kvs;
@@ -622,6 +629,7 @@ impl Engine {
                 fs::rename(scratch, &path)
                     .and_then(|()| sync_dir(&self.dir))
                     .map_err(|e| LocalError::io("committing engine run", &path, e))
+                    .map(|()| self.meta_durable.store(true, Ordering::SeqCst))
             })
             .inspect_err(|_| {
                 let _ = fs::remove_file(scratch);
@@ -716,9 +724,22 @@ impl Engine {
         Ok(())
     }
 
+    /// Syncs the engine directory unless this open's `meta.json` is durable
+    /// already: before the first durable pairs, as a reopen numbers its
+    /// pairs from the generation it finds there.
+    fn make_meta_durable(&self) -> LocalResult<()> {
+        if !self.meta_durable.load(Ordering::SeqCst) {
+            sync_dir(&self.dir)
+                .map_err(|e| LocalError::io("syncing engine directory", &self.dir, e))?;
+            self.meta_durable.store(true, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
     /// Makes everything written so far durable.
     pub(crate) fn flush(&self) -> LocalResult<()> {
         self.flush_writers()?;
+        self.make_meta_durable()?;
         match self.data()? {
             EngineData::Db(edb) => edb
                 .db
@@ -734,6 +755,7 @@ impl Engine {
         if self.state() == EngineState::Open {
             self.flush_writers()?;
         }
+        self.make_meta_durable()?;
         let mut inner = lock(&self.inner);
         self.merge_staging(&mut inner)?;
         inner.state = EngineState::Closed;
@@ -885,17 +907,15 @@ fn dir_size(dir: &Path) -> u64 {
         .sum()
 }
 
+/// Writes `path` through a synced temporary file renamed into place; the
+/// rename is durable once the directory is synced (the caller's part).
 fn write_atomically(path: &Path, contents: &[u8]) -> LocalResult<()> {
     let tmp = path.with_extension("tmp");
     let write = || -> std::io::Result<()> {
         let mut file = fs::File::create(&tmp)?;
         file.write_all(contents)?;
         file.sync_all()?;
-        fs::rename(&tmp, path)?;
-        match path.parent() {
-            Some(parent) => sync_dir(parent),
-            None => Ok(()),
-        }
+        fs::rename(&tmp, path)
     };
     write().map_err(|e| LocalError::io("writing engine meta", path, e))
 }

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -20,10 +19,11 @@ use crate::config::{TidbBackendConfig, TlsMode};
 use crate::encoder::{TidbEncodingBuilder, quoted};
 use crate::error::TidbError;
 use crate::errors_table::ErrorRecorder;
+use crate::markers::{Forget, Markers};
 use crate::retry::{RetryPolicy, with_retry};
 use crate::server::{ServerInfo, ServerKind};
 use crate::target_info::TidbTargetInfoGetter;
-use crate::writer::{MARKER_TABLE, Markers, TidbWriter, WriteContext};
+use crate::writer::{TidbWriter, WriteContext};
 
 /// The logical backend: rows become batched statements on a MySQL-protocol
 /// server (TiDB, MySQL or MariaDB). Cheap to clone; clones share the pool.
@@ -215,21 +215,12 @@ impl TidbBackend {
         })
         .await?;
 
-        let markers = match &config.task_info_schema {
-            Some(schema) => {
-                let schema_q = backend_core::model::quote_identifier(schema);
-                Some(Markers {
-                    table: format!("{schema_q}.{MARKER_TABLE}"),
-                    prefix: instance_prefix(),
-                    next: AtomicU64::new(0),
-                    schema: schema_q,
-                    ready: tokio::sync::OnceCell::new(),
-                    engines: Default::default(),
-                    unmarked: Default::default(),
-                })
-            }
-            None => None,
-        };
+        let markers = config.task_info_schema.as_ref().map(|schema| {
+            Markers::new(
+                backend_core::model::quote_identifier(schema),
+                instance_prefix(),
+            )
+        });
         let recorder = Arc::new(ErrorRecorder::new(pool.clone(), &config));
         let write = Arc::new(WriteContext {
             pool: pool.clone(),
@@ -312,19 +303,10 @@ impl Backend for TidbBackend {
     }
 
     async fn close(&self) {
-        if let Some(markers) = &self.inner.write.markers {
-            // Per-instance markers (rows without a source position) only
-            // matter while this instance retries statements.
-            let sql = format!(
-                "DELETE FROM {} WHERE batch_key LIKE '{}-%'",
-                markers.table, markers.prefix
-            );
-            if let Err(err) = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                .execute(&self.inner.pool)
-                .await
-            {
-                tracing::warn!(error = %err, "could not delete batch markers");
-            }
+        if let Some(markers) = &self.inner.write.markers
+            && let Err(err) = markers.close(&self.inner.pool, self.retry()).await
+        {
+            tracing::warn!(error = %err, "could not delete batch markers");
         }
         self.inner.pool.close().await;
     }
@@ -348,7 +330,7 @@ impl Backend for TidbBackend {
         if let Some(markers) = &self.inner.write.markers {
             if !config.keep_sort_dir {
                 markers
-                    .forget_engine(&self.inner.pool, self.retry(), engine_uuid, false)
+                    .forget_engine(&self.inner.pool, self.retry(), engine_uuid, Forget::Now)
                     .await?;
             }
             markers.manage(engine_uuid);
@@ -368,7 +350,7 @@ impl Backend for TidbBackend {
     async fn cleanup_engine(&self, engine_uuid: Uuid) -> Result<()> {
         if let Some(markers) = &self.inner.write.markers {
             markers
-                .forget_engine(&self.inner.pool, self.retry(), engine_uuid, true)
+                .forget_engine(&self.inner.pool, self.retry(), engine_uuid, Forget::Later)
                 .await?;
         }
         Ok(())

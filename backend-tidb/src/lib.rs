@@ -46,6 +46,7 @@ pub mod encoder;
 pub mod error;
 pub mod errors_table;
 pub mod indexes;
+mod markers;
 pub mod retry;
 mod server;
 mod target;

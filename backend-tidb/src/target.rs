@@ -225,6 +225,24 @@ impl TidbBackend {
         Ok(())
     }
 
+    /// The lowercased names of the base tables of database `db` (none
+    /// when it does not exist): names compare case-insensitively, as in
+    /// `remote_table`.
+    async fn table_names(&self, db: &str) -> Result<HashSet<String>> {
+        let pool = self.pool();
+        let what = format!("listing the tables of database {}", quote_identifier(db));
+        let names: Vec<String> = with_retry(self.retry(), &what, || {
+            sqlx::query_scalar(
+                "SELECT TABLE_NAME FROM information_schema.TABLES \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
+            )
+            .bind(db)
+            .fetch_all(pool)
+        })
+        .await?;
+        Ok(names.into_iter().map(|n| n.to_ascii_lowercase()).collect())
+    }
+
     /// Names of the table's indexes, lowercased (index names are
     /// case-insensitive).
     async fn index_names(&self, db: &str, table: &str) -> Result<HashSet<String>> {
@@ -331,8 +349,14 @@ impl ImportTarget for TidbBackend {
             return Ok(Vec::new());
         }
         TidbBackend::create_database(self, db).await?;
+        // A resumed set-up finds most tables there: sending their CREATEs
+        // again would cost a refused statement each.
+        let existing = self.table_names(db).await?;
         let mut statements = Vec::with_capacity(tables.len());
         for table in tables {
+            if existing.contains(&table.name.to_ascii_lowercase()) {
+                continue;
+            }
             let sql = table.create_sql.clone().ok_or_else(|| {
                 Error::config(format!(
                     "no CREATE TABLE statement for {}",
@@ -381,8 +405,24 @@ impl ImportTarget for TidbBackend {
         self.remote_table(db, name).await
     }
 
+    async fn existing_tables(&self, db: &str, names: &[String]) -> Result<Vec<bool>> {
+        let existing = self.table_names(db).await?;
+        Ok(names
+            .iter()
+            .map(|n| existing.contains(&n.to_ascii_lowercase()))
+            .collect())
+    }
+
     async fn is_table_empty(&self, table: &TidbTableInfo) -> Result<bool> {
-        Ok(self.row_count(&table.db, &table.name).await? == 0)
+        // One row answers it; `COUNT(*)` would scan a large table.
+        let name = unique_table_name(&table.db, &table.name);
+        let sql = format!("SELECT 1 FROM {name} LIMIT 1");
+        let pool = self.pool();
+        let rows = with_retry(self.retry(), &format!("looking for rows in {name}"), || {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone())).fetch_all(pool)
+        })
+        .await?;
+        Ok(rows.is_empty())
     }
 
     async fn rebase_auto_increment(&self, table: &TidbTableInfo, next: i64) -> Result<()> {

@@ -75,16 +75,46 @@ async fn statements_committed_before_a_crash_are_not_applied_twice() {
     // A fresh start (keep = false) forgets the markers and writes again.
     let fresh = run(db, false).await;
     assert_eq!(count(&fresh, db).await, 6, "a fresh start writes its rows");
-    // Cleaning the engine up deletes its markers.
+    // Cleaning the engine up retires its markers; reopening it afresh in
+    // the same instance deletes them before its first statement.
     let table = table_info(&fresh, db, "t").await;
     let (_, uuid) = make_uuid(&table.unique_name(), 0);
     fresh.cleanup_engine(uuid).await.unwrap();
+    assert_eq!(
+        markers_of(&fresh, db, uuid).await,
+        1,
+        "retired, not yet deleted"
+    );
+    fresh
+        .open_engine(&EngineConfig::default(), uuid)
+        .await
+        .unwrap();
+    assert_eq!(markers_of(&fresh, db, uuid).await, 0);
+    fresh.cleanup_engine(uuid).await.unwrap();
+    // A new instance finds no markers of the engine: its fresh start needs
+    // no statement, and writes.
+    let again = run(db, false).await;
+    assert_eq!(count(&again, db).await, 9);
+    // Retired markers are gone when the backend closes.
+    again.cleanup_engine(uuid).await.unwrap();
+    assert_eq!(markers_of(&again, db, uuid).await, 1);
+    let admin_pool = admin.pool().clone();
+    again.close().await;
     let left: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM `{db}_info`.tidb_batch_markers WHERE batch_key LIKE '{}-%'",
-        uuid.simple()
+        "SELECT COUNT(*) FROM `{db}_info`.tidb_batch_markers"
     )))
-    .fetch_one(fresh.pool())
+    .fetch_one(&admin_pool)
     .await
     .unwrap();
-    assert_eq!(left, 0);
+    assert_eq!(left, 0, "closing deletes retired and per-instance markers");
+}
+
+async fn markers_of(backend: &TidbBackend, db: &str, engine: uuid::Uuid) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM `{db}_info`.tidb_batch_markers WHERE batch_key LIKE '{}-%'",
+        engine.simple()
+    )))
+    .fetch_one(backend.pool())
+    .await
+    .unwrap()
 }

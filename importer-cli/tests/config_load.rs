@@ -109,6 +109,25 @@ fn lightning_tidb_example_resolves_like_lightning() {
 }
 
 #[test]
+fn tidb_backend_post_restore_defaults_to_off_like_lightning() {
+    let base = "[mydumper]\ndata-source-dir = \"/d\"\n[tikv-importer]\nbackend = ";
+    let tidb = load_text(&format!("{base}\"tidb\"\n")).unwrap().config;
+    assert_eq!(tidb.post_restore.checksum, PostOpLevel::Off);
+    assert_eq!(tidb.post_restore.analyze, PostOpLevel::Off);
+    let local = load_text(&format!("{base}\"local\"\n")).unwrap().config;
+    assert_eq!(local.post_restore.checksum, PostOpLevel::Required);
+    assert_eq!(local.post_restore.analyze, PostOpLevel::Optional);
+    // A value that is set is kept (Lightning would ignore it).
+    let set = load_text(&format!(
+        "{base}\"tidb\"\n[post-restore]\nchecksum = \"optional\"\nanalyze = true\n"
+    ))
+    .unwrap()
+    .config;
+    assert_eq!(set.post_restore.checksum, PostOpLevel::Optional);
+    assert_eq!(set.post_restore.analyze, PostOpLevel::Required);
+}
+
+#[test]
 fn precedence_is_defaults_then_file_then_env_then_flags() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(

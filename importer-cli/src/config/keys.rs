@@ -468,11 +468,11 @@ pub const KEYS: &[Key] = &[
     // [post-restore]
     works_note(
         "post-restore.checksum",
-        "`off`/`optional`/`required` or `true`/`false`",
+        "`off`/`optional`/`required` or `true`/`false`; the tidb backend defaults to `off` as in Lightning, and honours a value that is set",
     ),
     works_note(
         "post-restore.analyze",
-        "`off`/`optional`/`required` or `true`/`false`; tidb backend",
+        "`off`/`optional`/`required` or `true`/`false`; tidb backend, where it defaults to `off` as in Lightning and a value that is set is honoured",
     ),
     inert(
         warns(

@@ -5,7 +5,7 @@
 
 use super::Config;
 use super::error::{ConfigError, Origins};
-use super::types::{Backend, ByteSize, CheckpointDriver, ConflictStrategy, TlsMode};
+use super::types::{Backend, ByteSize, CheckpointDriver, ConflictStrategy, PostOpLevel, TlsMode};
 
 /// Conflicts tolerated by default with `replace`/`ignore` (Lightning's).
 pub const DEFAULT_CONFLICT_THRESHOLD: u64 = 10_000;
@@ -312,6 +312,19 @@ pub(crate) fn validate_and_resolve(
             "checkpoint.driver",
             "\"mysql\" with the local backend needs `checkpoint.dsn` (there is no [tidb] server); or use driver = \"file\"".into(),
         ));
+    }
+
+    // Lightning turns checksum and analyze off for the tidb backend: the
+    // server counted every row it took, and a row count or `ANALYZE` per
+    // table costs more than a small table's import. A value the user set
+    // is honoured (Lightning ignores it).
+    if backend == Backend::Tidb {
+        if !origins.is_set("post-restore.checksum") {
+            cfg.post_restore.checksum = PostOpLevel::Off;
+        }
+        if !origins.is_set("post-restore.analyze") {
+            cfg.post_restore.analyze = PostOpLevel::Off;
+        }
     }
 
     // Automatic values.

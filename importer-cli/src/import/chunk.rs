@@ -90,7 +90,8 @@ pub(crate) enum ChunkOutcome {
 /// Parses, encodes and delivers one chunk from its recorded position.
 ///
 /// `publish` is called with the chunk's progress whenever the writers report
-/// it durable; it saves the checkpoint.
+/// it durable; it saves the checkpoint. Without `index_engine`, index
+/// entries (KV rows) go into `data_engine`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn process_chunk(
     ctx: &Arc<ImportContext>,
@@ -261,16 +262,12 @@ async fn deliver_batch(
             .with_context(|| format!("writing rows of {}", source.name))?;
     }
     if !index.is_empty() {
-        let Some(index_writer) = index_writer else {
-            anyhow::bail!(
-                "{}: the encoder made index entries but the backend has no index engine",
-                source.name
-            );
+        // Without an index engine the entries share the data engine.
+        let written = match index_writer {
+            Some(writer) => writer.append_rows(&[], index).await,
+            None => data_writer.append_rows(&[], index).await,
         };
-        index_writer
-            .append_rows(&[], index)
-            .await
-            .with_context(|| format!("writing index entries of {}", source.name))?;
+        written.with_context(|| format!("writing index entries of {}", source.name))?;
     }
     drop(gate);
     TableProgress::add(&progress.deliver_nanos, nanos_since(deliver_start));

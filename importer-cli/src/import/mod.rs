@@ -268,6 +268,19 @@ pub async fn prepare(
             }
             defined.push((i, info, display));
         }
+        // Tables this task creates are empty: only those there before
+        // need a look for rows.
+        let names: Vec<String> = db.tables.iter().map(|t| t.name.clone()).collect();
+        let existed = target
+            .existing_tables(&db.name, &names)
+            .await
+            .with_context(|| {
+                format!(
+                    "listing the tables of `{}` on {}",
+                    db.name,
+                    target.describe()
+                )
+            })?;
         let infos: Vec<TableInfo> = defined.iter().map(|(_, info, _)| info.clone()).collect();
         let creating = std::time::Instant::now();
         let created = match target.create_tables(&db.name, &infos).await {
@@ -323,7 +336,12 @@ pub async fn prepare(
             };
             let name = table.unique_name();
             let resumed = checkpoints.table(&name).is_some();
-            if !options.incremental && !resumed && !target.is_table_empty(&table).await? {
+            let existed_before = existed.get(i).copied().unwrap_or(true);
+            if !options.incremental
+                && !resumed
+                && existed_before
+                && !target.is_table_empty(&table).await?
+            {
                 anyhow::bail!(
                     "table {name} on {} already holds rows; empty it, or set \
                      [tikv-importer] incremental-import = true to add to it",

@@ -194,17 +194,23 @@ async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result
     if cp.status < TableStatus::AllWritten {
         progress.set_phase("writing");
         // SQL rows carry their index entries (the server maintains the
-        // indexes): only KV rows need an index engine.
-        let index_engine = if ctx.backend.capabilities().encoding == RowEncoding::Kv {
-            let engine = ctx
-                .engines
-                .open_engine(&engine_config, &name, INDEX_ENGINE)
-                .await?;
-            TableProgress::add(&ctx.progress.engines.opened, 1);
-            Some(Arc::new(engine))
-        } else {
-            None
-        };
+        // indexes): only KV rows need an index engine, and a small table's
+        // share its data engine (see `new_table_checkpoint`).
+        let own_index_engine = cp
+            .engines
+            .get(&INDEX_ENGINE)
+            .is_some_and(|e| e.status != EngineStatus::Imported);
+        let index_engine =
+            if ctx.backend.capabilities().encoding == RowEncoding::Kv && own_index_engine {
+                let engine = ctx
+                    .engines
+                    .open_engine(&engine_config, &name, INDEX_ENGINE)
+                    .await?;
+                TableProgress::add(&ctx.progress.engines.opened, 1);
+                Some(Arc::new(engine))
+            } else {
+                None
+            };
         // A closed data engine is imported while the next one is written;
         // one import per table at a time.
         let mut importing: Option<tokio::task::JoinHandle<anyhow::Result<()>>> = None;
@@ -392,6 +398,10 @@ fn check_files_unchanged(name: &str, plan: &TablePlan, cp: &TableCheckpoint) -> 
     Ok(())
 }
 
+/// Source bytes up to which a table's index entries go into its data
+/// engine rather than an index engine of their own.
+const SHARED_ENGINE_MAX_BYTES: u64 = 16 << 20;
+
 /// Lists the table's chunks and groups them into data engines of about
 /// `batch-size` bytes each.
 fn new_table_checkpoint(ctx: &ImportContext, plan: &TablePlan) -> anyhow::Result<TableCheckpoint> {
@@ -435,10 +445,26 @@ fn new_table_checkpoint(ctx: &ImportContext, plan: &TablePlan) -> anyhow::Result
             chunks: current,
         },
     );
+    // A small table's index entries share its one data engine: a second
+    // engine would double the table's fixed cost (engine files, syncs, an
+    // ingest) for a few KiB. The index engine is then born imported, which
+    // a resumed run reads as this choice.
+    let shares_engine = ctx.backend.capabilities().encoding == RowEncoding::Kv
+        && engine_id == 0
+        && plan
+            .chunks
+            .iter()
+            .map(|c| c.end_offset.saturating_sub(c.offset))
+            .sum::<u64>()
+            <= SHARED_ENGINE_MAX_BYTES;
     engines.insert(
         INDEX_ENGINE,
         EngineCheckpoint {
-            status: EngineStatus::Loaded,
+            status: if shares_engine {
+                EngineStatus::Imported
+            } else {
+                EngineStatus::Loaded
+            },
             chunks: Vec::new(),
         },
     );

@@ -193,11 +193,18 @@ pub async fn run(input: PrecheckInput<'_>) -> Report {
     // Target tables must be empty unless incremental.
     if !input.incremental {
         let mut non_empty = Vec::new();
-        for t in &tables {
-            if let Ok(Some(info)) = input.target.existing_table(&t.db, &t.name).await
-                && let Ok(false) = input.target.is_table_empty(&info).await
-            {
-                non_empty.push(info.unique_name());
+        for db in &scan.databases {
+            // One listing per database; only tables that exist are looked into.
+            let names: Vec<String> = db.tables.iter().map(|t| t.name.clone()).collect();
+            let Ok(existing) = input.target.existing_tables(&db.name, &names).await else {
+                continue;
+            };
+            for (name, _) in names.iter().zip(existing).filter(|(_, there)| *there) {
+                if let Ok(Some(info)) = input.target.existing_table(&db.name, name).await
+                    && let Ok(false) = input.target.is_table_empty(&info).await
+                {
+                    non_empty.push(info.unique_name());
+                }
             }
         }
         report.push_table_check(
