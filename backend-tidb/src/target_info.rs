@@ -150,41 +150,87 @@ impl TargetInfoGetter for TidbTargetInfoGetter {
     }
 
     async fn fetch_remote_table_models(&self, schema_name: &str) -> Result<Vec<TableInfo>> {
+        self.fetch_table_models(schema_name, None).await
+    }
+
+    async fn check_requirements(&self, ctx: &CheckCtx) -> Result<()> {
+        self.check_server(ctx).await
+    }
+}
+
+/// `AND TABLE_NAME IN (?, …)` for `names` (nothing without a filter).
+fn name_filter(names: Option<&[String]>) -> String {
+    match names {
+        Some(names) => format!(" AND TABLE_NAME IN ({})", vec!["?"; names.len()].join(", ")),
+        None => String::new(),
+    }
+}
+
+/// A table's id on a server that has none to show (MySQL, MariaDB; TiDB's
+/// are not in `information_schema.TABLES` everywhere): a stable hash of
+/// the lowercased name, so a table keeps its id whichever tables a read
+/// covers and whatever else the database holds.
+fn stable_table_id(name: &str) -> i64 {
+    // FNV-1a: stable across builds and platforms.
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for b in name.to_ascii_lowercase().bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::try_from(h >> 1).unwrap_or(i64::MAX).max(1)
+}
+
+impl TidbTargetInfoGetter {
+    /// The base tables of `schema_name`, or only those named in `names`:
+    /// thousands of tables created in batches are read back a batch at a
+    /// time, not the whole database per batch.
+    pub async fn fetch_table_models(
+        &self,
+        schema_name: &str,
+        names: Option<&[String]>,
+    ) -> Result<Vec<TableInfo>> {
+        if names.is_some_and(<[String]>::is_empty) {
+            return Ok(Vec::new());
+        }
         let what = format!("reading the columns of database `{schema_name}`");
+        let filter = name_filter(names);
+        let bind = |sql: String| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(schema_name.to_string());
+            for name in names.unwrap_or_default() {
+                query = query.bind(name.clone());
+            }
+            query
+        };
         // Numbers are cast so every server returns the same types.
-        let columns = sqlx::query(
+        let columns = bind(format!(
             "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, \
              CHARACTER_SET_NAME, COLLATION_NAME, \
              CAST(CHARACTER_MAXIMUM_LENGTH AS UNSIGNED), CAST(NUMERIC_PRECISION AS UNSIGNED), \
              CAST(NUMERIC_SCALE AS UNSIGNED), CAST(DATETIME_PRECISION AS UNSIGNED), GENERATION_EXPRESSION \
-             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? \
-             ORDER BY TABLE_NAME, ORDINAL_POSITION",
-        )
-        .bind(schema_name)
+             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ?{filter} \
+             ORDER BY TABLE_NAME, ORDINAL_POSITION"
+        ))
         .fetch_all(&self.pool)
         .await
         .map_err(|e| TidbError::sql(what.clone(), e))?;
-        let tables = sqlx::query(
+        let tables = bind(format!(
             "SELECT TABLE_NAME, TABLE_COLLATION, CAST(AUTO_INCREMENT AS UNSIGNED) \
-             FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' \
-             ORDER BY TABLE_NAME",
-        )
-        .bind(schema_name)
+             FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?{filter} AND TABLE_TYPE = 'BASE TABLE' \
+             ORDER BY TABLE_NAME"
+        ))
         .fetch_all(&self.pool)
         .await
         .map_err(|e| TidbError::sql(what.clone(), e))?;
-        let stats = sqlx::query(
+        let stats = bind(format!(
             "SELECT TABLE_NAME, INDEX_NAME, CAST(NON_UNIQUE AS UNSIGNED), COLUMN_NAME, CAST(SUB_PART AS UNSIGNED) \
-             FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? \
-             ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
-        )
-        .bind(schema_name)
+             FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ?{filter} \
+             ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX"
+        ))
         .fetch_all(&self.pool)
         .await
         .map_err(|e| TidbError::sql(what.clone(), e))?;
 
         let mut models: BTreeMap<String, TableInfo> = BTreeMap::new();
-        for (i, row) in tables.iter().enumerate() {
+        for row in &tables {
             let name = text(row, 0)?.unwrap_or_default();
             let collation = text(row, 1)?.unwrap_or_default();
             let charset = collation.split('_').next().unwrap_or("utf8mb4").to_string();
@@ -194,9 +240,7 @@ impl TargetInfoGetter for TidbTargetInfoGetter {
             models.insert(
                 name.clone(),
                 TableInfo {
-                    // MySQL and MariaDB have no table ids: number tables in
-                    // name order, from 1.
-                    id: i64::try_from(i + 1).unwrap_or(i64::MAX),
+                    id: stable_table_id(&name),
                     name,
                     charset,
                     collation,
@@ -323,7 +367,7 @@ impl TargetInfoGetter for TidbTargetInfoGetter {
         Ok(models.into_values().collect())
     }
 
-    async fn check_requirements(&self, ctx: &CheckCtx) -> Result<()> {
+    async fn check_server(&self, ctx: &CheckCtx) -> Result<()> {
         let server = &self.server;
         let (major, minor, _) = server.version;
         let too_old = match server.kind {

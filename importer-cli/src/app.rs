@@ -556,21 +556,17 @@ async fn import_with(
         CheckpointManager::disabled(task)
     };
     let result = async {
-        let plans = import::prepare(
-            &scanned,
-            opened.target.as_ref(),
-            &options,
-            &checkpoints,
-            &source.setup,
-        )
-        .await?;
-        import::create_views(&scanned, opened.target.as_ref(), &options).await?;
+        let tables = scanned.databases.iter().flat_map(|db| {
+            db.tables
+                .iter()
+                .map(|t| backend_core::model::unique_table_name(&db.name, &t.name))
+        });
         let ctx = Arc::new(ImportContext::new(
             options,
             Arc::clone(&opened.backend),
             Arc::clone(&opened.target),
             checkpoints,
-            &plans,
+            tables.collect::<Vec<_>>(),
         ));
         source.set(Arc::clone(&ctx.progress));
         if let Some(status) = status {
@@ -588,8 +584,37 @@ async fn import_with(
                 ctx.cancel();
             })
         };
-        let reports = import::run(Arc::clone(&ctx), plans).await;
+        // Tables import as soon as they exist, while the next are created.
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        let setup = async {
+            let prepared = import::prepare_each(
+                &scanned,
+                opened.target.as_ref(),
+                &ctx.options,
+                &ctx.checkpoints,
+                &source.setup,
+                &mut |plan| {
+                    // The receiver lives until the sender is dropped.
+                    let _ = sender.send(plan);
+                },
+            )
+            .await;
+            drop(sender);
+            let created = match prepared {
+                Ok(_) => import::create_views(&scanned, opened.target.as_ref(), &ctx.options).await,
+                Err(err) => Err(err),
+            };
+            if created.is_err() {
+                // The set-up failed: the tables under way stop at their
+                // next row, with what is durable recorded.
+                ctx.cancel();
+            }
+            created
+        };
+        let (created, reports) =
+            tokio::join!(setup, import::run_stream(Arc::clone(&ctx), receiver));
         watcher.abort();
+        created?;
         anyhow::Ok((ctx, reports))
     }
     .await;

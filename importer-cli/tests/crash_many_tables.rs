@@ -2,10 +2,11 @@
 //! `IMPORTER_TEST_MYSQL_URL`): a dump of 2,000 small tables in the
 //! mydumper layout is imported once cleanly for reference, then into a
 //! second database with `kill -9` during the set-up (schemas being created
-//! over several sessions, tables being planned) and again during the
-//! import; the same command then finishes, and every table must equal the
-//! reference (`CHECKSUM TABLE`, row count). Both checkpoint drivers' file
-//! form runs (the default file driver).
+//! in batches while the first tables import) and again during the import;
+//! the same command then finishes, and every table must equal the
+//! reference (`CHECKSUM TABLE`, row count). The file checkpoint driver
+//! runs. A schema the server refuses in a later batch stops the run with
+//! the file named, and the rerun after the fix completes every table once.
 //!
 //! `IMPORTER_MANY_TABLES=N` changes the table count; randomised kill times
 //! are printed with their seed (`IMPORTER_CRASH_SEED=N` replays a run).
@@ -244,4 +245,52 @@ async fn many_tables_killed_in_set_up_and_import_resume_to_the_clean_result() {
     for db in [ref_db, run_db] {
         exec(&pool, format!("DROP DATABASE IF EXISTS `{db}`")).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_refused_after_the_first_tables_imported_stops_and_the_fixed_rerun_completes() {
+    let Some(srv) = server() else {
+        return;
+    };
+    let pool = pool(&srv).await;
+    let db = "many_bad_schema";
+    exec(&pool, format!("DROP DATABASE IF EXISTS `{db}`")).await;
+    let root = tempfile::tempdir().unwrap();
+    let dump = root.path().join("dump");
+    let tables = 250;
+    write_dump(&dump, db, tables);
+    // Past the first creation batches: earlier tables import meanwhile.
+    let bad = dump.join(format!("{db}.t00230-schema.sql"));
+    let good = std::fs::read_to_string(&bad).unwrap();
+    std::fs::write(&bad, good.replace("DECIMAL(12,2)", "NO_SUCH_TYPE(12,2)")).unwrap();
+    let config = write_config(root.path(), &dump, &srv);
+
+    let end = run_importer(&config, "", None);
+    let RunEnd::Failed(_, stderr) = &end else {
+        panic!("expected a failed run, got {end:?}");
+    };
+    assert!(
+        stderr.contains("t00230-schema.sql") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    let first = image(&pool, db).await;
+    let imported = first.values().filter(|(_, rows)| *rows == ROWS).count();
+    assert!(
+        imported > 0 && !first.contains_key("t00230"),
+        "the first tables import while later ones are created: {imported} full tables"
+    );
+    assert!(root.path().join("cp.json").exists());
+
+    std::fs::write(&bad, good).unwrap();
+    let end = run_importer(&config, "", None);
+    assert!(matches!(end, RunEnd::Success), "{end:?}");
+    let got = image(&pool, db).await;
+    assert_eq!(got.len(), tables);
+    let wrong: Vec<_> = got
+        .iter()
+        .filter(|(_, (_, rows))| *rows != ROWS)
+        .take(5)
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:?}");
+    exec(&pool, format!("DROP DATABASE IF EXISTS `{db}`")).await;
 }

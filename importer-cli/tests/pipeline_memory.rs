@@ -167,7 +167,7 @@ async fn run_once(
         Arc::new(backend.clone()),
         Arc::clone(target) as Arc<dyn ImportTarget>,
         checkpoints,
-        &plans,
+        plans.iter().map(|p| p.table.unique_name()),
     ));
     Ok(import::run(ctx, plans).await)
 }

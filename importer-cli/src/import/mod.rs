@@ -132,26 +132,20 @@ pub struct ImportContext {
 }
 
 impl ImportContext {
-    /// Builds the shared context.
+    /// Builds the shared context for importing `tables` (unique names; a
+    /// table's byte total is counted when its plan reaches [`run_stream`]).
     pub fn new(
         options: ImportOptions,
         backend: Arc<dyn Backend>,
         target: Arc<dyn ImportTarget>,
         checkpoints: CheckpointManager,
-        plans: &[TablePlan],
+        tables: impl IntoIterator<Item = String>,
     ) -> Self {
         let session_timestamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
             .unwrap_or(0);
-        let progress = Progress::new(plans.iter().map(|p| p.table.unique_name()));
-        for plan in plans {
-            let p = progress.table(&plan.table.unique_name());
-            progress::TableProgress::store(
-                &p.bytes_total,
-                plan.chunks.iter().map(|c| c.end_offset - c.offset).sum(),
-            );
-        }
+        let progress = Progress::new(tables);
         ImportContext {
             region_slots: Arc::new(Semaphore::new(options.region_concurrency.max(1))),
             write_gate: tokio::sync::RwLock::new(()),
@@ -191,12 +185,11 @@ impl ImportContext {
     }
 }
 
-/// Creates every database and table of the scan on the target and plans
-/// each table's chunks. Tables that hold rows already are refused unless
-/// `incremental` (or their checkpoint shows this task wrote them).
-///
-/// `setup` counts schemas created and tables planned as it goes; the step
-/// and totals are logged, so a long set-up is never silent.
+/// Tables created per call to the target: the first tables import while
+/// the next are created, and each call reads back only its own tables.
+const CREATE_BATCH: usize = 100;
+
+/// [`prepare_each`], collecting the plans.
 pub async fn prepare(
     scan: &ScanResult,
     target: &dyn ImportTarget,
@@ -204,9 +197,34 @@ pub async fn prepare(
     checkpoints: &CheckpointManager,
     setup: &SetupProgress,
 ) -> anyhow::Result<Vec<TablePlan>> {
+    let mut plans = Vec::new();
+    prepare_each(scan, target, options, checkpoints, setup, &mut |plan| {
+        plans.push(plan)
+    })
+    .await?;
+    Ok(plans)
+}
+
+/// Creates every database and table of the scan on the target and plans
+/// each table's chunks, handing each plan to `each` as soon as its table
+/// exists (tables are created [`CREATE_BATCH`] at a time), so an import
+/// can start while the rest are created. Tables that hold rows already are
+/// refused unless `incremental` (or their checkpoint shows this task wrote
+/// them). Returns the number of tables planned.
+///
+/// `setup` counts schemas created and tables planned as it goes; the step
+/// and totals are logged, so a long set-up is never silent.
+pub async fn prepare_each(
+    scan: &ScanResult,
+    target: &dyn ImportTarget,
+    options: &ImportOptions,
+    checkpoints: &CheckpointManager,
+    setup: &SetupProgress,
+    each: &mut (dyn FnMut(TablePlan) + Send),
+) -> anyhow::Result<usize> {
     let root = &scan.root;
     let charset = options.schema_charset;
-    let mut plans = Vec::new();
+    let (mut planned, mut chunks) = (0usize, 0usize);
     let total: usize = scan.databases.iter().map(|db| db.tables.len()).sum();
     setup.tables_total.store(total as u64, Ordering::Relaxed);
     tracing::info!(
@@ -281,93 +299,143 @@ pub async fn prepare(
                     target.describe()
                 )
             })?;
-        let infos: Vec<TableInfo> = defined.iter().map(|(_, info, _)| info.clone()).collect();
         let creating = std::time::Instant::now();
-        let created = match target.create_tables(&db.name, &infos).await {
-            Ok(created) => created,
-            // Creating is idempotent: again one by one, for an error that
-            // names the table and its schema file.
-            Err(_) => {
-                let mut created = Vec::with_capacity(defined.len());
-                for (_, info, display) in &defined {
-                    created.push(target.create_table(&db.name, info).await.with_context(|| {
-                        format!(
-                            "creating table `{}`.`{}` from {display}",
-                            db.name, info.name
-                        )
-                    })?);
-                }
-                created
+        let mut defined = defined.into_iter().peekable();
+        for batch_start in (0..db.tables.len()).step_by(CREATE_BATCH) {
+            let batch_end = (batch_start + CREATE_BATCH).min(db.tables.len());
+            let mut batch = Vec::new();
+            while let Some((i, _, _)) = defined.peek()
+                && *i < batch_end
+            {
+                batch.extend(defined.next());
             }
-        };
-        let mut created: HashMap<usize, TidbTableInfo> =
-            defined.iter().map(|(i, _, _)| *i).zip(created).collect();
+            let mut created = create_batch(target, &db.name, &batch).await?;
+            setup
+                .tables_created
+                .fetch_add((batch_end - batch_start) as u64, Ordering::Relaxed);
+            for (i, source) in db
+                .tables
+                .iter()
+                .enumerate()
+                .take(batch_end)
+                .skip(batch_start)
+            {
+                let created = created.remove(&i);
+                let existed_before = existed.get(i).copied().unwrap_or(true);
+                let plan = plan_table(
+                    root,
+                    &db.name,
+                    source,
+                    created,
+                    existed_before,
+                    target,
+                    options,
+                    checkpoints,
+                )
+                .await?;
+                planned += 1;
+                chunks += plan.chunks.len();
+                setup.tables_planned.fetch_add(1, Ordering::Relaxed);
+                each(plan);
+            }
+        }
         tracing::info!(
             database = %db.name,
-            tables = defined.len(),
+            tables = db.tables.len(),
             seconds = format_args!("{:.1}", creating.elapsed().as_secs_f64()),
             "tables created"
         );
-        setup
-            .tables_created
-            .fetch_add(db.tables.len() as u64, Ordering::Relaxed);
-        setup.set_step("checking and planning tables");
-        for (i, source) in db.tables.iter().enumerate() {
-            let table = match created.remove(&i) {
-                Some(table) => table,
-                None => target
-                    .existing_table(&db.name, &source.name)
-                    .await?
-                    .with_context(|| {
-                        format!(
-                            "{}: table `{}`.`{}` has data files but no schema file \
-                             (expected {}.{}-schema.sql) and does not exist on the target",
-                            source
-                                .data_files
-                                .first()
-                                .map(|f| f.path.display().to_string())
-                                .unwrap_or_default(),
-                            db.name,
-                            source.name,
-                            db.name,
-                            source.name
-                        )
-                    })?,
-            };
-            let name = table.unique_name();
-            let resumed = checkpoints.table(&name).is_some();
-            let existed_before = existed.get(i).copied().unwrap_or(true);
-            if !options.incremental
-                && !resumed
-                && existed_before
-                && !target.is_table_empty(&table).await?
-            {
-                anyhow::bail!(
-                    "table {name} on {} already holds rows; empty it, or set \
-                     [tikv-importer] incremental-import = true to add to it",
-                    target.describe()
-                );
-            }
-            let columns = table.core.loadable_columns().count();
-            let chunks = make_table_chunks(root, source, columns, &options.chunk)?;
-            let schema_hash = schema_hash(&table);
-            plans.push(TablePlan {
-                table: Arc::new(table),
-                source: source.clone(),
-                chunks,
-                schema_hash,
-            });
-            setup.tables_planned.fetch_add(1, Ordering::Relaxed);
-        }
     }
-    setup.set_step("starting the import");
+    setup.set_step("schemas created");
     tracing::info!(
-        tables = plans.len(),
-        chunks = plans.iter().map(|p| p.chunks.len()).sum::<usize>(),
+        tables = planned,
+        chunks,
         seconds = format_args!("{:.1}", started.elapsed().as_secs_f64()),
         "schemas created and tables planned"
     );
-    Ok(plans)
+    Ok(planned)
+}
+
+/// Creates the tables of one batch (`(index in the database, model, schema
+/// file)`), by index.
+async fn create_batch(
+    target: &dyn ImportTarget,
+    db: &str,
+    batch: &[(usize, TableInfo, String)],
+) -> anyhow::Result<HashMap<usize, TidbTableInfo>> {
+    if batch.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let infos: Vec<TableInfo> = batch.iter().map(|(_, info, _)| info.clone()).collect();
+    let created = match target.create_tables(db, &infos).await {
+        Ok(created) => created,
+        // Creating is idempotent: again one by one, for an error that
+        // names the table and its schema file.
+        Err(_) => {
+            let mut created = Vec::with_capacity(batch.len());
+            for (_, info, display) in batch {
+                created.push(target.create_table(db, info).await.with_context(|| {
+                    format!("creating table `{db}`.`{}` from {display}", info.name)
+                })?);
+            }
+            created
+        }
+    };
+    Ok(batch.iter().map(|(i, _, _)| *i).zip(created).collect())
+}
+
+/// Plans one table: `created` is the table as this set-up created it, or
+/// `None` for a table without a schema file, which must exist already.
+/// Refuses a table that held rows before (`existed_before`) unless the
+/// import is incremental or resumed.
+#[allow(clippy::too_many_arguments)]
+async fn plan_table(
+    root: &std::path::Path,
+    db: &str,
+    source: &TableSource,
+    created: Option<TidbTableInfo>,
+    existed_before: bool,
+    target: &dyn ImportTarget,
+    options: &ImportOptions,
+    checkpoints: &CheckpointManager,
+) -> anyhow::Result<TablePlan> {
+    let table = match created {
+        Some(table) => table,
+        None => target
+            .existing_table(db, &source.name)
+            .await?
+            .with_context(|| {
+                format!(
+                    "{}: table `{db}`.`{}` has data files but no schema file \
+                     (expected {db}.{}-schema.sql) and does not exist on the target",
+                    source
+                        .data_files
+                        .first()
+                        .map(|f| f.path.display().to_string())
+                        .unwrap_or_default(),
+                    source.name,
+                    source.name
+                )
+            })?,
+    };
+    let name = table.unique_name();
+    let resumed = checkpoints.table(&name).is_some();
+    if !options.incremental && !resumed && existed_before && !target.is_table_empty(&table).await? {
+        anyhow::bail!(
+            "table {name} on {} already holds rows; empty it, or set \
+             [tikv-importer] incremental-import = true to add to it",
+            target.describe()
+        );
+    }
+    let columns = table.core.loadable_columns().count();
+    let chunks = make_table_chunks(root, source, columns, &options.chunk)?;
+    let schema_hash = schema_hash(&table);
+    Ok(TablePlan {
+        table: Arc::new(table),
+        source: source.clone(),
+        chunks,
+        schema_hash,
+    })
 }
 
 /// Creates every view of the scan, after all tables (a view may select
@@ -451,6 +519,21 @@ impl ImportOutcome {
 
 /// Imports every planned table and returns one report per table.
 pub async fn run(ctx: Arc<ImportContext>, plans: Vec<TablePlan>) -> Vec<TableReport> {
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    for plan in plans {
+        // The receiver is alive: it is in scope.
+        let _ = sender.send(plan);
+    }
+    drop(sender);
+    run_stream(ctx, receiver).await
+}
+
+/// Imports each table whose plan arrives on `plans`, as it arrives, until
+/// the sender is dropped; returns one report per table.
+pub async fn run_stream(
+    ctx: Arc<ImportContext>,
+    plans: tokio::sync::mpsc::UnboundedReceiver<TablePlan>,
+) -> Vec<TableReport> {
     let quota_task = ctx
         .options
         .disk_quota
@@ -472,10 +555,17 @@ pub async fn run(ctx: Arc<ImportContext>, plans: Vec<TablePlan>) -> Vec<TableRep
     reports
 }
 
-async fn run_tables(ctx: &Arc<ImportContext>, plans: Vec<TablePlan>) -> Vec<TableReport> {
+async fn run_tables(
+    ctx: &Arc<ImportContext>,
+    mut plans: tokio::sync::mpsc::UnboundedReceiver<TablePlan>,
+) -> Vec<TableReport> {
     let table_slots = Arc::new(Semaphore::new(ctx.options.table_concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
-    for plan in plans {
+    while let Some(plan) = plans.recv().await {
+        progress::TableProgress::store(
+            &ctx.progress.table(&plan.table.unique_name()).bytes_total,
+            plan.chunks.iter().map(|c| c.end_offset - c.offset).sum(),
+        );
         let ctx = Arc::clone(ctx);
         let slots = Arc::clone(&table_slots);
         tasks.spawn(async move {

@@ -152,9 +152,10 @@ pub struct EngineCounters {
     pub imported: AtomicU64,
 }
 
-/// The set-up before the first table starts: scanning the source,
-/// creating schemas, checking and planning each table. With thousands of
-/// tables it takes a while, and the user must see it move.
+/// The set-up: scanning the source, connecting, prechecks, then creating
+/// schemas and planning each table, which goes on while the first tables
+/// import. With thousands of tables it takes a while, and the user must
+/// see it move.
 #[derive(Debug)]
 pub struct SetupProgress {
     step: Mutex<&'static str>,
@@ -202,11 +203,16 @@ impl SetupProgress {
         let created = self.tables_created.load(Ordering::Relaxed);
         let planned = self.tables_planned.load(Ordering::Relaxed);
         match self.step() {
-            step @ ("creating schemas" | "checking and planning tables") => format!(
+            step @ "creating schemas" => format!(
                 "preparing: {step}, schemas {created}/{total}, tables planned {planned}/{total}"
             ),
             step => format!("preparing: {step}"),
         }
+    }
+
+    /// Whether tables are still being created (and planned).
+    pub fn is_creating(&self) -> bool {
+        self.step() == "creating schemas"
     }
 }
 

@@ -80,7 +80,7 @@ impl ProgressSource {
 
     fn get(&self) -> Shown {
         match self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone() {
-            Some(progress) => Shown::Import(progress),
+            Some(progress) => Shown::Import(progress, Arc::clone(&self.setup)),
             None => Shown::Setup(Arc::clone(&self.setup)),
         }
     }
@@ -89,7 +89,17 @@ impl ProgressSource {
 /// What the reporter shows at a tick.
 enum Shown {
     Setup(Arc<SetupProgress>),
-    Import(Arc<Progress>),
+    /// The import, with the set-up that may still be creating tables.
+    Import(Arc<Progress>, Arc<SetupProgress>),
+}
+
+/// `, preparing: …` while tables are still being created beside the import.
+fn setup_suffix(setup: &SetupProgress) -> String {
+    if setup.is_creating() {
+        format!(", {}", setup.describe())
+    } else {
+        String::new()
+    }
 }
 
 fn log_line(shown: &Shown) {
@@ -98,8 +108,9 @@ fn log_line(shown: &Shown) {
             tracing::info!("[progress] {}", setup.describe());
             return;
         }
-        Shown::Import(p) => p,
+        Shown::Import(p, setup) => (p, setup),
     };
+    let (p, setup) = p;
     let t = p.totals();
     let pct = if t.bytes_total == 0 {
         100.0
@@ -107,13 +118,14 @@ fn log_line(shown: &Shown) {
         t.bytes_read as f64 * 100.0 / t.bytes_total as f64
     };
     tracing::info!(
-        "[progress] {pct:.1}% {} / {}, {} rows, {}/s, chunks {}/{}",
+        "[progress] {pct:.1}% {} / {}, {} rows, {}/s, chunks {}/{}{}",
         human_bytes(t.bytes_read),
         human_bytes(t.bytes_total),
         t.rows,
         human_bytes(per_second(t.bytes_read, p.elapsed())),
         t.chunks_done,
-        t.chunks_total
+        t.chunks_total,
+        setup_suffix(setup)
     );
 }
 
@@ -148,14 +160,18 @@ impl BarView {
                 self.overall.tick();
                 return;
             }
-            Shown::Import(p) => p,
+            Shown::Import(p, setup) => (p, setup),
         };
+        let (p, setup) = p;
         let t = p.totals();
         self.overall.set_length(t.bytes_total);
         self.overall.set_position(t.bytes_read);
         self.overall.set_message(format!(
-            "{} rows, chunks {}/{}",
-            t.rows, t.chunks_done, t.chunks_total
+            "{} rows, chunks {}/{}{}",
+            t.rows,
+            t.chunks_done,
+            t.chunks_total,
+            setup_suffix(setup)
         ));
         for (name, table) in p.tables() {
             let phase = table.phase();

@@ -243,9 +243,10 @@ pub fn report(task: &TaskStatus) -> ProgressReport {
         errors,
         backend,
         memory_rss_bytes: memory::rss_bytes(),
-        setup: (state == TaskState::Preparing)
-            .then(|| task.setup())
-            .flatten()
+        // Tables are still being created while the first ones import.
+        setup: task
+            .setup()
+            .filter(|setup| state == TaskState::Preparing || setup.is_creating())
             .map(|setup| Setup {
                 step: setup.step(),
                 tables: load(&setup.tables_total),
