@@ -276,7 +276,7 @@ class ManyBench:
             f"- Command: `{command}`",
             f"- Machine: {mach['cpu']}",
             f"- Load average at start / end: {self.load_start[0]:.1f} / {self.load_end[0]:.1f}",
-            "- Settings: defaults (checkpoints on, checksum and analyze at their defaults); "
+            "- Settings: defaults (checkpoints on, checksum and analyze at their defaults: on for the local backend, off for the tidb backend as in Lightning); "
             "each MariaDB run on a fresh datadir from `scripts/mariadb.sh`",
             "",
             report.markdown_table(head, rows),
