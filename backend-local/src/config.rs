@@ -140,6 +140,13 @@ impl LocalBackendConfig {
 /// process's soft `RLIMIT_NOFILE`, at least `floor`. RocksDB keeps every
 /// SST open by default, and the target store gains SSTs with every import:
 /// many tables would otherwise run the process out of descriptors.
+/// The cores this process may use, asked once: the answer reads cgroup
+/// files, and small tables would ask it once each.
+pub(crate) fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
 pub(crate) fn max_open_files(divisor: u64, floor: i32) -> i32 {
     let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
         .current

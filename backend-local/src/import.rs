@@ -261,7 +261,7 @@ pub(crate) async fn import_engine(
         Source::Db(edb) => edb.db.live_files().map_or(1, |f| f.len()),
         Source::Pairs { .. } => 1,
     };
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = crate::config::cores();
     let (workers, readahead) = walk_plan(files, units.len(), limits.range_concurrency, cores);
     let ctx = Arc::new(ImportCtx {
         uuid: engine.uuid,

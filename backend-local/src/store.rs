@@ -179,42 +179,41 @@ pub fn scan_table(db: &DB, db_name: &str, table_name: &str) -> Result<TableScan>
             .map(|w| (w[0].as_slice(), w[1].as_slice()))
             .collect(),
     );
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(bounds.len() - 1)
-        .max(1);
+    let threads = crate::config::cores().min(bounds.len() - 1).max(1);
     let in_records =
         |lo: &[u8], hi: &[u8]| lo >= records_start.as_slice() && hi <= records_end.as_slice();
-    let results: Vec<Result<TableScan>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut found = TableScan::default();
-                    loop {
-                        let next = pieces.lock().map(|mut p| p.pop()).unwrap_or(None);
-                        let Some((lo, hi)) = next else {
-                            return Ok(found);
-                        };
-                        let before = found.checksum.kvs;
-                        scan(db, lo, hi, |k, v| {
-                            found.checksum.update_one(k, v);
-                            Ok(())
-                        })?;
-                        if in_records(lo, hi) {
-                            found.rows += found.checksum.kvs - before;
-                        }
-                    }
+    let work = || -> Result<TableScan> {
+        let mut found = TableScan::default();
+        loop {
+            let next = pieces.lock().map(|mut p| p.pop()).unwrap_or(None);
+            let Some((lo, hi)) = next else {
+                return Ok(found);
+            };
+            let before = found.checksum.kvs;
+            scan(db, lo, hi, |k, v| {
+                found.checksum.update_one(k, v);
+                Ok(())
+            })?;
+            if in_records(lo, hi) {
+                found.rows += found.checksum.kvs - before;
+            }
+        }
+    };
+    // One piece (a small table) is scanned here, without a thread.
+    let results: Vec<Result<TableScan>> = if threads == 1 {
+        vec![work()]
+    } else {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join()
+                        .unwrap_or_else(|_| Err(Error::internal("a checksum thread panicked")))
                 })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err(Error::internal("a checksum thread panicked")))
-            })
-            .collect()
-    });
+                .collect()
+        })
+    };
     let mut total = TableScan::default();
     for found in results {
         let found = found?;
