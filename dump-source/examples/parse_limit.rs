@@ -18,7 +18,7 @@
 //! (`bench/run.sh` reads it; wall time, CPU and RSS are also measured
 //! around the process by the harness).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -38,7 +38,11 @@ fn peak_rss_kib() -> u64 {
 }
 
 /// Parses one chunk to its end; returns the rows read.
-fn parse_chunk(root: &Path, chunk: &Chunk, csv: &CsvOptions) -> anyhow::Result<u64> {
+fn parse_chunk(
+    root: &dump_source::Storage,
+    chunk: &Chunk,
+    csv: &CsvOptions,
+) -> anyhow::Result<u64> {
     let name = chunk.file.path.display().to_string();
     let mut parser = chunk
         .open_parser(root, csv, false, &ParserOptions::default())
@@ -85,7 +89,7 @@ fn main() -> anyhow::Result<()> {
     for db in &scanned.databases {
         for table in &db.tables {
             chunks.extend(
-                make_table_chunks(&scanned.root, table, 1, &chunk_opts)
+                make_table_chunks(&scanned.storage, table, 1, &chunk_opts)
                     .with_context(|| format!("chunking {}.{}", db.name, table.name))?,
             );
         }
@@ -98,7 +102,7 @@ fn main() -> anyhow::Result<()> {
     // Largest last, so `pop` hands out the largest first.
     chunks.sort_by_key(|c| c.end_offset - c.offset);
     let queue = Arc::new(Mutex::new(chunks));
-    let root = Arc::new(scanned.root.clone());
+    let root = Arc::new(scanned.storage.clone());
     let workers: Vec<_> = (0..threads.max(1))
         .map(|_| {
             let queue = Arc::clone(&queue);

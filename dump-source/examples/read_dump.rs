@@ -26,7 +26,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             let columns = match &table.schema_file {
                 Some(file) => {
                     let info = schema::parse_table_file(
-                        &scanned.root.join(file),
+                        scanned.storage.file(file, None),
                         &file.display().to_string(),
                     )?;
                     info.columns.iter().map(|c| c.name.clone()).collect()
@@ -35,9 +35,9 @@ fn main() -> Result<(), Box<dyn Error>> {
             };
             let mut rows = 0u64;
             let mut first = None;
-            for chunk in make_table_chunks(&scanned.root, table, columns.len().max(1), &opts)? {
+            for chunk in make_table_chunks(&scanned.storage, table, columns.len().max(1), &opts)? {
                 let mut parser = chunk.open_parser(
-                    &scanned.root,
+                    &scanned.storage,
                     &opts.csv,
                     false,
                     &ParserOptions::default(),

@@ -10,9 +10,7 @@
 //! bytes), computed only from file sizes, so a re-run allocates the same
 //! ids.
 
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
-use std::path::Path;
+use std::io::Read;
 use std::sync::Arc;
 
 use backend_core::{Compression, SourceFormat};
@@ -24,6 +22,7 @@ use super::csv::{CsvOptions, CsvParser};
 use super::parquet;
 use super::parser::{DataCharset, ParserOptions, RowParser};
 use super::scan::{DataFile, TableSource};
+use super::storage::{FileIn, Storage};
 
 /// How to chunk.
 #[derive(Debug, Clone)]
@@ -72,21 +71,22 @@ pub struct Chunk {
 }
 
 impl Chunk {
-    /// A parser positioned at the chunk's start: the file under `root`
-    /// (named in errors by its path in the dump), the row id before the
+    /// A parser positioned at the chunk's start: the file in `storage`
+    /// (named in errors by its path in the dump, read only while its ETag
+    /// is the scan's), the row id before the
     /// chunk's first, and the header columns a later chunk of a CSV file
     /// needs. The caller reads while `parser.pos().0 < self.end_offset`.
     ///
     /// Errors: the file cannot be opened or its start cannot be read.
     pub fn open_parser(
         &self,
-        root: &Path,
+        storage: &Storage,
         csv: &CsvOptions,
         no_backslash_escapes: bool,
         options: &ParserOptions,
     ) -> Result<Box<dyn RowParser>, SourceError> {
         let mut parser = crate::open_parser(
-            &root.join(&self.file.path),
+            storage.file(&self.file.path, self.file.etag.as_deref()),
             &self.file.path.display().to_string(),
             self.file.format,
             self.file.compression,
@@ -113,11 +113,12 @@ fn estimate_rows(len: u64, columns: usize) -> Result<i64, SourceError> {
         .map_err(|_| SourceError::Config(format!("file of {len} bytes is too large")))
 }
 
-/// Chunks of all of `table`'s data files, in file order. `root` is the
-/// data directory; `columns` the number of values a row carries (the
-/// table's loadable columns).
+/// Chunks of all of `table`'s data files, in file order. `storage` holds
+/// the dump; `columns` is the number of values a row carries (the table's
+/// loadable columns). Compressed files are read through once for their
+/// decompressed size.
 pub fn make_table_chunks(
-    root: &Path,
+    storage: &Storage,
     table: &TableSource,
     columns: usize,
     opts: &ChunkOptions,
@@ -125,7 +126,7 @@ pub fn make_table_chunks(
     let mut chunks = Vec::new();
     let mut rowid: i64 = 0;
     for file in &table.data_files {
-        let path = root.join(&file.path);
+        let path = storage.file(&file.path, file.etag.as_deref());
         let splittable = file.format == SourceFormat::Csv
             && file.compression == Compression::None
             && opts.strict_format
@@ -138,7 +139,7 @@ pub fn make_table_chunks(
             // One chunk of rows: positions are row indexes, and the footer
             // gives the exact row count, so the id range is exact too.
             let name = file.path.display().to_string();
-            let rows = parquet::row_count(&path, &name, file.compression)?;
+            let rows = parquet::row_count(path, &name, file.compression)?;
             let rowid_max = i64::try_from(rows)
                 .ok()
                 .and_then(|n| rowid.checked_add(n))
@@ -156,9 +157,9 @@ pub fn make_table_chunks(
             continue;
         }
         let ranges: Vec<Range> = if splittable {
-            split_csv(&path, file, opts)?
+            split_csv(path, file, opts)?
         } else {
-            let end = decompressed_size(&path, file.compression)?;
+            let end = decompressed_size(path, file.compression)?;
             vec![(0, end, None)]
         };
         for (offset, end_offset, cols) in ranges {
@@ -182,7 +183,11 @@ pub fn make_table_chunks(
 }
 
 /// Cuts a large CSV file at line terminators.
-fn split_csv(path: &Path, file: &DataFile, opts: &ChunkOptions) -> Result<Vec<Range>, SourceError> {
+fn split_csv(
+    path: FileIn<'_>,
+    file: &DataFile,
+    opts: &ChunkOptions,
+) -> Result<Vec<Range>, SourceError> {
     let name = file.path.display().to_string();
     let size = file.size;
     let (mut pos, header) = if opts.csv.header {
@@ -213,14 +218,13 @@ fn split_csv(path: &Path, file: &DataFile, opts: &ChunkOptions) -> Result<Vec<Ra
     let mut out = Vec::new();
     let first_start = 0;
     let mut start = first_start;
-    let mut f = File::open(path).map_err(|e| SourceError::io(path, "open", e))?;
     loop {
         let target = pos.saturating_add(opts.max_region_size);
         if target >= size {
             out.push((start, size, None));
             break;
         }
-        let cut = next_line_end(&mut f, path, target, &opts.csv.terminator)?;
+        let cut = next_line_end(path, target, &opts.csv.terminator)?;
         match cut {
             Some(end) if end < size => {
                 out.push((start, end, None));
@@ -241,13 +245,12 @@ fn split_csv(path: &Path, file: &DataFile, opts: &ChunkOptions) -> Result<Vec<Ra
 
 /// The offset just after the first line terminator at or after `from`.
 fn next_line_end(
-    f: &mut File,
-    path: &Path,
+    file: FileIn<'_>,
     from: u64,
     terminator: &str,
 ) -> Result<Option<u64>, SourceError> {
-    f.seek(SeekFrom::Start(from))
-        .map_err(|e| SourceError::io(path, "seek", e))?;
+    let path = file.path;
+    let mut f = file.storage.open_raw(path, from, file.etag)?;
     let mut buf = vec![0u8; 64 << 10];
     let mut base = from;
     let term = terminator.as_bytes();

@@ -5,56 +5,60 @@
 //! parsers report are offsets in the stream these readers produce (the
 //! decompressed, UTF-8 bytes).
 
-use std::fs::File;
-use std::io::{self, BufReader, Read, Seek, SeekFrom};
-use std::path::Path;
+use std::io::{self, BufRead, BufReader, Read};
 
 use backend_core::Compression;
 use encoding_rs::{Decoder, DecoderResult, Encoding};
 
 use super::SourceError;
+use super::storage::FileIn;
 
 /// A data file's stream.
 pub type DataReader = Box<dyn Read + Send>;
 
-/// Opens `path` decompressed, positioned at decompressed byte `offset`.
-/// Plain files seek; compressed ones are decompressed and skipped up to it.
-pub fn open(path: &Path, compression: Compression, offset: u64) -> Result<DataReader, SourceError> {
-    let mut file = File::open(path).map_err(|e| SourceError::io(path, "open", e))?;
-    let empty = file
-        .metadata()
-        .map_err(|e| SourceError::io(path, "stat", e))?
-        .len()
-        == 0;
+/// Opens `file` (a local path, or a file of a [`Storage`] with the ETag its
+/// reads require) decompressed, positioned at decompressed byte `offset`.
+/// Plain files start at the offset (a seek, or a ranged request of an
+/// object); compressed ones are read from their start, decompressed and
+/// skipped up to it.
+pub fn open<'a>(
+    file: impl Into<FileIn<'a>>,
+    compression: Compression,
+    offset: u64,
+) -> Result<DataReader, SourceError> {
+    let FileIn {
+        storage,
+        path: rel,
+        etag,
+    } = file.into();
+    if compression == Compression::None {
+        return storage.open_raw(rel, offset, etag);
+    }
+    let mut raw = BufReader::new(storage.open_raw(rel, 0, etag)?);
+    let empty = raw
+        .fill_buf()
+        .map_err(|e| SourceError::io(rel, "read", e))?
+        .is_empty();
     let mut reader: DataReader = match compression {
-        Compression::None => {
-            file.seek(SeekFrom::Start(offset))
-                .map_err(|e| SourceError::io(path, "seek", e))?;
-            return Ok(Box::new(file));
-        }
         // A 0-byte file is an empty data file whatever its name says (the
         // scan warns about it); a decompressor would call it truncated.
         _ if empty => Box::new(io::empty()),
-        Compression::Gzip => Box::new(Located::new(
-            "gzip",
-            flate2::read::MultiGzDecoder::new(BufReader::new(file)),
-        )),
+        Compression::None | Compression::Gzip => {
+            Box::new(Located::new("gzip", flate2::read::MultiGzDecoder::new(raw)))
+        }
         Compression::Zstd => Box::new(Located::new(
             "zstd",
-            zstd::stream::read::Decoder::new(file)
-                .map_err(|e| SourceError::io(path, "open zstd stream", e))?,
+            zstd::stream::read::Decoder::with_buffer(raw)
+                .map_err(|e| SourceError::io(rel, "open zstd stream", e))?,
         )),
-        Compression::Snappy => Box::new(Located::new(
-            "snappy",
-            snap::read::FrameDecoder::new(BufReader::new(file)),
-        )),
+        Compression::Snappy => Box::new(Located::new("snappy", snap::read::FrameDecoder::new(raw))),
     };
     if offset > 0 {
         let skipped = io::copy(&mut (&mut reader).take(offset), &mut io::sink())
-            .map_err(|e| SourceError::io(path, "decompress", e))?;
+            .map_err(|e| SourceError::io(rel, "decompress", e))?;
         if skipped < offset {
             return Err(SourceError::Layout {
-                path: path.display().to_string(),
+                path: rel.display().to_string(),
                 reason: format!("offset {offset} is past the end of the data ({skipped} bytes)"),
             });
         }
@@ -62,15 +66,18 @@ pub fn open(path: &Path, compression: Compression, offset: u64) -> Result<DataRe
     Ok(reader)
 }
 
-/// The decompressed size of a file, by reading it through (plain files:
+/// The decompressed size of `file`, by reading it through (plain files:
 /// their size).
-pub fn decompressed_size(path: &Path, compression: Compression) -> Result<u64, SourceError> {
+pub fn decompressed_size<'a>(
+    file: impl Into<FileIn<'a>>,
+    compression: Compression,
+) -> Result<u64, SourceError> {
+    let file = file.into();
     if compression == Compression::None {
-        let meta = std::fs::metadata(path).map_err(|e| SourceError::io(path, "stat", e))?;
-        return Ok(meta.len());
+        return file.storage.size(file.path);
     }
-    let mut reader = open(path, compression, 0)?;
-    io::copy(&mut reader, &mut io::sink()).map_err(|e| SourceError::io(path, "decompress", e))
+    let mut reader = open(file, compression, 0)?;
+    io::copy(&mut reader, &mut io::sink()).map_err(|e| SourceError::io(file.path, "decompress", e))
 }
 
 /// A decompressing reader that says where the compressed data went bad:

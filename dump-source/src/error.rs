@@ -85,9 +85,45 @@ pub enum SourceError {
         /// What is wrong.
         reason: String,
     },
+    /// An object store request failed: no such bucket or object, access
+    /// denied, an unreachable endpoint, missing credentials… The location
+    /// is the URL without credentials; the reason is scrubbed of secrets.
+    #[error("{location}{}: {what}: {reason}", object_part(object))]
+    Storage {
+        /// The data source URL, without credentials.
+        location: String,
+        /// The object, relative to the URL's prefix (empty for the listing).
+        object: String,
+        /// What was being done.
+        what: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
+    /// An object differs from the one the scan listed (its ETag changed):
+    /// it was replaced during the import, and reading on would mix two
+    /// versions of the data.
+    #[error(
+        "{location}: {object}: the object changed since the import listed it (its ETag differs); \
+         its table stops rather than mix two versions of the data"
+    )]
+    Changed {
+        /// The data source URL, without credentials.
+        location: String,
+        /// The object, relative to the URL's prefix.
+        object: String,
+    },
     /// An option is invalid.
     #[error("invalid data source option: {0}")]
     Config(String),
+}
+
+/// `": object"`, or nothing for an empty name (the listing).
+fn object_part(object: &str) -> String {
+    if object.is_empty() {
+        String::new()
+    } else {
+        format!(": {object}")
+    }
 }
 
 impl SourceError {
@@ -109,7 +145,8 @@ impl SourceError {
 impl From<SourceError> for backend_core::Error {
     fn from(err: SourceError) -> Self {
         let kind = match &err {
-            SourceError::Io { .. } => ErrorKind::Io,
+            SourceError::Io { .. } | SourceError::Storage { .. } => ErrorKind::Io,
+            SourceError::Changed { .. } => ErrorKind::InvalidState,
             SourceError::Syntax { .. }
             | SourceError::BadRow { .. }
             | SourceError::RowTooLarge { .. } => ErrorKind::BadData,

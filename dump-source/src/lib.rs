@@ -51,11 +51,11 @@
 //! for db in &scanned.databases {
 //!     for table in &db.tables {
 //!         let file = table.schema_file.as_ref().expect("the sample has schema files");
-//!         let info = schema::parse_table_file(&scanned.root.join(file), &file.display().to_string())?;
+//!         let info = schema::parse_table_file(scanned.storage.file(file, None), &file.display().to_string())?;
 //!         let mut rows = 0;
-//!         for chunk in make_table_chunks(&scanned.root, table, info.columns.len(), &opts)? {
+//!         for chunk in make_table_chunks(&scanned.storage, table, info.columns.len(), &opts)? {
 //!             let mut parser =
-//!                 chunk.open_parser(&scanned.root, &opts.csv, false, &ParserOptions::default())?;
+//!                 chunk.open_parser(&scanned.storage, &opts.csv, false, &ParserOptions::default())?;
 //!             let mut row = Row::default();
 //!             while parser.pos().0 < chunk.end_offset && parser.read_row_into(&mut row)? {
 //!                 rows += 1;
@@ -85,7 +85,9 @@ pub mod route;
 pub mod scan;
 pub mod schema;
 pub mod sql;
+pub mod storage;
 
 pub use error::SourceError;
 pub use open::{decode_stream, open_parser};
 pub use parser::{DataCharset, ParserOptions, Row, RowParser, TIDB_ROWID, column_permutation};
+pub use storage::{FileIn, Storage};

@@ -18,9 +18,7 @@
 //! is additionally guarded against panics on malformed input, which are
 //! turned into the same kind of error.
 
-use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
 use std::sync::Arc;
 
 use backend_core::{Compression, Datum};
@@ -35,6 +33,8 @@ use parquet::schema::types::ColumnDescriptor;
 
 use super::SourceError;
 use super::parser::{ParserOptions, Row, RowParser, set_bytes};
+use super::storage::FileIn;
+use super::storage::reader::Blob;
 
 /// Records decoded per column at a time.
 const BATCH_ROWS: usize = 1024;
@@ -255,7 +255,7 @@ fn guarded<T>(f: impl FnOnce() -> parquet::errors::Result<T>) -> Result<T, Strin
 /// Reads the rows of one Parquet file.
 pub struct ParquetParser {
     name: Arc<str>,
-    reader: SerializedFileReader<File>,
+    reader: SerializedFileReader<Blob>,
     /// Rows in each row group, from the footer.
     group_rows: Vec<u64>,
     columns: Vec<String>,
@@ -287,10 +287,10 @@ impl std::fmt::Debug for ParquetParser {
 
 /// Opens the file's footer: the reader and its rows per row group.
 fn open_file(
-    path: &Path,
+    file: FileIn<'_>,
     name: &str,
     compression: Compression,
-) -> Result<(SerializedFileReader<File>, Vec<u64>), SourceError> {
+) -> Result<(SerializedFileReader<Blob>, Vec<u64>), SourceError> {
     if compression != Compression::None {
         return Err(SourceError::Layout {
             path: name.to_string(),
@@ -299,7 +299,7 @@ fn open_file(
             ),
         });
     }
-    let file = File::open(path).map_err(|e| SourceError::io(path, "open", e))?;
+    let file = file.storage.blob(file.path, file.etag)?;
     let reader =
         guarded(|| SerializedFileReader::new(file)).map_err(|reason| SourceError::Syntax {
             file: name.to_string(),
@@ -320,10 +320,14 @@ fn open_file(
     Ok((reader, group_rows))
 }
 
-/// The number of rows of the Parquet file at `path` (from its footer): the
-/// end offset of its chunk.
-pub fn row_count(path: &Path, name: &str, compression: Compression) -> Result<u64, SourceError> {
-    let (_, group_rows) = open_file(path, name, compression)?;
+/// The number of rows of the Parquet `file` (from its footer): the end
+/// offset of its chunk.
+pub fn row_count<'a>(
+    file: impl Into<FileIn<'a>>,
+    name: &str,
+    compression: Compression,
+) -> Result<u64, SourceError> {
+    let (_, group_rows) = open_file(file.into(), name, compression)?;
     group_rows
         .iter()
         .try_fold(0u64, |acc, n| acc.checked_add(*n))
@@ -408,17 +412,20 @@ fn conversion(col: &ColumnDescriptor) -> Result<Conv, String> {
 }
 
 impl ParquetParser {
-    /// Opens the file at `path`; errors name it `name`. Reading starts at
-    /// the first row, with `row_id` the id before it (move on with
-    /// [`RowParser::set_pos`]).
-    pub fn open(
-        path: &Path,
+    /// Opens `file` (a local path, or a file of a [`Storage`], read by
+    /// ranged requests: the footer, then each column chunk); errors name it
+    /// `name`. Reading starts at the first row, with `row_id` the id before
+    /// it (move on with [`RowParser::set_pos`]).
+    ///
+    /// [`Storage`]: crate::Storage
+    pub fn open<'a>(
+        file: impl Into<FileIn<'a>>,
         name: Arc<str>,
         compression: Compression,
         row_id: i64,
         options: &ParserOptions,
     ) -> Result<Self, SourceError> {
-        let (reader, group_rows) = open_file(path, &name, compression)?;
+        let (reader, group_rows) = open_file(file.into(), &name, compression)?;
         let schema = reader.metadata().file_metadata().schema_descr_ptr();
         let mut columns = Vec::new();
         let mut convs = Vec::new();

@@ -19,6 +19,7 @@ use super::SourceError;
 use super::compress::compression_from_ext;
 use super::filter::TableFilter;
 use super::route::{RouteRule, Router};
+use super::storage::{Listed, Storage};
 
 /// One `[[mydumper.files]]` rule. Templates use `$1`/`${name}` to refer to
 /// the pattern's groups.
@@ -127,8 +128,12 @@ impl Default for ScanOptions {
 pub struct DataFile {
     /// Path relative to the data directory.
     pub path: PathBuf,
-    /// Size on disk.
+    /// Size in bytes (stored, so compressed for a compressed file).
     pub size: u64,
+    /// The object's ETag when the scan listed it (object stores only):
+    /// every read of the file requires it, so a replaced object is
+    /// noticed.
+    pub etag: Option<String>,
     /// Format.
     pub format: SourceFormat,
     /// Compression.
@@ -181,8 +186,9 @@ pub struct DatabaseSource {
 /// The scan's result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScanResult {
-    /// The data directory (absolute).
-    pub root: PathBuf,
+    /// Where the dump is (a local directory, made absolute, or an object
+    /// store); file paths of the result are relative to it.
+    pub storage: Storage,
     /// Databases sorted by name.
     pub databases: Vec<DatabaseSource>,
     /// Files no rule matched (mydumper `metadata`, notes…), relative.
@@ -275,8 +281,10 @@ pub fn data_source_path(spec: &str) -> Result<PathBuf, SourceError> {
         return Ok(PathBuf::from(decoded.as_ref()));
     }
     if let Some((scheme, _)) = spec.split_once("://") {
+        // Not the whole text: a URL may carry credentials.
         return Err(SourceError::Config(format!(
-            "data-source-dir {spec:?}: storage scheme {scheme:?} is not supported (use a path or file://)"
+            "data-source-dir: storage scheme {scheme:?} is not supported (use a path, file://, \
+             s3://, gs://, gcs://, azure:// or azblob://)"
         )));
     }
     Ok(PathBuf::from(spec))
@@ -310,84 +318,6 @@ fn compile_rules(opts: &ScanOptions) -> Result<Vec<CompiledRule>, SourceError> {
             Ok(CompiledRule { regex, rule })
         })
         .collect()
-}
-
-/// Walks `root` and returns every regular file's relative path and size,
-/// sorted by path.
-fn walk(root: &Path, warnings: &mut Vec<String>) -> Result<Vec<(PathBuf, u64)>, SourceError> {
-    let canon_root = root
-        .canonicalize()
-        .map_err(|e| SourceError::io(root, "open data-source-dir", e))?;
-    if !canon_root.is_dir() {
-        return Err(SourceError::Layout {
-            path: root.display().to_string(),
-            reason: "data-source-dir is not a directory".into(),
-        });
-    }
-    let mut visited = HashSet::new();
-    visited.insert(canon_root.clone());
-    let mut out = Vec::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        let dir = root.join(&rel);
-        let mut entries: Vec<_> = std::fs::read_dir(&dir)
-            .map_err(|e| SourceError::io(&dir, "read directory", e))?
-            .map(|e| e.map(|e| e.file_name()))
-            .collect::<Result<_, _>>()
-            .map_err(|e| SourceError::io(&dir, "read directory", e))?;
-        entries.sort();
-        let mut subdirs = Vec::new();
-        for name in entries {
-            let rel_path = rel.join(&name);
-            let full = root.join(&rel_path);
-            let link = std::fs::symlink_metadata(&full)
-                .map_err(|e| SourceError::io(&full, "stat", e))?
-                .file_type()
-                .is_symlink();
-            let meta = match std::fs::metadata(&full) {
-                Ok(m) => m,
-                Err(_) if link => {
-                    warnings.push(format!(
-                        "{}: broken symbolic link skipped",
-                        rel_path.display()
-                    ));
-                    continue;
-                }
-                Err(e) => return Err(SourceError::io(&full, "stat", e)),
-            };
-            if link {
-                let target = full
-                    .canonicalize()
-                    .map_err(|e| SourceError::io(&full, "resolve link", e))?;
-                if !target.starts_with(&canon_root) {
-                    warnings.push(format!(
-                        "{}: symbolic link out of the data directory skipped",
-                        rel_path.display()
-                    ));
-                    continue;
-                }
-            }
-            if meta.is_dir() {
-                let canon = full
-                    .canonicalize()
-                    .map_err(|e| SourceError::io(&full, "resolve", e))?;
-                if visited.insert(canon) {
-                    subdirs.push(rel_path);
-                } else {
-                    warnings.push(format!(
-                        "{}: directory already visited (link loop) skipped",
-                        rel_path.display()
-                    ));
-                }
-            } else if meta.is_file() {
-                out.push((rel_path, meta.len()));
-            }
-        }
-        // Depth-first in name order: push in reverse so the first pops first.
-        stack.extend(subdirs.into_iter().rev());
-    }
-    out.sort();
-    Ok(out)
 }
 
 fn unescape_name(name: &str, path: &Path) -> Result<String, SourceError> {
@@ -474,12 +404,14 @@ fn classify(rules: &[CompiledRule], rel: &Path) -> Result<Option<Classified>, So
     Ok(None)
 }
 
-/// Scans the data directory `root`.
-pub fn scan(root: &Path, opts: &ScanOptions) -> Result<ScanResult, SourceError> {
+/// Scans the dump in `storage` (a [`Storage`], or a local directory's
+/// path).
+pub fn scan(storage: impl Into<Storage>, opts: &ScanOptions) -> Result<ScanResult, SourceError> {
+    let storage = storage.into();
     let rules = compile_rules(opts)?;
     let router = Router::new(&opts.routes, opts.case_sensitive)?;
     let mut warnings = Vec::new();
-    let files = walk(root, &mut warnings)?;
+    let files = storage.list(&mut warnings)?;
     let fold = |s: &str| {
         if opts.case_sensitive {
             s.to_string()
@@ -510,7 +442,12 @@ pub fn scan(root: &Path, opts: &ScanOptions) -> Result<ScanResult, SourceError> 
         });
     };
 
-    for (rel, size) in files {
+    for Listed {
+        path: rel,
+        size,
+        etag,
+    } in files
+    {
         let Some(c) = classify(&rules, &rel)? else {
             unmatched.push(rel);
             continue;
@@ -577,6 +514,7 @@ pub fn scan(root: &Path, opts: &ScanOptions) -> Result<ScanResult, SourceError> 
                         entry.data_files.push(DataFile {
                             path: rel,
                             size,
+                            etag,
                             format,
                             compression: c.compression,
                             key: c.key,
@@ -615,11 +553,15 @@ pub fn scan(root: &Path, opts: &ScanOptions) -> Result<ScanResult, SourceError> 
     dbs.retain(|key, db| {
         !(routed_away.contains(key) && db.tables.is_empty() && db.views.is_empty())
     });
-    let root = root
-        .canonicalize()
-        .map_err(|e| SourceError::io(root, "open data-source-dir", e))?;
+    let storage = match storage.local_root() {
+        Some(root) => Storage::local(
+            root.canonicalize()
+                .map_err(|e| SourceError::io(root, "open data-source-dir", e))?,
+        ),
+        None => storage,
+    };
     Ok(ScanResult {
-        root,
+        storage,
         databases: dbs.into_values().collect(),
         unmatched,
         warnings,

@@ -228,7 +228,8 @@ fn chunks_are_files_of_rows() {
     make_dump(&dump);
     let scanned = scan(&dump, &ScanOptions::default()).unwrap();
     let table = scanned.table("db", "t").unwrap();
-    let chunks = make_table_chunks(&dump, table, 14, &ChunkOptions::default()).unwrap();
+    let chunks =
+        make_table_chunks(&dump.as_path().into(), table, 14, &ChunkOptions::default()).unwrap();
     let ranges: Vec<_> = chunks
         .iter()
         .map(|c| (c.offset, c.end_offset, c.prev_rowid_max, c.rowid_max))

@@ -138,7 +138,7 @@ fn mydumper_layout_compression_and_subdirs() {
             Compression::None
         ]
     );
-    let chunks = make_table_chunks(&r.root, t, 2, &ChunkOptions::default()).unwrap();
+    let chunks = make_table_chunks(&r.storage, t, 2, &ChunkOptions::default()).unwrap();
     assert_eq!(chunks.len(), 4);
     let len = u64::try_from(sql.len()).unwrap();
     let mut prev = 0;
@@ -148,7 +148,7 @@ fn mydumper_layout_compression_and_subdirs() {
         assert!(c.rowid_max - c.prev_rowid_max >= 2);
         prev = c.rowid_max;
         let mut p = open_parser(
-            &r.root.join(&c.file.path),
+            r.storage.file(&c.file.path, None),
             "f",
             c.file.format,
             c.file.compression,
@@ -172,7 +172,7 @@ fn mydumper_layout_compression_and_subdirs() {
         );
         // Starting mid-stream in a compressed file skips through the decoder.
         let mut q = open_parser(
-            &r.root.join(&c.file.path),
+            r.storage.file(&c.file.path, None),
             "f",
             c.file.format,
             c.file.compression,
@@ -188,7 +188,7 @@ fn mydumper_layout_compression_and_subdirs() {
     }
     // Re-chunking allocates the same ids.
     assert_eq!(
-        make_table_chunks(&r.root, t, 2, &ChunkOptions::default()).unwrap(),
+        make_table_chunks(&r.storage, t, 2, &ChunkOptions::default()).unwrap(),
         chunks
     );
 }
@@ -255,7 +255,7 @@ fn strict_format_split_on_line_boundaries() {
         max_region_size: 100,
         ..ChunkOptions::default()
     };
-    let chunks = make_table_chunks(&r.root, t, 2, &opts).unwrap();
+    let chunks = make_table_chunks(&r.storage, t, 2, &opts).unwrap();
     assert!(chunks.len() > 5);
     assert_eq!(chunks[0].offset, 0);
     assert_eq!(
@@ -277,7 +277,7 @@ fn strict_format_split_on_line_boundaries() {
             );
         }
         let mut p = open_parser(
-            &r.root.join(&c.file.path),
+            r.storage.file(&c.file.path, None),
             "f",
             SourceFormat::Csv,
             Compression::None,
@@ -305,7 +305,7 @@ fn strict_format_split_on_line_boundaries() {
     // Not strict: one chunk.
     assert_eq!(
         make_table_chunks(
-            &r.root,
+            &r.storage,
             t,
             2,
             &ChunkOptions {

@@ -30,14 +30,19 @@ use dump_source::filter::TableFilter;
 use dump_source::route::RouteRule;
 use dump_source::scan::{self, FileRule, ScanOptions, ScanResult};
 use dump_source::schema::SchemaCharset;
-use dump_source::{DataCharset, ParserOptions};
+use dump_source::{DataCharset, ParserOptions, Storage};
 
 /// What the import commands return; the pipeline owns it.
 pub use crate::import::ImportOutcome;
 
-/// The data source directory of the config.
-pub fn source_root(cfg: &Config) -> anyhow::Result<PathBuf> {
-    Ok(scan::data_source_path(&cfg.mydumper.data_source_dir)?)
+/// The data source of the config: a local directory or an object store.
+/// Warnings about URL parameters that have no effect are logged.
+pub fn source_storage(cfg: &Config) -> anyhow::Result<Storage> {
+    let (storage, warnings) = Storage::open(&cfg.mydumper.data_source_dir)?;
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+    Ok(storage)
 }
 
 /// Scan options from `[mydumper]`, `[[routes]]` and the filter.
@@ -147,7 +152,7 @@ fn to_usize(n: u64, key: &str) -> anyhow::Result<usize> {
 }
 
 /// The pipeline's settings from the config.
-pub fn import_options(cfg: &Config, root: &Path) -> anyhow::Result<ImportOptions> {
+pub fn import_options(cfg: &Config, source: &Storage) -> anyhow::Result<ImportOptions> {
     let sql_mode = SqlMode::parse(&cfg.tidb.sql_mode)
         .with_context(|| format!("tidb.sql-mode = {:?}", cfg.tidb.sql_mode))?;
     let csv = csv_options(cfg);
@@ -162,7 +167,7 @@ pub fn import_options(cfg: &Config, root: &Path) -> anyhow::Result<ImportOptions
         )?
     };
     Ok(ImportOptions {
-        source_root: root.to_path_buf(),
+        source: source.clone(),
         region_concurrency: cfg.lightning.region_concurrency.max(1),
         table_concurrency: cfg.lightning.table_concurrency.max(1),
         batch_size: cfg.mydumper.batch_size.0.max(1),
@@ -414,10 +419,10 @@ fn absolute(path: &Path) -> PathBuf {
 }
 
 /// The task identity recorded in checkpoints.
-fn task_checkpoint(cfg: &Config, root: &Path, target_id: &str) -> TaskCheckpoint {
+fn task_checkpoint(cfg: &Config, source: &Storage, target_id: &str) -> TaskCheckpoint {
     let local = cfg.tikv_importer.backend == config::Backend::Local;
     TaskCheckpoint {
-        source_dir: absolute(root).display().to_string(),
+        source_dir: source_identity(source),
         backend: cfg.tikv_importer.backend.to_string(),
         target: target_id.to_string(),
         sorted_kv_dir: if local {
@@ -430,11 +435,20 @@ fn task_checkpoint(cfg: &Config, root: &Path, target_id: &str) -> TaskCheckpoint
     }
 }
 
+/// The source as checkpoints record it: the absolute directory, or the
+/// URL without credentials (so a resume with rotated keys is the same task).
+fn source_identity(source: &Storage) -> String {
+    match source.local_root() {
+        Some(root) => absolute(root).display().to_string(),
+        None => source.location().to_string(),
+    }
+}
+
 /// Where the file checkpoint lives: `checkpoint.dsn`, or by default beside
 /// the local store (`<store>.checkpoint.json`) or, for a server target, in
 /// the temp directory under a name derived from the target and source — so
 /// two unrelated imports never share one.
-pub fn checkpoint_path(cfg: &Config, root: &Path) -> PathBuf {
+pub fn checkpoint_path(cfg: &Config, source: &Storage) -> PathBuf {
     if !cfg.checkpoint.dsn.is_empty() {
         return PathBuf::from(&cfg.checkpoint.dsn);
     }
@@ -449,7 +463,7 @@ pub fn checkpoint_path(cfg: &Config, root: &Path) -> PathBuf {
                 "{}:{}|{}",
                 cfg.tidb.host,
                 cfg.tidb.port,
-                absolute(root).display()
+                source_identity(source)
             );
             let hash = crate::checkpoint::stable_hash(key.as_bytes());
             std::env::temp_dir().join(format!("importer-checkpoint-{hash:016x}.json"))
@@ -503,10 +517,10 @@ async fn import_with(
     status: Option<&Arc<TaskStatus>>,
     source: &Arc<ProgressSource>,
 ) -> anyhow::Result<ImportOutcome> {
-    let root = source_root(cfg)?;
+    let storage = source_storage(cfg)?;
     source.setup.set_step("scanning the source");
-    let scanned: ScanResult = scan::scan(&root, &scan_options(cfg)?)
-        .with_context(|| format!("scanning the data source {}", root.display()))?;
+    let scanned: ScanResult =
+        scan::scan(&storage, &scan_options(cfg)?).context("scanning the data source")?;
     tracing::info!(
         databases = scanned.databases.len(),
         tables = scanned
@@ -519,7 +533,7 @@ async fn import_with(
     for warning in &scanned.warnings {
         tracing::warn!("{warning}");
     }
-    let options = import_options(cfg, &scanned.root)?;
+    let options = import_options(cfg, &scanned.storage)?;
     source.setup.set_step("connecting to the target");
     let opened = open(cfg).await?;
     // Later connections (the mysql checkpoint driver) use the password the
@@ -549,9 +563,9 @@ async fn import_with(
             );
         }
     }
-    let task = task_checkpoint(cfg, &scanned.root, &opened.target_id);
+    let task = task_checkpoint(cfg, &scanned.storage, &opened.target_id);
     let checkpoints = if cfg.checkpoint.enable {
-        CheckpointManager::open(open_checkpoint_store(cfg, &scanned.root)?, task)?
+        CheckpointManager::open(open_checkpoint_store(cfg, &scanned.storage)?, task)?
     } else {
         CheckpointManager::disabled(task)
     };
@@ -680,10 +694,10 @@ fn finish_checkpoint(cfg: &Config, checkpoints: &CheckpointManager) -> anyhow::R
 /// The checkpoint store of the config: the file driver's file, or the
 /// mysql driver's schema on `[checkpoint] dsn` (by default the `[tidb]`
 /// server), connected.
-fn open_checkpoint_store(cfg: &Config, root: &Path) -> anyhow::Result<CheckpointStore> {
+fn open_checkpoint_store(cfg: &Config, source: &Storage) -> anyhow::Result<CheckpointStore> {
     match cfg.checkpoint.driver {
         config::CheckpointDriver::File => {
-            Ok(FileCheckpointStore::new(checkpoint_path(cfg, root)).into())
+            Ok(FileCheckpointStore::new(checkpoint_path(cfg, source)).into())
         }
         config::CheckpointDriver::Mysql => {
             let schema = &cfg.checkpoint.schema;
@@ -706,12 +720,12 @@ fn open_checkpoint_store(cfg: &Config, root: &Path) -> anyhow::Result<Checkpoint
 
 /// `importer checkpoint …` against the config's checkpoint store.
 pub fn checkpoint_store(cfg: &Config) -> anyhow::Result<CheckpointStore> {
-    let root = if cfg.mydumper.data_source_dir.is_empty() {
-        PathBuf::new()
+    let source = if cfg.mydumper.data_source_dir.is_empty() {
+        Storage::local("")
     } else {
-        source_root(cfg)?
+        source_storage(cfg)?
     };
-    open_checkpoint_store(cfg, &root)
+    open_checkpoint_store(cfg, &source)
 }
 
 /// Lists the checkpoint (`importer checkpoint list`).
@@ -826,10 +840,9 @@ async fn run_prechecks(
 /// `importer --check-only`: scans the source, connects to the target and
 /// runs every precheck without writing data. Returns the report.
 pub async fn precheck(cfg: &Config) -> anyhow::Result<crate::precheck::Report> {
-    let root = source_root(cfg)?;
-    let scanned = scan::scan(&root, &scan_options(cfg)?)
-        .with_context(|| format!("scanning the data source {}", root.display()))?;
-    let options = import_options(cfg, &scanned.root)?;
+    let storage = source_storage(cfg)?;
+    let scanned = scan::scan(&storage, &scan_options(cfg)?).context("scanning the data source")?;
+    let options = import_options(cfg, &scanned.storage)?;
     let opened = open(cfg).await?;
     let report = run_prechecks(cfg, &scanned, &opened, &options, false).await;
     opened.backend.close().await;

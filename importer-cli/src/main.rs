@@ -42,6 +42,7 @@ const OUR_CRATES: &[&str] = &[
     "backend_core",
     "backend_local",
     "backend_tidb",
+    "dump_source",
 ];
 
 fn main() -> ExitCode {

@@ -721,6 +721,7 @@ async fn checkpoint_mysql_store_round_trips() {
         },
         columns: Some(vec!["a".into(), "b,\"c\"".into()]),
         timestamp: 1_700_000_000,
+        etag: None,
     };
     let mut engines = std::collections::BTreeMap::new();
     engines.insert(

@@ -116,9 +116,9 @@ fn sample_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../sample")
 }
 
-fn options(root: &Path) -> ImportOptions {
+fn options(source: &dump_source::Storage) -> ImportOptions {
     ImportOptions {
-        source_root: root.to_path_buf(),
+        source: source.clone(),
         region_concurrency: 3,
         table_concurrency: 2,
         batch_size: 1500,
@@ -159,7 +159,7 @@ async fn run_once(
     let root = sample_dir();
     let scanned = scan::scan(&root, &ScanOptions::default())?;
     let checkpoints = CheckpointManager::open(FileCheckpointStore::new(checkpoint), task())?;
-    let opts = options(&scanned.root);
+    let opts = options(&scanned.storage);
     let setup = importer_cli::import::progress::SetupProgress::default();
     let plans = import::prepare(&scanned, target.as_ref(), &opts, &checkpoints, &setup).await?;
     let ctx = Arc::new(ImportContext::new(

@@ -11,7 +11,6 @@
 //! ids are assigned 1..n in declaration order; a single integer primary key
 //! is the row handle unless declared `NONCLUSTERED` (TiDB's rule).
 
-use std::path::Path;
 use std::sync::OnceLock;
 
 use backend_core::model::{
@@ -25,6 +24,7 @@ use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
 
 use super::SourceError;
+use super::storage::FileIn;
 
 mod column_type;
 mod rewrite;
@@ -126,8 +126,8 @@ impl SchemaCharset {
     }
 }
 
-fn read(path: &Path, file: &str, charset: SchemaCharset) -> Result<String, SourceError> {
-    let bytes = std::fs::read(path).map_err(|e| SourceError::io(path, "read schema file", e))?;
+fn read(path: FileIn<'_>, file: &str, charset: SchemaCharset) -> Result<String, SourceError> {
+    let bytes = path.storage.read(path.path)?;
     charset.decode(bytes, file)
 }
 
@@ -199,12 +199,12 @@ fn the_statement(
 }
 
 /// Reads a `{db}-schema-create.sql` file.
-pub fn parse_database_file(
-    path: &Path,
+pub fn parse_database_file<'a>(
+    path: impl Into<FileIn<'a>>,
     file: &str,
     charset: SchemaCharset,
 ) -> Result<DatabaseSchema, SourceError> {
-    parse_create_database(&read(path, file, charset)?, file)
+    parse_create_database(&read(path.into(), file, charset)?, file)
 }
 
 /// Parses a `CREATE DATABASE`/`CREATE SCHEMA` statement (with noise).
@@ -254,12 +254,12 @@ fn unquote(ident: &str) -> String {
 }
 
 /// Reads a `{db}.{table}-schema-view.sql` file.
-pub fn parse_view_file(
-    path: &Path,
+pub fn parse_view_file<'a>(
+    path: impl Into<FileIn<'a>>,
     file: &str,
     charset: SchemaCharset,
 ) -> Result<ViewSchema, SourceError> {
-    parse_create_view(&read(path, file, charset)?, file)
+    parse_create_view(&read(path.into(), file, charset)?, file)
 }
 
 /// Parses a `CREATE VIEW` statement (the file may also hold dumpling's
@@ -350,17 +350,20 @@ impl TableDefinition {
 
 /// Reads a `{db}.{table}-schema.sql` file. The table id is 0: the target
 /// assigns it.
-pub fn parse_table_file(path: &Path, file: &str) -> Result<TableInfo, SourceError> {
+pub fn parse_table_file<'a>(
+    path: impl Into<FileIn<'a>>,
+    file: &str,
+) -> Result<TableInfo, SourceError> {
     read_table_definition(path, file, SchemaCharset::Auto)?.into_model()
 }
 
 /// Reads a `{db}.{table}-schema.sql` file written in `charset`.
-pub fn read_table_definition(
-    path: &Path,
+pub fn read_table_definition<'a>(
+    path: impl Into<FileIn<'a>>,
     file: &str,
     charset: SchemaCharset,
 ) -> Result<TableDefinition, SourceError> {
-    parse_table_definition(&read(path, file, charset)?, file)
+    parse_table_definition(&read(path.into(), file, charset)?, file)
 }
 
 /// Parses a `CREATE TABLE` statement (with dump noise) into the table model.

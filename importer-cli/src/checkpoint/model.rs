@@ -127,6 +127,10 @@ pub struct ChunkCheckpoint {
     pub columns: Option<Vec<String>>,
     /// The session time (Unix seconds) for `CURRENT_TIMESTAMP` defaults.
     pub timestamp: i64,
+    /// The object's ETag when the chunk was planned (object stores): a
+    /// resume reads only that version of the object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
 }
 
 impl ChunkCheckpoint {

@@ -4,7 +4,11 @@
 //! Layout follows Lightning's (`task_v2`, `table_v9`, `engine_v5`,
 //! `chunk_v5`, statuses as Lightning's numbers, a failed table's status
 //! divided by ten) with our extra columns: the failure message, per-chunk
-//! next row id, row count, separate index checksum and session timestamp.
+//! next row id, row count, separate index checksum and session timestamp,
+//! and a table of our own, `chunk_etag_v1`, with the ETag of each chunk's
+//! object when the source is an object store (a table beside `chunk_v5`
+//! rather than a column, so checkpoint schemas written before it still
+//! load).
 //!
 //! A save writes only the rows that changed since the last successful save,
 //! in one transaction, so the stored checkpoint moves from one consistent
@@ -398,6 +402,12 @@ impl Db {
                  update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, \
                  PRIMARY KEY (table_name, engine_id, chunk_index))"
             ),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {s}.chunk_etag_v1 (\
+                 table_name VARCHAR(261) NOT NULL, engine_id INT NOT NULL, \
+                 chunk_index INT UNSIGNED NOT NULL, etag VARCHAR(1024) NOT NULL, \
+                 PRIMARY KEY (table_name, engine_id, chunk_index))"
+            ),
         ] {
             self.exec(sql).await?;
         }
@@ -573,6 +583,7 @@ impl Db {
                 },
                 columns,
                 timestamp: row.try_get(17).map_err(e())?,
+                etag: None,
             };
             if let Some(engine) = cp
                 .tables
@@ -580,6 +591,27 @@ impl Db {
                 .and_then(|t| t.engines.get_mut(&id))
             {
                 engine.chunks.push(chunk);
+            }
+        }
+        let etags = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT table_name, engine_id, chunk_index, etag FROM {s}.chunk_etag_v1"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.err("reading chunk_etag_v1"))?;
+        for row in etags {
+            let e = || self.err("reading chunk_etag_v1");
+            let name: String = row.try_get(0).map_err(e())?;
+            let id: i32 = row.try_get(1).map_err(e())?;
+            let index: u32 = row.try_get(2).map_err(e())?;
+            let etag: String = row.try_get(3).map_err(e())?;
+            let chunk = cp
+                .tables
+                .get_mut(&name)
+                .and_then(|t| t.engines.get_mut(&id))
+                .and_then(|engine| engine.chunks.get_mut(usize::try_from(index).ok()?));
+            if let Some(chunk) = chunk {
+                chunk.etag = Some(etag);
             }
         }
         self.saved = Some(cp.clone());
@@ -622,7 +654,7 @@ impl Db {
             let before = saved.tables.get(name);
             let Some(table) = table else {
                 if before.is_some() {
-                    for t in ["table_v9", "engine_v5", "chunk_v5"] {
+                    for t in ["table_v9", "engine_v5", "chunk_v5", "chunk_etag_v1"] {
                         statements.push(format!(
                             "DELETE FROM {s}.{t} WHERE table_name = {}",
                             lit(name)
@@ -707,6 +739,14 @@ impl Db {
                         chunk.index_checksum.checksum,
                         chunk.timestamp
                     ));
+                    if let Some(etag) = &chunk.etag {
+                        statements.push(format!(
+                            "REPLACE INTO {s}.chunk_etag_v1 (table_name, engine_id, chunk_index, etag) \
+                             VALUES ({}, {id}, {idx}, {})",
+                            lit(name),
+                            lit(etag)
+                        ));
+                    }
                 }
             }
         }
@@ -755,10 +795,16 @@ impl Db {
         let new = quote(&new_name);
         self.exec(format!("CREATE DATABASE IF NOT EXISTS {new}"))
             .await?;
-        let moves: Vec<String> = ["task_v2", "table_v9", "engine_v5", "chunk_v5"]
-            .iter()
-            .map(|t| format!("{}.{t} TO {new}.{t}", self.schema))
-            .collect();
+        let moves: Vec<String> = [
+            "task_v2",
+            "table_v9",
+            "engine_v5",
+            "chunk_v5",
+            "chunk_etag_v1",
+        ]
+        .iter()
+        .map(|t| format!("{}.{t} TO {new}.{t}", self.schema))
+        .collect();
         self.exec(format!("RENAME TABLE {}", moves.join(", ")))
             .await?;
         self.remove().await?;

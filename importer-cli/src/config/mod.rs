@@ -49,8 +49,8 @@ pub use redact::{REDACTED, redact_dsn};
 pub use sections::{
     BlackWhiteList, BwTable, CheckpointConfig, ConflictConfig, CronConfig, CsvConfig,
     DEFAULT_FILTER, DEFAULT_STORE_PATH, FileRule, LightningConfig, MydumperConfig,
-    PostRestoreConfig, RouteRule, SecurityConfig, StoreConfig, TidbConfig, TikvImporterConfig,
-    cpu_count,
+    PostRestoreConfig, RouteRule, SecurityConfig, SourceDir, StoreConfig, TidbConfig,
+    TikvImporterConfig, cpu_count,
 };
 pub use types::{
     Backend, ByteSize, CheckpointDriver, ConflictStrategy, DataCharset, GoDuration,

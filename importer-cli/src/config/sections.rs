@@ -271,12 +271,51 @@ impl Default for TikvImporterConfig {
     }
 }
 
+/// `mydumper.data-source-dir`, shown (`Debug`, `Serialize`) without the
+/// URL parameters that hold credentials.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct SourceDir(pub String);
+
+impl std::ops::Deref for SourceDir {
+    type Target = String;
+    fn deref(&self) -> &String {
+        &self.0
+    }
+}
+
+impl From<String> for SourceDir {
+    fn from(s: String) -> Self {
+        SourceDir(s)
+    }
+}
+
+impl PartialEq<&str> for SourceDir {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl fmt::Debug for SourceDir {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&dump_source::storage::redact_spec(&self.0), f)
+    }
+}
+
+impl Serialize for SourceDir {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&dump_source::storage::redact_spec(&self.0))
+    }
+}
+
 /// `[mydumper]`: the data source.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct MydumperConfig {
-    /// The dump directory (`-d`); a path or a `file://` URL.
-    pub data_source_dir: String,
+    /// The dump (`-d`): a path, a `file://` URL, or an object-store URL
+    /// (`s3://`, `gs://`/`gcs://`, `azure://`/`azblob://`) that may carry
+    /// credentials: redacted in `Debug` and `Serialize`.
+    pub data_source_dir: SourceDir,
     /// Table filter rules (`-f`), Lightning's syntax (`db.tbl`, `!db.*`).
     pub filter: Vec<String>,
     /// File routing rules.
@@ -310,7 +349,7 @@ pub struct MydumperConfig {
 impl Default for MydumperConfig {
     fn default() -> Self {
         Self {
-            data_source_dir: String::new(),
+            data_source_dir: SourceDir::default(),
             filter: DEFAULT_FILTER.iter().map(|s| (*s).to_owned()).collect(),
             files: Vec::new(),
             no_schema: false,

@@ -181,16 +181,22 @@ pub(crate) fn validate_and_resolve(
     cfg.mydumper.csv.escaped_by = Some(escaped_by);
 
     // Data source and file rules.
-    if let Some((scheme, rest)) = cfg.mydumper.data_source_dir.split_once("://") {
+    if dump_source::storage::is_object_url(&cfg.mydumper.data_source_dir) {
+        // Parameters are checked here, with the key named; credentials are
+        // looked for when the import opens the store.
+        dump_source::storage::ObjectUrl::parse(&cfg.mydumper.data_source_dir)
+            .map_err(|e| invalid("mydumper.data-source-dir", e.to_string()))?;
+    } else if let Some((scheme, rest)) = cfg.mydumper.data_source_dir.split_once("://") {
         if scheme != "file" {
             return Err(invalid(
                 "mydumper.data-source-dir",
                 format!(
-                    "storage \"{scheme}://\" is not supported; allowed: a local directory or a file:// URL"
+                    "storage \"{scheme}://\" is not supported; allowed: a local directory, a \
+                     file:// URL, or s3://, gs://, gcs://, azure://, azblob://"
                 ),
             ));
         }
-        cfg.mydumper.data_source_dir = rest.to_owned();
+        cfg.mydumper.data_source_dir = rest.to_owned().into();
     }
     for (i, rule) in cfg.mydumper.files.iter().enumerate() {
         let key = format!("mydumper.files[{i}]");

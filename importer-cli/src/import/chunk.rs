@@ -31,8 +31,12 @@ use dump_source::Row;
 /// Where a chunk's data comes from.
 #[derive(Debug, Clone)]
 pub(crate) struct ChunkSource {
-    /// Absolute path of the data file.
-    pub path: PathBuf,
+    /// Where the dump is.
+    pub storage: dump_source::Storage,
+    /// The data file, relative to the dump.
+    pub file: PathBuf,
+    /// The object's ETag its reads require (object stores).
+    pub etag: Option<String>,
     /// How errors name the file (relative path).
     pub name: Arc<str>,
     /// Format of the file.
@@ -539,7 +543,7 @@ fn open_chunk_parser(
         ..opts.parser.clone()
     };
     let mut parser = source::open_parser(
-        &source.path,
+        source.storage.file(&source.file, source.etag.as_deref()),
         &source.name,
         source.format,
         source.compression,

@@ -14,7 +14,6 @@ pub mod report;
 pub mod table;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -27,7 +26,7 @@ use crate::checkpoint::CheckpointManager;
 use dump_source::chunk::{Chunk, ChunkOptions, make_table_chunks};
 use dump_source::csv::CsvOptions;
 use dump_source::scan::{ScanResult, TableSource};
-use dump_source::{ParserOptions, schema};
+use dump_source::{ParserOptions, Storage, schema};
 use progress::{Progress, SetupProgress};
 pub use table::TableReport;
 
@@ -47,7 +46,7 @@ pub enum PostOp {
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
     /// The data source directory.
-    pub source_root: PathBuf,
+    pub source: Storage,
     /// Chunk workers across all tables.
     pub region_concurrency: usize,
     /// Tables imported at once.
@@ -222,7 +221,7 @@ pub async fn prepare_each(
     setup: &SetupProgress,
     each: &mut (dyn FnMut(TablePlan) + Send),
 ) -> anyhow::Result<usize> {
-    let root = &scan.root;
+    let storage = &scan.storage;
     let charset = options.schema_charset;
     let (mut planned, mut chunks) = (0usize, 0usize);
     let total: usize = scan.databases.iter().map(|db| db.tables.len()).sum();
@@ -239,7 +238,7 @@ pub async fn prepare_each(
         let db_sql = match &db.schema_file {
             Some(file) => {
                 let parsed = schema::parse_database_file(
-                    &root.join(file),
+                    storage.file(file, None),
                     &file.display().to_string(),
                     charset,
                 )?;
@@ -268,7 +267,8 @@ pub async fn prepare_each(
                 continue;
             };
             let display = file.display().to_string();
-            let definition = schema::read_table_definition(&root.join(file), &display, charset)?;
+            let definition =
+                schema::read_table_definition(storage.file(file, None), &display, charset)?;
             // A server that runs the statement itself judges what it
             // means; the model is read back from it.
             let mut info = if target.runs_create_statements() {
@@ -323,7 +323,7 @@ pub async fn prepare_each(
                 let created = created.remove(&i);
                 let existed_before = existed.get(i).copied().unwrap_or(true);
                 let plan = plan_table(
-                    root,
+                    storage,
                     &db.name,
                     source,
                     created,
@@ -390,7 +390,7 @@ async fn create_batch(
 /// import is incremental or resumed.
 #[allow(clippy::too_many_arguments)]
 async fn plan_table(
-    root: &std::path::Path,
+    storage: &Storage,
     db: &str,
     source: &TableSource,
     created: Option<TidbTableInfo>,
@@ -428,7 +428,7 @@ async fn plan_table(
         );
     }
     let columns = table.core.loadable_columns().count();
-    let chunks = make_table_chunks(root, source, columns, &options.chunk)?;
+    let chunks = make_table_chunks(storage, source, columns, &options.chunk)?;
     let schema_hash = schema_hash(&table);
     Ok(TablePlan {
         table: Arc::new(table),
@@ -449,7 +449,7 @@ pub async fn create_views(
         for view in &db.views {
             let display = view.schema_file.display().to_string();
             let parsed = schema::parse_view_file(
-                &scan.root.join(&view.schema_file),
+                scan.storage.file(&view.schema_file, None),
                 &display,
                 options.schema_charset,
             )?;

@@ -150,7 +150,7 @@ async fn run_table(ctx: &Arc<ImportContext>, plan: &TablePlan) -> anyhow::Result
                 );
             }
             if cp.status < TableStatus::AllWritten {
-                check_files_unchanged(&name, plan, &cp)?;
+                check_files_unchanged(ctx, &name, plan, &cp)?;
             }
             cp
         }
@@ -363,10 +363,30 @@ async fn finish_import(
 
 /// A resumed table reads the chunks its checkpoint lists, which end where
 /// the files ended then: a file that grew since, or a new file, would have
-/// rows silently left out. (A file that shrank just ends early.)
-fn check_files_unchanged(name: &str, plan: &TablePlan, cp: &TableCheckpoint) -> anyhow::Result<()> {
+/// rows silently left out. (A file that shrank just ends early.) An object
+/// whose ETag differs from the checkpoint's was replaced: reading on would
+/// mix two versions of it.
+fn check_files_unchanged(
+    ctx: &ImportContext,
+    name: &str,
+    plan: &TablePlan,
+    cp: &TableCheckpoint,
+) -> anyhow::Result<()> {
     use std::collections::BTreeMap;
     use std::path::Path;
+    for c in cp.engines.values().flat_map(|e| &e.chunks) {
+        let Some(recorded) = &c.etag else { continue };
+        let now = plan.chunks.iter().find(|p| p.file.path == c.file);
+        if now.is_some_and(|p| p.file.etag.as_ref() != Some(recorded)) {
+            bail!(
+                "{}",
+                dump_source::SourceError::Changed {
+                    location: ctx.options.source.location().to_string(),
+                    object: c.file.display().to_string(),
+                }
+            );
+        }
+    }
     let mut recorded: BTreeMap<&Path, u64> = BTreeMap::new();
     for c in cp.engines.values().flat_map(|e| &e.chunks) {
         let end = recorded.entry(c.file.as_path()).or_insert(0);
@@ -436,6 +456,7 @@ fn new_table_checkpoint(ctx: &ImportContext, plan: &TablePlan) -> anyhow::Result
             index_checksum: KvChecksum::new(),
             columns: chunk.columns.clone(),
             timestamp: ctx.session_timestamp,
+            etag: chunk.file.etag.clone(),
         });
     }
     engines.insert(
@@ -510,7 +531,9 @@ async fn write_engine(
                 )
             })?;
         let source = ChunkSource {
-            path: ctx.options.source_root.join(&chunk.file),
+            storage: ctx.options.source.clone(),
+            file: chunk.file.clone(),
+            etag: chunk.etag.clone(),
             name: Arc::from(chunk.file.display().to_string()),
             format: file_meta.format,
             compression: file_meta.compression,

@@ -125,7 +125,7 @@ fn first_row(
     parser: &ParserOptions,
 ) -> Option<(Box<dyn RowParser>, Row)> {
     let mut p = source::open_parser(
-        &scan.root.join(&file.path),
+        scan.storage.file(&file.path, file.etag.as_deref()),
         &file.path.display().to_string(),
         file.format,
         file.compression,

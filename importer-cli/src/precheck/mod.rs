@@ -123,7 +123,7 @@ pub async fn run(input: PrecheckInput<'_>) -> Report {
         if tables.is_empty() {
             Err(format!(
                 "no tables found under {} (check the file names and [mydumper] filter)",
-                scan.root.display()
+                scan.storage.location()
             ))
         } else {
             Ok(format!(
@@ -132,7 +132,7 @@ pub async fn run(input: PrecheckInput<'_>) -> Report {
                 tables.len(),
                 tables.iter().map(|t| t.data_files.len()).sum::<usize>(),
                 total,
-                scan.root.display()
+                scan.storage.location()
             ))
         },
     );
@@ -155,7 +155,7 @@ pub async fn run(input: PrecheckInput<'_>) -> Report {
         match &t.schema_file {
             Some(file) => {
                 let definition = schema::read_table_definition(
-                    &scan.root.join(file),
+                    scan.storage.file(file, None),
                     &file.display().to_string(),
                     input.schema_charset,
                 );
@@ -237,7 +237,7 @@ pub async fn run(input: PrecheckInput<'_>) -> Report {
         }
         let model = match &t.schema_file {
             Some(file) => schema::read_table_definition(
-                &scan.root.join(file),
+                scan.storage.file(file, None),
                 &file.display().to_string(),
                 input.schema_charset,
             )

@@ -1,0 +1,249 @@
+//! Synchronous readers over objects, for the synchronous parsers.
+//!
+//! [`ObjectReader`] streams an object from an offset: a task on the I/O
+//! pool issues one ranged GET and forwards the body's pieces through a
+//! bounded channel, so read-ahead is at most [`READ_AHEAD`] pieces (plus
+//! the socket's buffers) whatever the object's size, and a slow parser
+//! slows the download instead of filling memory. A body that breaks off is
+//! requested again from the byte it stopped at, with backoff, up to
+//! [`STREAM_RETRIES`] times in a row; each such resumption is counted
+//! ([`super::read_retries`]). Dropping the reader stops the task.
+//!
+//! [`Blob`] gives the Parquet reader random access: ranged GETs for the
+//! footer and column chunks.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use object_store::path::Path as ObjectPath;
+use object_store::{GetOptions, GetRange};
+use tokio::sync::mpsc;
+
+use super::{Objects, READ_RETRIES, io_runtime};
+use crate::SourceError;
+use crate::compress::DataReader;
+
+/// Body pieces buffered ahead of the parser (each is what the transport
+/// delivered, typically 8–64 KiB).
+const READ_AHEAD: usize = 32;
+
+/// Consecutive resumptions of a broken body before the read fails.
+const STREAM_RETRIES: u32 = 5;
+
+/// An object streamed from an offset.
+pub(crate) struct ObjectReader {
+    rx: mpsc::Receiver<Result<Bytes, String>>,
+    piece: Bytes,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ObjectReader {
+    /// Streams `rel` of `objects` from byte `offset`, requiring `etag`.
+    pub(crate) fn open(
+        objects: &Arc<Objects>,
+        rel: &Path,
+        offset: u64,
+        etag: Option<&str>,
+    ) -> Result<DataReader, SourceError> {
+        let path = objects.path(rel)?;
+        let (tx, rx) = mpsc::channel(READ_AHEAD);
+        let pump = Pump {
+            objects: Arc::clone(objects),
+            path,
+            rel: rel.to_path_buf(),
+            etag: etag.map(str::to_string),
+        };
+        let task = io_runtime()?.spawn(pump.run(offset, tx));
+        Ok(Box::new(ObjectReader {
+            rx,
+            piece: Bytes::new(),
+            task,
+        }))
+    }
+}
+
+impl Drop for ObjectReader {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Read for ObjectReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.piece.is_empty() {
+            // `futures`' executor may block any thread, a tokio worker's
+            // included (tokio's own `blocking_recv` refuses to).
+            match futures::executor::block_on(self.rx.recv()) {
+                None => return Ok(0),
+                Some(Ok(piece)) => self.piece = piece,
+                Some(Err(message)) => return Err(io::Error::other(message)),
+            }
+        }
+        let n = buf.len().min(self.piece.len());
+        buf[..n].copy_from_slice(&self.piece[..n]);
+        let _ = self.piece.split_to(n);
+        Ok(n)
+    }
+}
+
+struct Pump {
+    objects: Arc<Objects>,
+    path: ObjectPath,
+    rel: PathBuf,
+    etag: Option<String>,
+}
+
+impl Pump {
+    async fn run(self, mut pos: u64, tx: mpsc::Sender<Result<Bytes, String>>) {
+        let mut failures = 0u32;
+        loop {
+            let options = GetOptions {
+                range: (pos > 0).then_some(GetRange::Offset(pos)),
+                if_match: self.etag.clone(),
+                ..GetOptions::default()
+            };
+            let result = match self.objects.store.get_opts(&self.path, options).await {
+                Ok(result) => result,
+                Err(e) => {
+                    // A range starting at the end of the object: nothing
+                    // left to read (S3 answers 416, which is an error).
+                    if pos > 0 && self.at_end(pos).await {
+                        return;
+                    }
+                    let _ = tx.send(Err(self.message(&e))).await;
+                    return;
+                }
+            };
+            let mut body = result.into_stream();
+            let mut broken = None;
+            while let Some(piece) = body.next().await {
+                match piece {
+                    Ok(piece) => {
+                        pos += u64::try_from(piece.len()).unwrap_or(u64::MAX);
+                        failures = 0;
+                        if tx.send(Ok(piece)).await.is_err() {
+                            // The reader is gone.
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        broken = Some(e);
+                        break;
+                    }
+                }
+            }
+            let Some(err) = broken else {
+                return;
+            };
+            failures += 1;
+            if failures > STREAM_RETRIES {
+                let _ = tx.send(Err(self.message(&err))).await;
+                return;
+            }
+            READ_RETRIES.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                object = %self.rel.display(),
+                offset = pos,
+                attempt = failures,
+                "object read broke off; requesting the rest again"
+            );
+            tokio::time::sleep(Duration::from_millis(100u64 << failures.min(6))).await;
+        }
+    }
+
+    fn message(&self, err: &object_store::Error) -> String {
+        self.objects.store_error(&self.rel, "read", err).to_string()
+    }
+
+    /// Whether `pos` is at or past the end of the object.
+    async fn at_end(&self, pos: u64) -> bool {
+        let options = GetOptions {
+            head: true,
+            if_match: self.etag.clone(),
+            ..GetOptions::default()
+        };
+        match self.objects.store.get_opts(&self.path, options).await {
+            Ok(result) => result.meta.size <= pos,
+            Err(_) => false,
+        }
+    }
+}
+
+/// Random access to a data file, for the Parquet reader.
+pub(crate) enum Blob {
+    /// A local file.
+    Local(std::fs::File),
+    /// An object, read by ranges.
+    Object(ObjectBlob),
+}
+
+/// An object of known size read by ranged GETs.
+pub(crate) struct ObjectBlob {
+    objects: Arc<Objects>,
+    rel: PathBuf,
+    size: u64,
+    etag: Option<String>,
+}
+
+impl Blob {
+    pub(crate) fn object(
+        objects: &Arc<Objects>,
+        rel: &Path,
+        etag: Option<&str>,
+    ) -> Result<Blob, SourceError> {
+        let size = objects.size(rel)?;
+        Ok(Blob::Object(ObjectBlob {
+            objects: Arc::clone(objects),
+            rel: rel.to_path_buf(),
+            size,
+            etag: etag.map(str::to_string),
+        }))
+    }
+}
+
+impl parquet::file::reader::Length for Blob {
+    fn len(&self) -> u64 {
+        match self {
+            Blob::Local(file) => parquet::file::reader::Length::len(file),
+            Blob::Object(o) => o.size,
+        }
+    }
+}
+
+fn parquet_err(e: SourceError) -> parquet::errors::ParquetError {
+    parquet::errors::ParquetError::External(Box::new(e))
+}
+
+impl parquet::file::reader::ChunkReader for Blob {
+    type T = Box<dyn Read + Send>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        match self {
+            Blob::Local(file) => Ok(Box::new(file.get_read(start)?)),
+            Blob::Object(o) => {
+                let objects = &o.objects;
+                ObjectReader::open(objects, &o.rel, start, o.etag.as_deref()).map_err(parquet_err)
+            }
+        }
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        match self {
+            Blob::Local(file) => file.get_bytes(start, length),
+            Blob::Object(o) => o
+                .objects
+                .read_range(
+                    &o.rel,
+                    start,
+                    u64::try_from(length).unwrap_or(u64::MAX),
+                    o.etag.as_deref(),
+                )
+                .map_err(parquet_err),
+        }
+    }
+}
