@@ -116,9 +116,13 @@ start_azure() {
     echo $! >"$dir/azurite.pid"
     wait_http "http://127.0.0.1:$port/" azurite "$dir/azurite.log"
     # Azurite's well-known development account.
-    echo "export IMPORTER_TEST_AZURE_ENDPOINT=http://127.0.0.1:$port/devstoreaccount1"
-    echo "export IMPORTER_TEST_AZURE_ACCOUNT=devstoreaccount1"
-    echo "export IMPORTER_TEST_AZURE_KEY=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+    local account=devstoreaccount1
+    local key="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+    python3 "$(dirname "${BASH_SOURCE[0]}")/objstore_azure.py" \
+        "http://127.0.0.1:$port/$account" "$account" "$key" importer-test
+    echo "export IMPORTER_TEST_AZURE_ENDPOINT=http://127.0.0.1:$port/$account"
+    echo "export IMPORTER_TEST_AZURE_ACCOUNT=$account"
+    echo "export IMPORTER_TEST_AZURE_KEY=$key"
     echo "export IMPORTER_TEST_AZURE_CONTAINER=importer-test"
 }
 

@@ -16,7 +16,10 @@ use std::time::{Duration, Instant};
 
 use backend_local::TargetStore;
 use backend_local::store::{self, Format};
-use crash_common::{DB, Dump, LOCAL_POINTS, Rng, RunEnd, generate, random_failpoint, run_importer};
+use crash_common::{
+    DB, Dump, LOCAL_POINTS, Rng, RunEnd, TableImage, assert_same, generate, image,
+    random_failpoint, run_importer,
+};
 
 /// Writes a config importing `dump` into `<dir>/store`, with small chunks,
 /// engines, regions and writer buffers so a small dump has many of each.
@@ -59,86 +62,6 @@ checksum = "required"
     );
     std::fs::write(&path, text).unwrap();
     path
-}
-
-/// One table as the store holds it.
-#[derive(Debug, PartialEq, Eq)]
-struct TableImage {
-    name: String,
-    rows: u64,
-    csv: Vec<u8>,
-    checksum: backend_core::KvChecksum,
-    auto_increment_base: i64,
-    id: i64,
-}
-
-fn image(store_dir: &Path) -> Vec<TableImage> {
-    let store = TargetStore::open(store_dir).unwrap();
-    let db = store.db();
-    let mut out = Vec::new();
-    for t in store::list_tables(db).unwrap() {
-        let mut csv = Vec::new();
-        let rows = store::export_table(db, &t.db, &t.table, Format::Csv, &mut csv).unwrap();
-        assert_eq!(
-            rows, t.rows,
-            "{}.{}: exported rows vs counted rows",
-            t.db, t.table
-        );
-        out.push(TableImage {
-            name: format!("{}.{}", t.db, t.table),
-            rows,
-            checksum: store::checksum_table(db, &t.db, &t.table).unwrap(),
-            auto_increment_base: t.auto_increment_base,
-            id: t.id,
-            csv,
-        });
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    out
-}
-
-fn assert_same(got: &[TableImage], want: &[TableImage], context: &str) {
-    assert_eq!(
-        got.iter().map(|t| &t.name).collect::<Vec<_>>(),
-        want.iter().map(|t| &t.name).collect::<Vec<_>>(),
-        "{context}: tables"
-    );
-    for (g, w) in got.iter().zip(want) {
-        assert_eq!(g.rows, w.rows, "{context}: rows of {}", g.name);
-        if g.csv != w.csv {
-            let gl: Vec<&[u8]> = g.csv.split(|b| *b == b'\n').collect();
-            let wl: Vec<&[u8]> = w.csv.split(|b| *b == b'\n').collect();
-            let first = gl.iter().zip(&wl).position(|(a, b)| a != b);
-            panic!(
-                "{context}: rows of {} differ from a clean import (first differing line {:?}: {:?} vs {:?})",
-                g.name,
-                first,
-                first.map(|i| String::from_utf8_lossy(gl[i])),
-                first.map(|i| String::from_utf8_lossy(wl[i])),
-            );
-        }
-        // The KV checksum covers keys, which hold the table id: a table
-        // dropped and recreated (error-destroy) gets a new one.
-        if g.id == w.id {
-            assert_eq!(g.checksum, w.checksum, "{context}: checksum of {}", g.name);
-        } else {
-            assert_eq!(
-                g.checksum.kvs, w.checksum.kvs,
-                "{context}: pairs of {}",
-                g.name
-            );
-            assert_eq!(
-                g.checksum.bytes, w.checksum.bytes,
-                "{context}: bytes of {}",
-                g.name
-            );
-        }
-        assert_eq!(
-            g.auto_increment_base, w.auto_increment_base,
-            "{context}: auto-increment base of {}",
-            g.name
-        );
-    }
 }
 
 /// The largest id in an exported CSV's first column.

@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use object_store::aws::AmazonS3Builder;
 use object_store::azure::MicrosoftAzureBuilder;
-use object_store::gcp::GoogleCloudStorageBuilder;
-use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
+use object_store::gcp::{GcpCredential, GoogleCloudStorageBuilder};
+use object_store::{
+    BackoffConfig, ClientOptions, ObjectStore, RetryConfig, StaticCredentialProvider,
+};
 
 use super::url::{Cloud, ObjectUrl};
 use crate::SourceError;
@@ -195,14 +197,21 @@ fn gcs(url: &ObjectUrl, warnings: &mut Vec<String>) -> GoogleCloudStorageBuilder
     if let Some(endpoint) = url.param("endpoint") {
         b = b.with_base_url(endpoint.trim_end_matches('/'));
         // A custom endpoint without credentials is an emulator or a
-        // public bucket: send unsigned requests instead of looking for
-        // Google's metadata server.
+        // public bucket: anonymous requests, instead of asking Google's
+        // metadata server for a token.
         let has_credentials = url.param("credentials-file").is_some()
-            || ["GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_SERVICE_ACCOUNT"]
-                .iter()
-                .any(|k| std::env::var_os(k).is_some());
+            || [
+                "GOOGLE_APPLICATION_CREDENTIALS",
+                "GOOGLE_SERVICE_ACCOUNT",
+                "GOOGLE_SERVICE_ACCOUNT_PATH",
+                "GOOGLE_SERVICE_ACCOUNT_KEY",
+            ]
+            .iter()
+            .any(|k| std::env::var_os(k).is_some());
         if !has_credentials {
-            b = b.with_skip_signature(true);
+            b = b.with_credentials(Arc::new(StaticCredentialProvider::new(GcpCredential {
+                bearer: String::new(),
+            })));
         }
     }
     b

@@ -391,6 +391,11 @@ impl Objects {
             E::PermissionDenied { .. } | E::Unauthenticated { .. } => {
                 format!("access denied: check the credentials and their permissions: {text}")
             }
+            // Some stores' listings report a refusal as a generic error
+            // with the HTTP status in its text.
+            _ if text.contains("403 Forbidden") || text.contains("401 Unauthorized") => {
+                format!("access denied: check the credentials and their permissions: {text}")
+            }
             _ => text,
         };
         self.error(rel, what, reason)
