@@ -18,7 +18,6 @@ mod objstore_env;
 use std::io::Write;
 use std::path::Path;
 
-use backend_core::SourceFormat;
 use dump_source::chunk::{Chunk, ChunkOptions, make_table_chunks};
 use dump_source::csv::CsvOptions;
 use dump_source::scan::{ScanOptions, ScanResult, scan};

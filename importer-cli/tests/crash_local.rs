@@ -14,8 +14,6 @@ mod crash_common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use backend_local::TargetStore;
-use backend_local::store::{self, Format};
 use crash_common::{
     DB, Dump, LOCAL_POINTS, Rng, RunEnd, TableImage, assert_same, generate, image,
     random_failpoint, run_importer,

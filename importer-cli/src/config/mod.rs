@@ -36,6 +36,7 @@ pub mod keys;
 mod load;
 mod redact;
 mod sections;
+mod source_url;
 mod types;
 mod validate;
 

@@ -298,13 +298,13 @@ impl PartialEq<&str> for SourceDir {
 
 impl fmt::Debug for SourceDir {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&dump_source::storage::redact_spec(&self.0), f)
+        fmt::Debug::fmt(&super::source_url::redact(&self.0), f)
     }
 }
 
 impl Serialize for SourceDir {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&dump_source::storage::redact_spec(&self.0))
+        s.serialize_str(&super::source_url::redact(&self.0))
     }
 }
 

@@ -181,11 +181,11 @@ pub(crate) fn validate_and_resolve(
     cfg.mydumper.csv.escaped_by = Some(escaped_by);
 
     // Data source and file rules.
-    if dump_source::storage::is_object_url(&cfg.mydumper.data_source_dir) {
+    if super::source_url::is_object_url(&cfg.mydumper.data_source_dir) {
         // Parameters are checked here, with the key named; credentials are
         // looked for when the import opens the store.
-        dump_source::storage::ObjectUrl::parse(&cfg.mydumper.data_source_dir)
-            .map_err(|e| invalid("mydumper.data-source-dir", e.to_string()))?;
+        super::source_url::check(&cfg.mydumper.data_source_dir)
+            .map_err(|e| invalid("mydumper.data-source-dir", e))?;
     } else if let Some((scheme, rest)) = cfg.mydumper.data_source_dir.split_once("://") {
         if scheme != "file" {
             return Err(invalid(
