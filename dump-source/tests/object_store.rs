@@ -87,8 +87,10 @@ fn make_dump(dir: &Path) {
 }
 
 fn chunk_options() -> ChunkOptions {
-    let mut csv = CsvOptions::default();
-    csv.terminator = "\n".into();
+    let csv = CsvOptions {
+        terminator: "\n".into(),
+        ..CsvOptions::default()
+    };
     ChunkOptions {
         strict_format: true,
         max_region_size: 32 << 10,

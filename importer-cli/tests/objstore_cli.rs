@@ -113,23 +113,6 @@ fn importer(args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// Every file under `dir` (logs, checkpoints, configs aside).
-fn written_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if !path.ends_with("importer.toml") {
-                out.push(path);
-            }
-        }
-    }
-    out
-}
-
 fn assert_no_secret(what: &str, bytes: &[u8], secret: &str) {
     let text = String::from_utf8_lossy(bytes);
     for needle in [secret.to_string(), enc(secret)] {
@@ -186,8 +169,8 @@ fn s3_import_aborted_mid_object_resumes_to_the_local_disk_result() {
     assert!(matches!(end, RunEnd::Success), "{end:?}");
     assert_same(&image(&s3_dir.join("store")), &want, "resumed from S3");
 
-    for file in written_files(&s3_dir) {
-        if file.extension().is_some_and(|e| e == "sst") {
+    for file in objstore_env::files_under(&s3_dir) {
+        if file.ends_with("importer.toml") {
             continue;
         }
         assert_no_secret(

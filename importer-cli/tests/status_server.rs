@@ -217,6 +217,10 @@ fn metrics_and_progress_follow_a_running_import() {
         Some(0.0)
     );
     assert!(m.value("importer_checkpoint_saves_total", &[]).unwrap() > 0.0);
+    assert_eq!(
+        m.value("importer_source_read_retries_total", &[]),
+        Some(0.0)
+    );
     assert!(m.value("importer_memory_rss_bytes", &[]).unwrap() > 0.0);
     for (name, kind) in &m.types {
         if name.ends_with("_total") {

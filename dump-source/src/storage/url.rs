@@ -252,6 +252,7 @@ pub fn redact_spec(spec: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -150,18 +150,7 @@ impl Server {
 
     /// Uploads every file under `dir` to `prefix/<relative path>`.
     pub fn upload(&self, dir: &Path, prefix: &str) {
-        let mut files = Vec::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for entry in std::fs::read_dir(&d).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else {
-                    files.push(path);
-                }
-            }
-        }
+        let files = files_under(dir);
         let puts: Vec<(ObjectPath, Vec<u8>)> = files
             .iter()
             .map(|f| {
@@ -207,6 +196,23 @@ impl Server {
     pub fn put(&self, key: &str, bytes: Vec<u8>) {
         self.put_all(vec![(ObjectPath::parse(key).unwrap(), bytes)]);
     }
+}
+
+/// Every file under `dir`, at any depth.
+pub fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
 }
 
 /// A prefix no other test run uses.

@@ -349,7 +349,10 @@ pub const KEYS: &[Key] = &[
     works_note("mydumper.batch-size", "source bytes per data engine"),
     warns("mydumper.batch-import-ratio", "engine batches are uniform"),
     warns("mydumper.source-id", "only used by DM"),
-    works_note("mydumper.data-source-dir", "a directory or a `file://` URL"),
+    works_note(
+        "mydumper.data-source-dir",
+        "a directory, a `file://` URL, or `s3://`, `gs://`/`gcs://`, `azure://`/`azblob://` URLs with Lightning's parameters (`role-arn` and `external-id` refused; write-only ones warned about)",
+    ),
     works_note(
         "mydumper.character-set",
         "schema files in auto, utf8mb4, gb18030, gbk, latin1 or binary",

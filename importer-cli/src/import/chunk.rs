@@ -88,7 +88,7 @@ pub(crate) enum ChunkOutcome {
     /// Progress is recorded.
     Durable,
     /// Written; progress to record once flushed.
-    Pending(PendingChunk),
+    Pending(Box<PendingChunk>),
 }
 
 /// Parses, encodes and delivers one chunk from its recorded position.
@@ -232,7 +232,7 @@ pub(crate) async fn process_chunk(
         failpoint::chunk_done();
         Ok(ChunkOutcome::Durable)
     } else {
-        Ok(ChunkOutcome::Pending(pending))
+        Ok(ChunkOutcome::Pending(Box::new(pending)))
     }
 }
 

@@ -572,7 +572,7 @@ async fn write_engine(
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok(Ok((_, ChunkOutcome::Durable))) => {}
-            Ok(Ok((idx, ChunkOutcome::Pending(p)))) => pending.push((idx, p)),
+            Ok(Ok((idx, ChunkOutcome::Pending(p)))) => pending.push((idx, *p)),
             Ok(Err(err)) => {
                 first_error.get_or_insert(err);
                 tasks.abort_all();

@@ -199,6 +199,13 @@ pub fn render(task: &TaskStatus) -> Result<String, prometheus::Error> {
     )?
     .with_label_values::<&str>(&[])
     .inc_by(ctx.checkpoints.saves());
+    m.counter(
+        "importer_source_read_retries_total",
+        "Object-store reads that broke off and were resumed from where they stopped",
+        &[],
+    )?
+    .with_label_values::<&str>(&[])
+    .inc_by(dump_source::storage::read_retries());
 
     if let Some(b) = ctx.backend.metrics() {
         m.counter(
