@@ -34,7 +34,8 @@ pub fn open<'a>(
     if compression == Compression::None {
         return storage.open_raw(rel, offset, etag);
     }
-    let mut raw = BufReader::new(storage.open_raw(rel, 0, etag)?);
+    // zstd's recommended input block; gzip and snappy read less at a time.
+    let mut raw = BufReader::with_capacity(128 << 10, storage.open_raw(rel, 0, etag)?);
     let empty = raw
         .fill_buf()
         .map_err(|e| SourceError::io(rel, "read", e))?

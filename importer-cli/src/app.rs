@@ -39,6 +39,10 @@ pub use crate::import::ImportOutcome;
 /// Warnings about URL parameters that have no effect are logged.
 pub fn source_storage(cfg: &Config) -> anyhow::Result<Storage> {
     let (storage, warnings) = Storage::open(&cfg.mydumper.data_source_dir)?;
+    if storage.local_root().is_none() {
+        let scrubber = storage.clone();
+        crate::redaction::set_secret_scrubber(move |text| scrubber.scrub(text));
+    }
     for warning in warnings {
         tracing::warn!("{warning}");
     }

@@ -13,7 +13,7 @@ use importer_cli::cli::{self, Cli, Command};
 use importer_cli::config::{self, Config, EnvVars, LoadOptions, LogFormat, LogLevel};
 use importer_cli::interrupt::{Interrupt, Interrupted};
 use importer_cli::logfile::{RotatingFile, Rotation};
-use importer_cli::redaction::{self, Redacting};
+use importer_cli::redaction::{self, Redacting, Scrubbing};
 use importer_cli::terminal::{FILE_ONLY_TARGET, Terminal};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
@@ -218,7 +218,7 @@ fn init_logging(cfg: &Config) -> anyhow::Result<()> {
         let layer = if redact {
             log_layer(Redacting(writer), json, ansi)
         } else {
-            log_layer(writer, json, ansi)
+            log_layer(Scrubbing(writer), json, ansi)
         };
         tracing_subscriber::registry()
             .with(filter)
@@ -239,8 +239,8 @@ fn init_logging(cfg: &Config) -> anyhow::Result<()> {
             )
         } else {
             (
-                log_layer(std::sync::Mutex::new(log), json, false),
-                log_layer(terminal.log_writer(), false, ansi),
+                log_layer(Scrubbing(std::sync::Mutex::new(log)), json, false),
+                log_layer(Scrubbing(terminal.log_writer()), false, ansi),
             )
         };
         tracing_subscriber::registry()

@@ -9,11 +9,17 @@
 //! single-quoted literal with `'?'` and each run of 16 or more hex digits
 //! with `?`. Identifiers in back-quotes, file names, offsets and counts
 //! stay, so a redacted message still says where the problem is.
+//!
+//! Secrets of the data source (the keys an object-store URL or the
+//! environment gives) are removed always, whatever the switch says: the
+//! data source registers its scrubber ([`set_secret_scrubber`]) and every
+//! log line, printed error and status answer passes through
+//! [`scrub_secrets`].
 
 use std::borrow::Cow;
 use std::io::{self, Write};
-use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{LazyLock, OnceLock};
 
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -22,6 +28,26 @@ static ENABLED: AtomicBool = AtomicBool::new(false);
 static HEX: LazyLock<regex::Regex> = LazyLock::new(|| {
     regex::Regex::new(r"\b(?:0x)?[0-9A-Fa-f]{16,}\b").unwrap_or_else(|_| unreachable!())
 });
+
+/// Removes known secrets from a text.
+type Scrubber = Box<dyn Fn(&str) -> String + Send + Sync>;
+
+static SCRUBBER: OnceLock<Scrubber> = OnceLock::new();
+
+/// Registers what removes the data source's secrets from text, for the
+/// process (the first registration stays: one import, one source).
+pub fn set_secret_scrubber(scrub: impl Fn(&str) -> String + Send + Sync + 'static) {
+    let _ = SCRUBBER.set(Box::new(scrub));
+}
+
+/// `text` without the data source's secrets (unchanged when none is
+/// registered).
+pub fn scrub_secrets(text: &str) -> Cow<'_, str> {
+    match SCRUBBER.get() {
+        Some(scrub) => Cow::Owned(scrub(text)),
+        None => Cow::Borrowed(text),
+    }
+}
 
 /// Turns redaction on or off for the process (`security.redact-info-log`).
 pub fn set_enabled(on: bool) {
@@ -33,12 +59,13 @@ pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
 
-/// `text` with row data replaced by `?` when redaction is on.
+/// `text` without secrets, and with row data replaced by `?` when
+/// redaction is on.
 pub fn redact(text: &str) -> Cow<'_, str> {
     if !enabled() {
-        return Cow::Borrowed(text);
+        return scrub_secrets(text);
     }
-    redact_always(text)
+    Cow::Owned(scrub_secrets(&redact_always(text)).into_owned())
 }
 
 /// `text` with row data replaced by `?`.
@@ -118,7 +145,44 @@ pub struct RedactingWriter<W>(W);
 impl<W: Write> Write for RedactingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
-        self.0.write_all(redact_always(&text).as_bytes())?;
+        self.0
+            .write_all(scrub_secrets(&redact_always(&text)).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// A log writer that removes the data source's secrets from each line
+/// (what every log gets when [`Redacting`] is off).
+#[derive(Debug)]
+pub struct Scrubbing<M>(pub M);
+
+impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Scrubbing<M> {
+    type Writer = ScrubbingWriter<M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        ScrubbingWriter(self.0.make_writer())
+    }
+
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
+        ScrubbingWriter(self.0.make_writer_for(meta))
+    }
+}
+
+/// The writer of [`Scrubbing`].
+#[derive(Debug)]
+pub struct ScrubbingWriter<W>(W);
+
+impl<W: Write> Write for ScrubbingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if SCRUBBER.get().is_none() {
+            return self.0.write(buf);
+        }
+        let text = String::from_utf8_lossy(buf);
+        self.0.write_all(scrub_secrets(&text).as_bytes())?;
         Ok(buf.len())
     }
 

@@ -247,3 +247,179 @@ impl parquet::file::reader::ChunkReader for Blob {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use futures::stream::{BoxStream, StreamExt};
+    use object_store::memory::InMemory;
+    use object_store::{
+        CopyOptions, GetResultPayload, ListResult, MultipartUpload, ObjectMeta, ObjectStoreExt,
+        PutMultipartOptions, PutOptions, PutPayload, PutResult,
+    };
+
+    use super::*;
+
+    /// An in-memory store whose first `breaks` GET bodies end with an error
+    /// after `head` bytes, as a connection reset mid-transfer does.
+    #[derive(Debug)]
+    struct Flaky {
+        inner: InMemory,
+        breaks: AtomicUsize,
+        head: usize,
+    }
+
+    impl std::fmt::Display for Flaky {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("Flaky")
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl object_store::ObjectStore for Flaky {
+        async fn put_opts(
+            &self,
+            location: &ObjectPath,
+            payload: PutPayload,
+            opts: PutOptions,
+        ) -> object_store::Result<PutResult> {
+            self.inner.put_opts(location, payload, opts).await
+        }
+
+        async fn put_multipart_opts(
+            &self,
+            location: &ObjectPath,
+            opts: PutMultipartOptions,
+        ) -> object_store::Result<Box<dyn MultipartUpload>> {
+            self.inner.put_multipart_opts(location, opts).await
+        }
+
+        async fn get_opts(
+            &self,
+            location: &ObjectPath,
+            options: GetOptions,
+        ) -> object_store::Result<object_store::GetResult> {
+            let mut result = self.inner.get_opts(location, options).await?;
+            let left = self.breaks.load(Ordering::SeqCst);
+            if left > 0 {
+                self.breaks.store(left - 1, Ordering::SeqCst);
+                // Without the `fs` feature a payload is always a stream.
+                let GetResultPayload::Stream(body) = std::mem::replace(
+                    &mut result.payload,
+                    GetResultPayload::Stream(futures::stream::empty().boxed()),
+                );
+                let n = self.head;
+                let head = body
+                    .map(move |piece| piece.map(|b| b.slice(..b.len().min(n))))
+                    .take(usize::from(n > 0));
+                let reset = futures::stream::once(async {
+                    Err(object_store::Error::Generic {
+                        store: "Flaky",
+                        source: "connection reset".into(),
+                    })
+                });
+                result.payload = GetResultPayload::Stream(head.chain(reset).boxed());
+            }
+            Ok(result)
+        }
+
+        fn delete_stream(
+            &self,
+            locations: BoxStream<'static, object_store::Result<ObjectPath>>,
+        ) -> BoxStream<'static, object_store::Result<ObjectPath>> {
+            self.inner.delete_stream(locations)
+        }
+
+        fn list(
+            &self,
+            prefix: Option<&ObjectPath>,
+        ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+            self.inner.list(prefix)
+        }
+
+        async fn list_with_delimiter(
+            &self,
+            prefix: Option<&ObjectPath>,
+        ) -> object_store::Result<ListResult> {
+            self.inner.list_with_delimiter(prefix).await
+        }
+
+        async fn copy_opts(
+            &self,
+            from: &ObjectPath,
+            to: &ObjectPath,
+            options: CopyOptions,
+        ) -> object_store::Result<()> {
+            self.inner.copy_opts(from, to, options).await
+        }
+    }
+
+    fn objects(breaks: usize, head: usize, data: &[u8]) -> Arc<Objects> {
+        let store = Flaky {
+            inner: InMemory::new(),
+            breaks: AtomicUsize::new(breaks),
+            head,
+        };
+        let bytes = data.to_vec();
+        io_runtime()
+            .unwrap()
+            .block_on(store.put(&ObjectPath::from("d/f.csv"), bytes.into()))
+            .unwrap();
+        Arc::new(Objects {
+            store: Arc::new(store),
+            prefix: "d".into(),
+            location: "s3://b/d".into(),
+            secrets: vec!["SEKRIT".into()],
+        })
+    }
+
+    #[test]
+    fn a_body_that_breaks_off_is_requested_again_from_where_it_stopped() {
+        let data: Vec<u8> = (0..10_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        let before = READ_RETRIES.load(Ordering::Relaxed);
+        let objects = objects(3, 1000, &data);
+        let mut reader = ObjectReader::open(&objects, Path::new("f.csv"), 5, None).unwrap();
+        let mut got = Vec::new();
+        reader.read_to_end(&mut got).unwrap();
+        assert_eq!(got, &data[5..]);
+        assert!(READ_RETRIES.load(Ordering::Relaxed) >= before + 3);
+    }
+
+    #[test]
+    fn a_body_that_keeps_breaking_fails_naming_the_object_without_secrets() {
+        // No byte gets through: the retries in a row run out.
+        let objects = objects(STREAM_RETRIES as usize + 2, 0, &[7u8; 50_000]);
+        let mut reader = ObjectReader::open(&objects, Path::new("f.csv"), 0, None).unwrap();
+        let err = reader.read_to_end(&mut Vec::new()).unwrap_err().to_string();
+        assert!(
+            err.contains("s3://b/d: f.csv: read") && err.contains("connection reset"),
+            "{err}"
+        );
+        assert!(!err.contains("SEKRIT"));
+    }
+
+    #[test]
+    fn reads_from_the_end_or_past_it_are_empty_or_fail() {
+        let objects = objects(0, 0, b"abc");
+        let mut got = Vec::new();
+        ObjectReader::open(&objects, Path::new("f.csv"), 3, None)
+            .unwrap()
+            .read_to_end(&mut got)
+            .unwrap();
+        assert!(got.is_empty());
+        let blob = Blob::object(&objects, Path::new("f.csv"), None).unwrap();
+        use parquet::file::reader::{ChunkReader, Length};
+        assert_eq!(blob.len(), 3);
+        assert_eq!(&blob.get_bytes(1, 2).unwrap()[..], b"bc");
+        let err = Blob::object(&objects, Path::new("missing"), None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("missing") && err.contains("not found"),
+            "{err}"
+        );
+    }
+}
