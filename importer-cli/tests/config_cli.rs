@@ -138,6 +138,39 @@ fn no_config_means_local_backend_and_default_store() {
     assert!(parse(&["-d", "./dump", "--check-only"]).import.check_only());
 }
 
+/// An object-store URL is checked when the config loads (an unknown
+/// parameter names the key, never a secret) and shown without its keys.
+#[test]
+fn object_store_urls_are_checked_and_shown_without_keys() {
+    let url = "s3://bucket/dump?region=us-west-2&access-key=AK&secret-access-key=TOPSECRET";
+    let cli = parse(&["-d", url]);
+    let c = load(&cli.load_options(EnvVars::default())).unwrap().config;
+    assert_eq!(c.mydumper.data_source_dir, url);
+    for shown in [
+        format!("{c:?}"),
+        c.to_string(),
+        serde_json::to_string(&c).unwrap(),
+    ] {
+        assert!(
+            !shown.contains("TOPSECRET") && !shown.contains("=AK"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("s3://bucket/dump?region=us-west-2"),
+            "{shown}"
+        );
+    }
+    let cli = parse(&["-d", "s3://bucket/dump?secret-access-key=TOPSECRET&bogus=1"]);
+    let err = load(&cli.load_options(EnvVars::default()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("mydumper.data-source-dir") && err.contains("bogus"),
+        "{err}"
+    );
+    assert!(!err.contains("TOPSECRET"), "{err}");
+}
+
 #[test]
 fn invalid_flag_values_list_the_allowed_ones() {
     let err = parse_err(&["--backend", "importer"]);
