@@ -22,6 +22,7 @@ use crate::errors_table::ErrorRecorder;
 use crate::markers::{Forget, Markers};
 use crate::retry::{RetryPolicy, with_retry};
 use crate::server::{ServerInfo, ServerKind};
+use crate::target::SCHEMA_SESSIONS;
 use crate::target_info::TidbTargetInfoGetter;
 use crate::writer::{TidbWriter, WriteContext};
 
@@ -194,7 +195,14 @@ impl TidbBackend {
         let sql_mode = sql_mode_for(kind, version, &config.sql_mode);
         let init: Arc<str> = session_statement(&sql_mode, &vars).into();
         let pool = MySqlPoolOptions::new()
-            .max_connections(config.region_concurrency.saturating_add(1))
+            // A session per writer, one for the rest, and the sessions
+            // that create schema objects beside the writers.
+            .max_connections(
+                config
+                    .region_concurrency
+                    .saturating_add(1)
+                    .saturating_add(SCHEMA_SESSIONS),
+            )
             .min_connections(0)
             .acquire_timeout(Duration::from_secs(60))
             .test_before_acquire(true)
