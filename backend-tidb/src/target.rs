@@ -231,18 +231,27 @@ impl TidbBackend {
     }
 
     /// The lowercased names of the base tables of database `db` (none
-    /// when it does not exist): names compare case-insensitively, as in
-    /// `remote_table`.
-    async fn table_names(&self, db: &str) -> Result<HashSet<String>> {
+    /// when it does not exist), or of those among `only`: names compare
+    /// case-insensitively, as in `remote_table`. The server reads each
+    /// listed table's definition, so a batch asks about its own tables,
+    /// not the whole database again.
+    async fn table_names(&self, db: &str, only: Option<&[String]>) -> Result<HashSet<String>> {
+        if only.is_some_and(<[String]>::is_empty) {
+            return Ok(HashSet::new());
+        }
         let pool = self.pool();
         let what = format!("listing the tables of database {}", quote_identifier(db));
+        let filter = crate::target_info::name_filter(only);
+        let sql = format!(
+            "SELECT TABLE_NAME FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = ?{filter} AND TABLE_TYPE = 'BASE TABLE'"
+        );
         let names: Vec<String> = with_retry(self.retry(), &what, || {
-            sqlx::query_scalar(
-                "SELECT TABLE_NAME FROM information_schema.TABLES \
-                 WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
-            )
-            .bind(db)
-            .fetch_all(pool)
+            let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())).bind(db);
+            for name in only.unwrap_or_default() {
+                query = query.bind(name);
+            }
+            query.fetch_all(pool)
         })
         .await?;
         Ok(names.into_iter().map(|n| n.to_ascii_lowercase()).collect())
@@ -356,7 +365,8 @@ impl ImportTarget for TidbBackend {
         TidbBackend::create_database(self, db).await?;
         // A resumed set-up finds most tables there: sending their CREATEs
         // again would cost a refused statement each.
-        let existing = self.table_names(db).await?;
+        let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
+        let existing = self.table_names(db, Some(&names)).await?;
         let mut statements = Vec::with_capacity(tables.len());
         for table in tables {
             if existing.contains(&table.name.to_ascii_lowercase()) {
@@ -373,7 +383,6 @@ impl ImportTarget for TidbBackend {
         self.execute_creates(db, statements).await?;
         // Names compare case-insensitively, as the server's do; the first
         // in the server's order wins, as in `remote_table`.
-        let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
         let mut remote: HashMap<String, TidbTableInfo> = HashMap::new();
         for core in self
             .target_info_getter()
@@ -417,7 +426,7 @@ impl ImportTarget for TidbBackend {
     }
 
     async fn existing_tables(&self, db: &str, names: &[String]) -> Result<Vec<bool>> {
-        let existing = self.table_names(db).await?;
+        let existing = self.table_names(db, None).await?;
         Ok(names
             .iter()
             .map(|n| existing.contains(&n.to_ascii_lowercase()))

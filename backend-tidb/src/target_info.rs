@@ -159,7 +159,7 @@ impl TargetInfoGetter for TidbTargetInfoGetter {
 }
 
 /// `AND TABLE_NAME IN (?, …)` for `names` (nothing without a filter).
-fn name_filter(names: Option<&[String]>) -> String {
+pub(crate) fn name_filter(names: Option<&[String]>) -> String {
     match names {
         Some(names) => format!(" AND TABLE_NAME IN ({})", vec!["?"; names.len()].join(", ")),
         None => String::new(),
