@@ -17,9 +17,10 @@ mod objstore_env;
 mod parquet_fixture;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use crash_common::{RunEnd, assert_same, generate_db, image, run_importer};
+use crash_common::{RunEnd, assert_same, generate_db, image, run_cli, run_importer};
+use importer_cli::checkpoint::FileCheckpointStore;
 use objstore_env::{Server, unique_prefix};
 
 /// A secret that must never be printed or stored (the open S3 server takes
@@ -102,15 +103,6 @@ fn write_config(dir: &Path, source: &str, target: Target<'_>) -> PathBuf {
 
 fn run(config: &Path, failpoints: &str) -> RunEnd {
     run_importer(config, failpoints, None)
-}
-
-fn importer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_importer"))
-        .args(args)
-        .env_remove("IMPORTER_CONFIG")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
 }
 
 fn assert_no_secret(what: &str, bytes: &[u8], secret: &str) {
@@ -206,22 +198,24 @@ fn s3_object_replaced_before_the_resume_stops_its_table() {
     // Every data object of a chunk the aborted run left unfinished is
     // rewritten with other bytes (a new ETag): plain files get one more
     // line, compressed ones are compressed again at another level.
-    let checkpoint: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("checkpoint.json")).unwrap()).unwrap();
-    let mut unfinished: Vec<String> = checkpoint["tables"]
-        .as_object()
+    // The snapshot with its journal replayed, as a resume reads it.
+    let checkpoint = FileCheckpointStore::new(dir.join("checkpoint.json"))
+        .load()
         .unwrap()
+        .unwrap();
+    let mut unfinished: Vec<String> = checkpoint
+        .tables
         .values()
-        .flat_map(|t| t["engines"].as_object().unwrap().values())
-        .flat_map(|e| e["chunks"].as_array().unwrap())
-        .filter(|c| c["pos"].as_u64() < c["end_offset"].as_u64())
-        .map(|c| c["file"].as_str().unwrap().to_string())
+        .flat_map(|t| t.engines.values())
+        .flat_map(|e| &e.chunks)
+        .filter(|c| c.pos < c.end_offset)
+        .map(|c| c.file.display().to_string())
         .collect();
     unfinished.sort();
     unfinished.dedup();
     assert!(
         !unfinished.is_empty(),
-        "the aborted run left a chunk unfinished: {checkpoint:#}"
+        "the aborted run left a chunk unfinished: {checkpoint:#?}"
     );
     for name in &unfinished {
         let data = std::fs::read(dump.join(name)).unwrap();
@@ -353,7 +347,7 @@ async fn s3_tidb_import_equals_the_local_disk_import() {
 fn import_sample(url: &str, dir: &Path) -> Output {
     let config = dir.join("config.toml");
     std::fs::write(&config, "").unwrap();
-    importer(&[
+    run_cli(&[
         "--config",
         config.to_str().unwrap(),
         "-d",
