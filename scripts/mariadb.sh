@@ -8,22 +8,8 @@
 # IMPORTER_TEST_MYSQL_HOST, IMPORTER_TEST_MYSQL_PORT and IMPORTER_TEST_MYSQL_SOCKET.
 set -euo pipefail
 
-cmd=${1:-}
-dir=${2:-}
-if [[ -z "$cmd" || -z "$dir" ]]; then
-    echo "usage: $0 start|stop|report DIR" >&2
-    exit 2
-fi
-
-free_port() {
-    python3 - <<'EOF'
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()
-EOF
-}
+source "$(dirname "${BASH_SOURCE[0]}")/servers.sh"
+server_args "$@"
 
 case "$cmd" in
 start)

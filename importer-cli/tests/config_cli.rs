@@ -2,10 +2,12 @@
 //! subcommands, and the binary's exit codes.
 #![allow(clippy::unwrap_used)]
 
+mod crash_common;
+
 use std::path::PathBuf;
-use std::process::Command as Process;
 
 use clap::Parser;
+use crash_common::run_cli;
 use importer_cli::cli::{
     CheckpointCommand, CheckpointTarget, Cli, Command, ExportFormat, QualifiedName, StoreCommand,
 };
@@ -291,18 +293,9 @@ fn checkpoint_subcommands_parse() {
     assert!(!parse_err(&["-d", "x", "checkpoint", "list"]).is_empty());
 }
 
-fn importer(args: &[&str]) -> std::process::Output {
-    Process::new(env!("CARGO_BIN_EXE_importer"))
-        .args(args)
-        .env_remove("IMPORTER_CONFIG")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn binary_exit_codes() {
-    let help = importer(&["--help"]);
+    let help = run_cli(&["--help"]);
     assert_eq!(help.status.code(), Some(0));
     let text = String::from_utf8_lossy(&help.stdout);
     for needle in [
@@ -315,15 +308,15 @@ fn binary_exit_codes() {
     ] {
         assert!(text.contains(needle), "--help lacks {needle}:\n{text}");
     }
-    assert_eq!(importer(&["--version"]).status.code(), Some(0));
+    assert_eq!(run_cli(&["--version"]).status.code(), Some(0));
     assert_eq!(
-        importer(&["--no-such-flag"]).status.code(),
+        run_cli(&["--no-such-flag"]).status.code(),
         Some(2),
         "usage error"
     );
 
     // No data source: a configuration error.
-    let out = importer(&[]);
+    let out = run_cli(&[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("data-source-dir"));
 
@@ -331,7 +324,7 @@ fn binary_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");
     std::fs::write(&file, "[mydumper]\ndata-source-dir = \"x\"\nfilterr = []\n").unwrap();
-    let out = importer(&["--config", file.to_str().unwrap()]);
+    let out = run_cli(&["--config", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -340,7 +333,7 @@ fn binary_exit_codes() {
     );
 
     // A valid configuration runs the command; its failure exits 1.
-    let out = importer(&[
+    let out = run_cli(&[
         "-d",
         dir.path().to_str().unwrap(),
         "--store",
@@ -362,7 +355,7 @@ fn a_log_file_takes_the_log_and_stderr_keeps_warnings_and_errors() {
     let log = dir.path().join("importer.log");
     let store = dir.path().join("store");
     let run = |source: &std::path::Path| {
-        importer(&[
+        run_cli(&[
             "--config",
             config.to_str().unwrap(),
             "--log-file",

@@ -15,9 +15,10 @@ mod crash_common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use clap::CommandFactory;
+use crash_common::run_cli;
 use importer_cli::cli::Cli;
 use importer_cli::config::keys::{self, FLAGS, FlagAction, KEYS, Status};
 use importer_cli::config::{
@@ -386,13 +387,16 @@ fn refused_keys_say_why_and_inert_values_pass() {
 
 // ---- through the binary ----
 
-fn importer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_importer"))
-        .args(args)
-        .env_remove("IMPORTER_CONFIG")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
+/// Imports the bundled sample with `config` into the local store `store`.
+fn import_sample(config: &Path, store: &Path) -> Output {
+    run_cli(&[
+        "--config",
+        config.to_str().unwrap(),
+        "-d",
+        sample().to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ])
 }
 
 fn sample() -> PathBuf {
@@ -421,7 +425,7 @@ fn all_unknown_keys_are_one_error_on_stderr_and_in_the_log() {
         ),
     )
     .unwrap();
-    let out = importer(&[
+    let out = run_cli(&[
         "--config",
         config.to_str().unwrap(),
         "-d",
@@ -455,7 +459,7 @@ fn every_tidb_lightning_flag_parses_in_gos_spelling() {
     let store = dir.path().join("store");
     let kv = dir.path().join("kv");
     let log = dir.path().join("i.log");
-    let out = importer(&[
+    let out = run_cli(&[
         "-d",
         sample().to_str().unwrap(),
         "-store",
@@ -515,10 +519,10 @@ fn every_tidb_lightning_flag_parses_in_gos_spelling() {
     assert!(all.contains("3 tables, 0 failed"), "{all}");
 
     // Refused, with the reason.
-    let out = importer(&["-d", sample().to_str().unwrap(), "-server-mode"]);
+    let out = run_cli(&["-d", sample().to_str().unwrap(), "-server-mode"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("server mode"), "{}", text(&out));
-    let out = importer(&["-d", sample().to_str().unwrap(), "-backend", "importer"]);
+    let out = run_cli(&["-d", sample().to_str().unwrap(), "-backend", "importer"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out).contains("removed from Lightning"),
@@ -526,12 +530,12 @@ fn every_tidb_lightning_flag_parses_in_gos_spelling() {
         text(&out)
     );
     // -V prints the version.
-    let out = importer(&["-V"]);
+    let out = run_cli(&["-V"]);
     assert!(out.status.success() && text(&out).contains(env!("CARGO_PKG_VERSION")));
     // -config is --config; --check-only takes Lightning's values.
-    let out = importer(&["-config", "/nonexistent/x.toml"]);
+    let out = run_cli(&["-config", "/nonexistent/x.toml"]);
     assert!(text(&out).contains("/nonexistent/x.toml"), "{}", text(&out));
-    let out = importer(&["-d", "x", "--check-only=0.5,x"]);
+    let out = run_cli(&["-d", "x", "--check-only=0.5,x"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
 
@@ -547,21 +551,14 @@ fn black_white_list_selects_the_tables() {
          [[black-white-list.do-tables]]\ndb-name = \"shop\"\ntbl-name = \"ev*\"\n",
     )
     .unwrap();
-    let out = importer(&[
-        "--config",
-        config.to_str().unwrap(),
-        "-d",
-        sample().to_str().unwrap(),
-        "--store",
-        store.to_str().unwrap(),
-    ]);
+    let out = import_sample(&config, &store);
     let all = text(&out);
     assert!(out.status.success(), "{all}");
     assert!(
         all.contains("`black-white-list`") && all.contains("deprecated"),
         "{all}"
     );
-    let out = importer(&["store", "tables", "--store", store.to_str().unwrap()]);
+    let out = run_cli(&["store", "tables", "--store", store.to_str().unwrap()]);
     let tables = String::from_utf8_lossy(&out.stdout);
     assert!(
         tables.contains("shop.orders") && tables.contains("shop.events"),
@@ -576,19 +573,12 @@ fn post_restore_compact_compacts_the_local_store() {
     let store = dir.path().join("store");
     let config = dir.path().join("c.toml");
     std::fs::write(&config, "[post-restore]\ncompact = true\n").unwrap();
-    let out = importer(&[
-        "--config",
-        config.to_str().unwrap(),
-        "-d",
-        sample().to_str().unwrap(),
-        "--store",
-        store.to_str().unwrap(),
-    ]);
+    let out = import_sample(&config, &store);
     let all = text(&out);
     assert!(out.status.success(), "{all}");
     assert!(all.contains("target store compacted"), "{all}");
     // After a full compaction the data sits below level 0.
-    let out = importer(&[
+    let out = run_cli(&[
         "store",
         "checksum",
         "shop.orders",
@@ -619,14 +609,7 @@ fn the_log_file_rotates_as_lightnings() {
     )
     .unwrap();
     let store = dir.path().join("store");
-    let out = importer(&[
-        "--config",
-        config.to_str().unwrap(),
-        "-d",
-        sample().to_str().unwrap(),
-        "--store",
-        store.to_str().unwrap(),
-    ]);
+    let out = import_sample(&config, &store);
     assert!(out.status.success(), "{}", text(&out));
     let mut rotated: Vec<PathBuf> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -687,7 +670,7 @@ fn redact_info_log_hides_row_data_of_the_local_backend() {
             args.push("--redact-info-log".into());
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        importer(&args)
+        run_cli(&args)
     };
     let plain = run(false);
     assert_eq!(plain.status.code(), Some(1), "{}", text(&plain));
@@ -742,7 +725,7 @@ async fn a_base64_password_is_tried_decoded_as_lightning() {
         "czNjcmV0LXB3".to_owned(),
     );
     let config = tidb_config(dir.path(), &as_user, "");
-    let out = importer(&[
+    let out = run_cli(&[
         "--config",
         config.to_str().unwrap(),
         "-d",
@@ -773,7 +756,7 @@ async fn tidb_backend_honours_max_allowed_packet_and_redaction() {
 
     // A duplicate key under strategy "error": the server's message quotes the row.
     let config = tidb_config(dir.path(), &srv, "[conflict]\nstrategy = \"error\"\n");
-    let plain = importer(&[
+    let plain = run_cli(&[
         "--config",
         config.to_str().unwrap(),
         "-d",
@@ -791,7 +774,7 @@ async fn tidb_backend_honours_max_allowed_packet_and_redaction() {
         &srv,
         "[conflict]\nstrategy = \"error\"\n[security]\nredact-info-log = true\n",
     );
-    let redacted = importer(&[
+    let redacted = run_cli(&[
         "--config",
         config.to_str().unwrap(),
         "-d",
@@ -820,7 +803,7 @@ async fn tidb_backend_honours_max_allowed_packet_and_redaction() {
     )
     .unwrap();
     let config = tidb_config(dir.path(), &srv, "max-allowed-packet = 20000\n");
-    let out = importer(&[
+    let out = run_cli(&[
         "--config",
         config.to_str().unwrap(),
         "-d",
@@ -830,7 +813,7 @@ async fn tidb_backend_honours_max_allowed_packet_and_redaction() {
     assert!(text(&out).contains("max_allowed_packet"), "{}", text(&out));
     crash_common::exec(&pool, "DROP DATABASE IF EXISTS dup".into()).await;
     let config = tidb_config(dir.path(), &srv, "max-allowed-packet = 0\n");
-    let out = importer(&[
+    let out = run_cli(&[
         "--config",
         config.to_str().unwrap(),
         "-d",

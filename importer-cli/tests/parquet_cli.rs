@@ -4,22 +4,15 @@
 //! Parquet fixture.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod crash_common;
 #[path = "../../dump-source/tests/parquet_fixture/mod.rs"]
 mod parquet_fixture;
 
 use std::fs::File;
-use std::process::{Command, Output};
+use std::process::Output;
 
+use crash_common::run_cli;
 use parquet_fixture::{expected_csv_line, make_dump};
-
-fn importer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_importer"))
-        .args(args)
-        .env_remove("IMPORTER_CONFIG")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run the importer")
-}
 
 fn assert_ok(what: &str, out: &Output) {
     let err = String::from_utf8_lossy(&out.stderr);
@@ -39,7 +32,7 @@ fn cli_imports_parquet_into_the_local_store() {
     let store = dir.path().join("store");
     let config = dir.path().join("config.toml");
     std::fs::write(&config, "").unwrap();
-    let out = importer(&[
+    let out = run_cli(&[
         "--config",
         config.to_str().unwrap(),
         "-d",
@@ -50,7 +43,7 @@ fn cli_imports_parquet_into_the_local_store() {
         "warn",
     ]);
     assert_ok("import", &out);
-    let out = importer(&[
+    let out = run_cli(&[
         "store",
         "export",
         "`db`.`t`",
@@ -79,7 +72,7 @@ fn cli_imports_parquet_into_the_local_store() {
         .unwrap()
         .set_len(len / 2)
         .unwrap();
-    let out = importer(&[
+    let out = run_cli(&[
         "--config",
         config.to_str().unwrap(),
         "-d",

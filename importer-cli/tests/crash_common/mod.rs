@@ -280,6 +280,17 @@ pub fn importer() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_importer"))
 }
 
+/// Runs the importer with `args` (no config or log filter from the
+/// environment) and returns what it printed and how it exited.
+pub fn run_cli(args: &[&str]) -> std::process::Output {
+    Command::new(importer())
+        .args(args)
+        .env_remove("IMPORTER_CONFIG")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
 /// How one run of the importer ended.
 #[derive(Debug)]
 pub enum RunEnd {
