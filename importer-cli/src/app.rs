@@ -584,7 +584,7 @@ async fn import_with(
             Arc::clone(&opened.backend),
             Arc::clone(&opened.target),
             checkpoints,
-            tables.collect::<Vec<_>>(),
+            tables,
         ));
         source.set(Arc::clone(&ctx.progress));
         if let Some(status) = status {

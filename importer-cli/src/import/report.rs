@@ -103,14 +103,13 @@ fn setup_suffix(setup: &SetupProgress) -> String {
 }
 
 fn log_line(shown: &Shown) {
-    let p = match shown {
+    let (p, setup) = match shown {
         Shown::Setup(setup) => {
             tracing::info!("[progress] {}", setup.describe());
             return;
         }
         Shown::Import(p, setup) => (p, setup),
     };
-    let (p, setup) = p;
     let t = p.totals();
     let pct = if t.bytes_total == 0 {
         100.0
@@ -154,7 +153,7 @@ impl BarView {
     }
 
     fn update(&mut self, shown: &Shown) {
-        let p = match shown {
+        let (p, setup) = match shown {
             Shown::Setup(setup) => {
                 self.overall.set_message(setup.describe());
                 self.overall.tick();
@@ -162,7 +161,6 @@ impl BarView {
             }
             Shown::Import(p, setup) => (p, setup),
         };
-        let (p, setup) = p;
         let t = p.totals();
         self.overall.set_length(t.bytes_total);
         self.overall.set_position(t.bytes_read);
