@@ -2,6 +2,7 @@
 peak RSS from wait4) and throw-away MariaDB servers, stopped on exit.
 Only the standard library is used."""
 
+import atexit
 import os
 import re
 import shutil
@@ -59,9 +60,10 @@ def measure(cmd, log_path, env=None, cwd=None):
             "rss_kib": ru.ru_maxrss, "log": str(log_path)}
 
 
-def add_run_args(p, methods):
+def add_run_args(p, methods, writes="bench/RESULTS.md"):
     """The options every bench script takes: threads, `--only` (a subset of
-    `methods`), work directory, `--no-build`, `--keep`."""
+    `methods`), work directory, `--no-build`, `--keep`, `--no-report` (which
+    leaves `writes` alone)."""
     p.add_argument("--threads", type=int, default=os.cpu_count(),
                    help="threads for every method (default: nproc)")
     p.add_argument("--only", default=",".join(methods),
@@ -69,6 +71,8 @@ def add_run_args(p, methods):
     p.add_argument("--work", default="/work/tmp-bench", help="data and run directory")
     p.add_argument("--no-build", action="store_true", help="use the already built binaries")
     p.add_argument("--keep", action="store_true", help="keep run directories (stores, logs)")
+    p.add_argument("--no-report", action="store_true",
+                   help=f"print the table only; do not touch {writes}")
 
 
 def only_methods(args, methods):
@@ -109,6 +113,46 @@ dsn = "{d}/checkpoint.json"
     return path
 
 
+def fresh(d):
+    """`d` as a new empty directory (a previous one removed)."""
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    return d
+
+
+def build(no_build, cargo_args):
+    """`$CARGO_TARGET_DIR` (default ~/.cache/importer/target, exported for
+    the children) after `cargo build cargo_args` unless `no_build`."""
+    target = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/importer/target"))
+    os.environ["CARGO_TARGET_DIR"] = str(target)
+    if not no_build:
+        log(f"cargo build {' '.join(cargo_args)} (CARGO_TARGET_DIR={target})")
+        if subprocess.run(["cargo", "build", *cargo_args], cwd=REPO).returncode != 0:
+            die("cargo build failed")
+    return target
+
+
+def store_counts(importer, store, db):
+    """{table: rows} of `db` in a local-backend store, from `importer store
+    tables`."""
+    out = run_checked([str(importer), "store", "tables", "--store", str(store)])
+    counts = {}
+    for line in out.splitlines():
+        found = re.match(rf"\s*`?{db}`?\.`?(\w+)`?\s+([\d,]+)", line)
+        if found:
+            counts[found.group(1)] = int(found.group(2).replace(",", ""))
+    return counts
+
+
+def run_importer(importer, name, cfg, server=None):
+    """`measure` of `importer --config cfg` (output in stdout.log next to
+    cfg); with `server`, the MariaDB it loads, whose CPU is added."""
+    log(f"{name}: importer --config {cfg}")
+    cmd, out = [str(importer), "--config", str(cfg)], Path(cfg).parent / "stdout.log"
+    return server.measure(cmd, out) if server else measure(cmd, out)
+
+
 def tail(path, n=15):
     try:
         return "".join(Path(path).read_text(errors="replace").splitlines(True)[-n:])
@@ -131,6 +175,14 @@ class Maria:
         self.socket = env["IMPORTER_TEST_MYSQL_SOCKET"]
         self.pid = int((self.dir / "pid").read_text().strip())
         servers.append(self)
+
+    def measure(self, cmd, log_path, env=None):
+        """`measure` of a client of this server, the server's CPU during
+        the run added to the client's."""
+        cpu0 = self.cpu()
+        m = measure(cmd, log_path, env=env)
+        m["cpu"] += self.cpu() - cpu0
+        return m
 
     def cmdline(self):
         return Path(f"/proc/{self.pid}/cmdline").read_bytes().decode().strip("\0").split("\0")
@@ -194,3 +246,11 @@ def on_signal(n, _frame):
     # Children first: the `finally` blocks that run on exit stop servers.
     kill_children()
     sys.exit(128 + n)
+
+
+def stop_all_on_exit():
+    """Stops the measured process and the servers on exit and on SIGINT,
+    SIGTERM, SIGHUP."""
+    atexit.register(stop_all)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)

@@ -21,20 +21,19 @@ Only the standard library is used.
 """
 
 import argparse
-import atexit
 import datetime
 import json
 import math
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from common import (BENCH, REPO, Maria, add_run_args, die, importer_config, log, measure,
-                    need_tools, on_signal, only_methods, run_checked, stop_all, tail)
+from common import (BENCH, Maria, add_run_args, build, die, fresh, importer_config, log,
+                    measure, need_tools, only_methods, run_checked, run_importer,
+                    stop_all_on_exit, tail)
 from report import (fragment, format_table, machine, merge_csv, read_csv, svg_plot, targets,
                     text_table, write_results)
 
@@ -144,14 +143,7 @@ class Bench:
     # -- setup
 
     def build(self):
-        target = Path(os.environ.get("CARGO_TARGET_DIR",
-                                     Path.home() / ".cache/importer/target"))
-        os.environ["CARGO_TARGET_DIR"] = str(target)
-        if not self.args.no_build:
-            log(f"cargo build --workspace --all-targets (CARGO_TARGET_DIR={target})")
-            r = subprocess.run(["cargo", "build", "--workspace", "--all-targets"], cwd=REPO)
-            if r.returncode != 0:
-                die("cargo build failed")
+        target = build(self.args.no_build, ["--workspace", "--all-targets"])
         self.importer = target / "debug" / "importer"
         self.parse_limit = target / "debug" / "examples" / "parse_limit"
         self.ingest_limit = target / "debug" / "examples" / "ingest_limit"
@@ -181,11 +173,7 @@ class Bench:
             print(tail(m["log"]), file=sys.stderr)
 
     def fresh(self, name):
-        d = self.runs / name
-        if d.exists():
-            shutil.rmtree(d)
-        d.mkdir(parents=True)
-        return d
+        return fresh(self.runs / name)
 
     def verify_counts(self, got):
         bad = [f"{t}: {got.get(t)} != {v['rows']}" for t, v in self.manifest["tables"].items()
@@ -207,8 +195,7 @@ class Bench:
     def run_local(self, variant, limits):
         d = self.fresh(f"local-{variant}")
         cfg = self.local_config(d, variant == "tuned")
-        log(f"local-{variant}: importer --config {cfg}")
-        m = measure([str(self.importer), "--config", str(cfg)], d / "stdout.log")
+        m = run_importer(self.importer, f"local-{variant}", cfg)
         verified = ""
         if m["rc"] == 0:
             out = run_checked([str(self.importer), "store", "tables", "--store", str(d / "store")])
@@ -276,9 +263,7 @@ class Bench:
         return s
 
     def server_run(self, method, s, cmd, d, env=None):
-        cpu0 = s.cpu()
-        m = measure(cmd, d / "stdout.log", env=env)
-        m["cpu"] += s.cpu() - cpu0
+        m = s.measure(cmd, d / "stdout.log", env=env)
         hwm = s.hwm_kib()
         verified = ""
         if m["rc"] == 0:
@@ -432,13 +417,11 @@ class Bench:
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sf", default="1", help="TPC-H scale factor (default 1)")
-    add_run_args(p, ALL)
+    add_run_args(p, ALL, writes="bench/RESULTS.md, .csv, .svg")
     p.add_argument("--profile", action="store_true",
                    help="also profile a local-default import with perf (flat profile in the results)")
     p.add_argument("--report-only", action="store_true",
                    help="only regenerate RESULTS.md and throughput.svg from results.csv and results/")
-    p.add_argument("--no-report", action="store_true",
-                   help="print the table only; do not touch bench/RESULTS.md, .csv, .svg")
     args = p.parse_args()
     if args.report_only:
         all_rows = read_csv()
@@ -456,9 +439,7 @@ def main():
         tools += ["perf"]
     need_tools(tools)
 
-    atexit.register(stop_all)
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, on_signal)
+    stop_all_on_exit()
 
     b = Bench(args)
     b.build()

@@ -20,12 +20,10 @@ regenerates bench/RESULTS.md. Only the standard library is used.
 """
 
 import argparse
-import atexit
 import datetime
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -34,8 +32,8 @@ from pathlib import Path
 
 import common
 import report
-from common import (BENCH, Maria, add_run_args, die, importer_config, log, measure, need_tools,
-                    only_methods, run_checked, tail)
+from common import (Maria, add_run_args, build, die, fresh, importer_config, log, need_tools,
+                    only_methods, run_importer, stop_all_on_exit, store_counts, tail)
 
 DB = "many"
 ALL = ["local", "tidb", "myloader"]
@@ -139,13 +137,6 @@ class ManyBench:
         self.runs = self.work / "run"
         self.results = {}
 
-    def fresh(self, name):
-        d = self.runs / name
-        if d.exists():
-            shutil.rmtree(d)
-        d.mkdir(parents=True)
-        return d
-
     def record(self, method, m, first, verified, server_kib=0):
         self.results[method] = dict(m, first=first, verified=verified, server_kib=server_kib)
         status = "ok" if m["rc"] == 0 else f"FAILED rc={m['rc']} (log {m['log']})"
@@ -177,40 +168,30 @@ class ManyBench:
         return counts
 
     def run_local(self):
-        d = self.fresh("many-local")
+        d = fresh(self.runs / "many-local")
         cfg = importer_config(d, self.args.threads, self.dump, "local",
                               importer=f'sorted-kv-dir = "{d}/sorted"\n')
-        log(f"local: importer --config {cfg}")
         started = time.time()
-        m = measure([str(self.importer), "--config", str(cfg)], d / "stdout.log")
+        m = run_importer(self.importer, "local", cfg)
         first = first_engine_import(d / "importer.log", started)
         verified = ""
         if m["rc"] == 0:
-            out = run_checked([str(self.importer), "store", "tables", "--store",
-                               str(d / "store")])
-            counts = {}
-            for line in out.splitlines():
-                found = re.match(rf"\s*`?{DB}`?\.`?(\w+)`?\s+([\d,]+)", line)
-                if found:
-                    counts[found.group(1)] = int(found.group(2).replace(",", ""))
-            verified = self.expect(counts)
+            verified = self.expect(store_counts(self.importer, d / "store", DB))
         self.record("local", m, first, verified)
         if not self.args.keep:
             shutil.rmtree(d, ignore_errors=True)
 
     def run_server(self, method, cmd_for):
-        d = self.fresh(f"many-{method}")
+        d = fresh(self.runs / f"many-{method}")
         s = Maria(self.runs / f"mariadb-{method}")
         try:
             cmd = cmd_for(d, s)
             log(f"{method}: {' '.join(cmd)}")
-            cpu0 = s.cpu()
             poll = FirstRow(s, time.monotonic())
             try:
-                m = measure(cmd, d / "stdout.log")
+                m = s.measure(cmd, d / "stdout.log")
             finally:
                 poll.close()
-            m["cpu"] += s.cpu() - cpu0
             verified = self.expect(self.server_counts(s)) if m["rc"] == 0 else ""
             self.record(method, m, poll.seconds, verified, s.hwm_kib())
         finally:
@@ -290,8 +271,6 @@ def main():
     p.add_argument("--tables", type=int, default=2000, help="number of tables (default 2000)")
     p.add_argument("--rows", type=int, default=50, help="rows per table (default 50)")
     add_run_args(p, ALL)
-    p.add_argument("--no-report", action="store_true",
-                   help="print the table only; do not touch bench/RESULTS.md")
     args = p.parse_args()
     args.only = only_methods(args, ALL)
     if args.tables < 1 or args.rows < 1:
@@ -302,17 +281,8 @@ def main():
     if "myloader" in args.only:
         tools += ["myloader"]
     need_tools(tools)
-    atexit.register(common.stop_all)
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, common.on_signal)
-
-    target = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/importer/target"))
-    os.environ["CARGO_TARGET_DIR"] = str(target)
-    if not args.no_build:
-        log(f"cargo build --workspace --bins (CARGO_TARGET_DIR={target})")
-        if subprocess.run(["cargo", "build", "--workspace", "--bins"],
-                          cwd=common.REPO).returncode != 0:
-            die("cargo build failed")
+    stop_all_on_exit()
+    target = build(args.no_build, ["--workspace", "--bins"])
     b = ManyBench(args)
     b.importer = target / "debug" / "importer"
     if not b.importer.exists():
@@ -324,11 +294,8 @@ def main():
     print(report.text_table(head, rows))
     if not args.no_report:
         command = "bench/many-tables.sh " + " ".join(sys.argv[1:])
-        (BENCH / "results").mkdir(exist_ok=True)
-        name = f"many-{args.tables}x{args.rows}-t{args.threads}.md"
-        (BENCH / "results" / name).write_text(b.fragment(head, rows, command))
-        report.write_results(report.read_csv())
-        log(f"wrote bench/results/{name} and bench/RESULTS.md")
+        report.add_fragment(f"many-{args.tables}x{args.rows}-t{args.threads}.md",
+                            b.fragment(head, rows, command))
     if any(r["rc"] != 0 or "MISMATCH" in r["verified"] for r in b.results.values()):
         die("a run failed or imported the wrong rows (see the table)")
 

@@ -1,6 +1,6 @@
 """The TPC-H benchmark's report: the table printed after a run, its
 markdown fragment, bench/results.csv, bench/throughput.svg and
-bench/RESULTS.md (which also gathers the many-tables fragments)."""
+bench/RESULTS.md (which also gathers the many-tables and big-file fragments)."""
 
 import csv
 import math
@@ -10,7 +10,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from common import BENCH, REPO
+from common import BENCH, REPO, log
 
 # The run order of the methods in the table.
 METHODS = [
@@ -321,6 +321,9 @@ def write_results(rows):
                    key=lambda p: [float(x) for x in re.findall(r"[\d.]+", p.stem.replace("-t", " "))])
     # Many-tables runs (bench/many-tables.sh) after the TPC-H ones.
     frags += sorted((BENCH / "results").glob("many-*.md"))
+    # One-big-file runs (bench/big-file.sh) last.
+    frags += sorted((BENCH / "results").glob("big-file-*.md"),
+                    key=lambda p: [float(x) for x in re.findall(r"\d+(?:\.\d+)?", p.stem)])
     body = [
         "# Benchmark results",
         "",
@@ -348,3 +351,11 @@ def write_results(rows):
                  "Run it with `bench/run.sh --sf 10 --threads 2` on a machine with the space; "
                  "the results merge into this file, the CSV and the plot.", ""]
     (BENCH / "RESULTS.md").write_text("\n".join(body))
+
+
+def add_fragment(name, text):
+    """Writes `bench/results/<name>` and regenerates bench/RESULTS.md."""
+    (BENCH / "results").mkdir(exist_ok=True)
+    (BENCH / "results" / name).write_text(text)
+    write_results(read_csv())
+    log(f"wrote bench/results/{name} and bench/RESULTS.md")
