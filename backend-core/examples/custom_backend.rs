@@ -77,6 +77,7 @@ impl Backend for PrintBackend {
             reset_engine: true,
             engine_states: true,
             local_engine_data: false,
+            parallel_writers: false,
         }
     }
 

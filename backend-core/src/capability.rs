@@ -67,4 +67,9 @@ pub struct Capabilities {
     pub engine_states: bool,
     /// Engines keep data on local disk until cleaned up (disk quota applies).
     pub local_engine_data: bool,
+    /// Writers apply their rows to the target as they come (each holds its
+    /// own session), so several writers of one chunk write in parallel: a
+    /// chunk given several slots then delivers over one writer per slot.
+    /// Writers that buffer for a later import gain nothing from it.
+    pub parallel_writers: bool,
 }

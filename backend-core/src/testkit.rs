@@ -86,6 +86,7 @@ impl MemoryBackend {
         reset_engine: true,
         engine_states: true,
         local_engine_data: true,
+        parallel_writers: false,
     };
 
     /// A backend whose import retries do not sleep.

@@ -60,6 +60,7 @@ impl LocalBackend {
         reset_engine: true,
         engine_states: true,
         local_engine_data: true,
+        parallel_writers: false,
     };
 
     /// Opens the target store at `config.target_dir` and creates

@@ -142,6 +142,7 @@ impl TidbBackend {
         reset_engine: false,
         engine_states: false,
         local_engine_data: false,
+        parallel_writers: true,
     };
 
     /// Validates `config`, connects once to learn the server's version and

@@ -1,10 +1,17 @@
 //! Splitting a table's data files into chunks (Lightning's table regions).
 //!
 //! One chunk per file (a Parquet file's chunk is its rows: offsets are row
-//! indexes and the id range is its exact row count), except that an uncompressed UTF-8 CSV file under
-//! `strict-format` (no terminator inside quoted fields) larger than
+//! indexes and the id range is its exact row count), except that an
+//! uncompressed UTF-8 CSV or SQL file under `strict-format` larger than
 //! 1.25 × `max-region-size` is cut every `max-region-size` bytes, each cut
-//! moved forward to just after the next line terminator. Every chunk gets a
+//! moved forward: for CSV (no terminator inside quoted fields) to just
+//! after the next line terminator; for SQL (statements start on their own
+//! line) to the next `;` that ends a line followed by a line starting with
+//! `INSERT` or `REPLACE`. A SQL chunk starts at that `;`, as a parser
+//! resumed after a row does, and ends there; its parser checks that the
+//! statement after its end really starts there (see
+//! [`RowParser::stop_at`]), so a value holding such a line fails the chunk
+//! instead of importing a value's middle as rows. Every chunk gets a
 //! pre-allocated row-id range `prev_rowid_max..rowid_max` large enough for
 //! any content of its byte length (a row of `n` values takes at least `n`
 //! bytes), computed only from file sizes, so a re-run allocates the same
@@ -27,7 +34,9 @@ use super::storage::{FileIn, Storage};
 /// How to chunk.
 #[derive(Debug, Clone)]
 pub struct ChunkOptions {
-    /// `strict-format`.
+    /// `strict-format`: the user promises that a CSV field holds no line
+    /// terminator and that a SQL statement starts on its own line; large
+    /// files are then split (see the module docs).
     pub strict_format: bool,
     /// `max-region-size` in bytes (default 256 MiB).
     pub max_region_size: u64,
@@ -99,6 +108,7 @@ impl Chunk {
         if let Some(columns) = &self.columns {
             parser.set_columns(columns.clone());
         }
+        parser.stop_at(self.end_offset);
         Ok(parser)
     }
 }
@@ -127,7 +137,7 @@ pub fn make_table_chunks(
     let mut rowid: i64 = 0;
     for file in &table.data_files {
         let path = storage.file(&file.path, file.etag.as_deref());
-        let splittable = file.format == SourceFormat::Csv
+        let splittable = matches!(file.format, SourceFormat::Csv | SourceFormat::Sql)
             && file.compression == Compression::None
             && opts.strict_format
             && matches!(opts.charset, DataCharset::Utf8mb4 | DataCharset::Binary)
@@ -156,7 +166,14 @@ pub fn make_table_chunks(
             rowid = rowid_max;
             continue;
         }
-        let ranges: Vec<Range> = if splittable {
+        let ranges: Vec<Range> = if splittable && file.format == SourceFormat::Sql {
+            cut_ranges(file.size, 0, opts.max_region_size, |from| {
+                next_statement_end(path, from)
+            })?
+            .into_iter()
+            .map(|(start, end)| (start, end, None))
+            .collect()
+        } else if splittable {
             split_csv(path, file, opts)?
         } else {
             let end = decompressed_size(path, file.compression)?;
@@ -190,7 +207,7 @@ fn split_csv(
 ) -> Result<Vec<Range>, SourceError> {
     let name = file.path.display().to_string();
     let size = file.size;
-    let (mut pos, header) = if opts.csv.header {
+    let (pos, header) = if opts.csv.header {
         // The first row starts where the header ends.
         let reader = compress::open(path, Compression::None, 0)?;
         let options = ParserOptions {
@@ -215,32 +232,90 @@ fn split_csv(
     } else {
         (0, None)
     };
-    let mut out = Vec::new();
-    let first_start = 0;
-    let mut start = first_start;
-    loop {
-        let target = pos.saturating_add(opts.max_region_size);
-        if target >= size {
-            out.push((start, size, None));
-            break;
-        }
-        let cut = next_line_end(path, target, &opts.csv.terminator)?;
-        match cut {
-            Some(end) if end < size => {
-                out.push((start, end, None));
-                start = end;
-                pos = end;
-            }
-            _ => {
-                out.push((start, size, None));
-                break;
-            }
-        }
-    }
+    let mut out: Vec<Range> = cut_ranges(size, pos, opts.max_region_size, |from| {
+        next_line_end(path, from, &opts.csv.terminator)
+    })?
+    .into_iter()
+    .map(|(start, end)| (start, end, None))
+    .collect();
     for chunk in out.iter_mut().skip(1) {
         chunk.2 = header.clone();
     }
     Ok(out)
+}
+
+/// Byte ranges covering `0..size`, cut about every `region` bytes from
+/// `first` (where the first row starts): each cut at what `next_cut(target)`
+/// finds at or after the target; `None` or the end of the file ends the
+/// last range there.
+fn cut_ranges(
+    size: u64,
+    first: u64,
+    region: u64,
+    mut next_cut: impl FnMut(u64) -> Result<Option<u64>, SourceError>,
+) -> Result<Vec<(u64, u64)>, SourceError> {
+    let mut out = Vec::new();
+    let (mut start, mut pos) = (0, first);
+    loop {
+        let target = pos.saturating_add(region);
+        if target >= size {
+            out.push((start, size));
+            return Ok(out);
+        }
+        match next_cut(target)? {
+            Some(end) if end < size && end > start => {
+                out.push((start, end));
+                (start, pos) = (end, end);
+            }
+            _ => {
+                out.push((start, size));
+                return Ok(out);
+            }
+        }
+    }
+}
+
+/// What a [`search_from`] finder says about the bytes read so far.
+enum Found {
+    /// A match at this window position.
+    At(usize),
+    /// None that more data could not change: the window may slide on.
+    No,
+}
+
+/// Streams `file` from `from` through `find`, which sees a window of the
+/// bytes read (the last `keep` bytes of the previous window, then the new
+/// ones) and whether the file ends after it. Returns the file offset of the
+/// match. A finder must answer [`Found::No`] for a candidate it cannot
+/// decide yet (too close to the window's end) and find it again, whole,
+/// within the `keep` bytes carried into the next window.
+fn search_from(
+    file: FileIn<'_>,
+    from: u64,
+    keep: usize,
+    find: impl Fn(&[u8], bool) -> Found,
+) -> Result<Option<u64>, SourceError> {
+    let path = file.path;
+    let mut f = file.storage.open_raw(path, from, file.etag)?;
+    let mut buf = vec![0u8; 64 << 10];
+    let mut window: Vec<u8> = Vec::new();
+    // File offset of `window[0]`.
+    let mut base = from;
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| SourceError::io(path, "read", e))?;
+        window.extend_from_slice(&buf[..n]);
+        if let Found::At(i) = find(&window, n == 0) {
+            return Ok(Some(base + u64::try_from(i).unwrap_or(u64::MAX)));
+        }
+        if n == 0 {
+            return Ok(None);
+        }
+        let drop = window.len().saturating_sub(keep);
+        window.drain(..drop);
+        base += u64::try_from(drop).unwrap_or(0);
+    }
 }
 
 /// The offset just after the first line terminator at or after `from`.
@@ -249,50 +324,74 @@ fn next_line_end(
     from: u64,
     terminator: &str,
 ) -> Result<Option<u64>, SourceError> {
-    let path = file.path;
-    let mut f = file.storage.open_raw(path, from, file.etag)?;
-    let mut buf = vec![0u8; 64 << 10];
-    let mut base = from;
     let term = terminator.as_bytes();
-    let mut carry: Vec<u8> = Vec::new();
-    loop {
-        let n = f
-            .read(&mut buf)
-            .map_err(|e| SourceError::io(path, "read", e))?;
-        if n == 0 {
-            return Ok(None);
-        }
-        let mut window = std::mem::take(&mut carry);
-        let window_base = base - u64::try_from(window.len()).unwrap_or(0);
-        window.extend_from_slice(&buf[..n]);
-        let found = if term.is_empty() {
-            window
-                .iter()
-                .position(|b| *b == b'\n' || *b == b'\r')
-                .map(|i| {
-                    if window[i] == b'\r' && window.get(i + 1) == Some(&b'\n') {
-                        i + 2
-                    } else {
-                        i + 1
-                    }
-                })
-        } else {
-            memmem::find(&window, term).map(|i| i + term.len())
-        };
-        if let Some(end) = found {
-            // A `\r` at the window's end may start a `\r\n`; read on once.
-            if term.is_empty() && end == window.len() && window[end - 1] == b'\r' {
-                let mut one = [0u8; 1];
-                let m = f
-                    .read(&mut one)
-                    .map_err(|e| SourceError::io(path, "read", e))?;
-                let extra = u64::from(m == 1 && one[0] == b'\n');
-                return Ok(Some(window_base + u64::try_from(end).unwrap_or(0) + extra));
-            }
-            return Ok(Some(window_base + u64::try_from(end).unwrap_or(0)));
-        }
-        base += u64::try_from(n).unwrap_or(0);
-        let keep = term.len().saturating_sub(1).min(window.len());
-        carry = window[window.len() - keep..].to_vec();
+    if !term.is_empty() {
+        return search_from(file, from, term.len() - 1, |window, _| {
+            memmem::find(window, term).map_or(Found::No, |i| Found::At(i + term.len()))
+        });
     }
+    // `\n`, `\r` or `\r\n`: a `\r` at the window's end may start a `\r\n`.
+    search_from(file, from, 1, |window, eof| {
+        match memchr::memchr2(b'\n', b'\r', window) {
+            Some(i) if window[i] == b'\n' => Found::At(i + 1),
+            Some(i) => match window.get(i + 1) {
+                Some(b'\n') => Found::At(i + 2),
+                Some(_) => Found::At(i + 1),
+                None if eof => Found::At(i + 1),
+                // The window's last byte, carried: found again with more data.
+                None => Found::No,
+            },
+            None => Found::No,
+        }
+    })
+}
+
+/// Bytes a SQL statement-end candidate needs around its `;`: blanks, the
+/// line break, blanks and `REPLACE ` after it.
+const STATEMENT_CUT_KEEP: usize = 64;
+
+/// The offset of the first `;` at or after `from` that ends its line (only
+/// blanks after it) and is followed by a line starting (after blanks) with
+/// `INSERT` or `REPLACE` and a blank: under `strict-format`, where one
+/// statement ends and the next starts.
+fn next_statement_end(file: FileIn<'_>, from: u64) -> Result<Option<u64>, SourceError> {
+    search_from(file, from, STATEMENT_CUT_KEEP, |window, eof| {
+        let mut at = 0;
+        while let Some(i) = memchr::memchr(b';', &window[at..]).map(|i| at + i) {
+            match statement_follows(&window[i + 1..], eof) {
+                Some(true) => return Found::At(i),
+                // Undecided: carried into the next window, found again.
+                None if window.len() - i <= STATEMENT_CUT_KEEP => return Found::No,
+                _ => at = i + 1,
+            }
+        }
+        Found::No
+    })
+}
+
+/// Whether `rest` (the bytes after a `;`) is the end of a line and then a
+/// line starting with `INSERT` or `REPLACE` and a blank; `None` when the
+/// bytes end before that is decided and more may follow.
+fn statement_follows(rest: &[u8], eof: bool) -> Option<bool> {
+    let blank = |b: &u8| matches!(b, b' ' | b'\t');
+    let mut i = rest.iter().take_while(|b| blank(b) || **b == b'\r').count();
+    match rest.get(i) {
+        Some(b'\n') => i += 1,
+        Some(_) => return Some(false),
+        None => return if eof { Some(false) } else { None },
+    }
+    i += rest[i..].iter().take_while(|b| blank(b)).count();
+    for word in [&b"INSERT"[..], b"REPLACE"] {
+        let have = &rest[i.min(rest.len())..];
+        let n = word.len().min(have.len());
+        if !have[..n].eq_ignore_ascii_case(&word[..n]) {
+            continue;
+        }
+        return match have.get(word.len()) {
+            Some(b) => Some(blank(b) || matches!(b, b'\n' | b'\r')),
+            None if eof => Some(false),
+            None => None,
+        };
+    }
+    Some(false)
 }

@@ -6,6 +6,7 @@
 //! decompressed, UTF-8 bytes).
 
 use std::io::{self, BufRead, BufReader, Read};
+use std::sync::mpsc;
 
 use backend_core::Compression;
 use encoding_rs::{Decoder, DecoderResult, Encoding};
@@ -54,6 +55,9 @@ pub fn open<'a>(
         )),
         Compression::Snappy => Box::new(Located::new("snappy", snap::read::FrameDecoder::new(raw))),
     };
+    if !empty {
+        reader = ReadAhead::spawn(reader);
+    }
     if offset > 0 {
         let skipped = io::copy(&mut (&mut reader).take(offset), &mut io::sink())
             .map_err(|e| SourceError::io(rel, "decompress", e))?;
@@ -79,6 +83,113 @@ pub fn decompressed_size<'a>(
     }
     let mut reader = open(file, compression, 0)?;
     io::copy(&mut reader, &mut io::sink()).map_err(|e| SourceError::io(file.path, "decompress", e))
+}
+
+/// Blocks a [`ReadAhead`] thread decompresses at a time.
+const AHEAD_BLOCK: usize = 256 << 10;
+/// Blocks it may hold ready beyond the one being read.
+const AHEAD_BLOCKS: usize = 4;
+
+/// Decompresses on a thread of its own, up to [`AHEAD_BLOCKS`] blocks ahead
+/// of the reader: one compressed file is one parser's stream, and the
+/// parser's thread then only parses. Memory stays at a few blocks; dropping
+/// the reader stops the thread at its next block.
+struct ReadAhead {
+    blocks: mpsc::Receiver<io::Result<Vec<u8>>>,
+    /// Emptied blocks, back to the thread for reuse.
+    spare: mpsc::SyncSender<Vec<u8>>,
+    current: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+impl ReadAhead {
+    /// `inner` read on a new thread; `inner` itself if no thread can start.
+    fn spawn(inner: DataReader) -> DataReader {
+        let (block_tx, blocks) = mpsc::sync_channel(AHEAD_BLOCKS);
+        let (spare, spare_rx) = mpsc::sync_channel::<Vec<u8>>(AHEAD_BLOCKS + 2);
+        let inner = std::sync::Arc::new(std::sync::Mutex::new(Some(inner)));
+        let theirs = std::sync::Arc::clone(&inner);
+        let started = std::thread::Builder::new()
+            .name("decompress".into())
+            .spawn(move || {
+                let Some(mut inner) = theirs.lock().ok().and_then(|mut r| r.take()) else {
+                    return;
+                };
+                loop {
+                    let mut block = spare_rx.try_recv().unwrap_or_default();
+                    block.resize(AHEAD_BLOCK, 0);
+                    let read = fill(&mut *inner, &mut block);
+                    let last = !matches!(read, Ok(n) if n > 0);
+                    let sent = read.map(|n| {
+                        block.truncate(n);
+                        block
+                    });
+                    if block_tx.send(sent).is_err() || last {
+                        return;
+                    }
+                }
+            });
+        if started.is_err()
+            && let Some(inner) = inner.lock().ok().and_then(|mut r| r.take())
+        {
+            return inner;
+        }
+        Box::new(ReadAhead {
+            blocks,
+            spare,
+            current: Vec::new(),
+            at: 0,
+            done: false,
+        })
+    }
+}
+
+/// Reads into `buf` until it is full or the stream ends; the bytes read.
+fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(m) => n += m,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.current.len() {
+            if self.done {
+                return Ok(0);
+            }
+            let next = match self.blocks.recv() {
+                Ok(Ok(block)) => block,
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                // It ends only after the last block or an error: this one
+                // died, and its stream must not pass for complete.
+                Err(_) => {
+                    self.done = true;
+                    return Err(io::Error::other("the decompressing thread stopped"));
+                }
+            };
+            if next.is_empty() {
+                self.done = true;
+            }
+            let used = std::mem::replace(&mut self.current, next);
+            let _ = self.spare.try_send(used);
+            self.at = 0;
+        }
+        let n = buf.len().min(self.current.len() - self.at);
+        buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
 }
 
 /// A decompressing reader that says where the compressed data went bad:

@@ -56,6 +56,15 @@ pub trait RowParser: Send + std::fmt::Debug {
     /// Line number (1-based, counted from where the parser started) of the
     /// next byte to read.
     fn line(&self) -> u64;
+
+    /// Ends the data at stream offset `end`, a chunk's end: no row starting
+    /// at or beyond it is returned. Rows of a CSV file follow each other
+    /// without gaps, so its readers stop once [`RowParser::pos`] reaches
+    /// `end` and it needs nothing more; a SQL file has statement syntax
+    /// between rows, so its parser stops itself, and checks that a
+    /// statement ends with the `;` at `end`, where the next chunk starts
+    /// (see [`crate::chunk`]).
+    fn stop_at(&mut self, _end: u64) {}
 }
 
 /// Sets `slot` to `Bytes(bytes)`, reusing its buffer when it is one.

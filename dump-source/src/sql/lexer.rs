@@ -18,6 +18,8 @@ pub(super) enum State {
     /// used to also accept a new statement there, reading on past a
     /// missing `;` the first run had stopped at (found by fuzzing).
     AfterTuple,
+    /// Past the chunk's end: nothing more is read.
+    Done,
 }
 
 /// Why a step stopped.

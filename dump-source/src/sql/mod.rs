@@ -37,6 +37,10 @@ pub struct SqlParser {
     row_id: i64,
     /// Which of the last tuple's values are text to validate.
     text: Vec<bool>,
+    /// No row starting here or beyond is returned.
+    end: u64,
+    /// A statement ended with a `;` at `end`.
+    ended_at_end: bool,
 }
 
 impl std::fmt::Debug for SqlParser {
@@ -51,8 +55,9 @@ impl std::fmt::Debug for SqlParser {
 
 impl SqlParser {
     /// A parser over `reader`, whose first byte is at stream `offset` (a row
-    /// boundary a parser reported, or 0), `row_id` the id of the row before.
-    /// `no_backslash_escapes` is the `NO_BACKSLASH_ESCAPES` SQL mode.
+    /// boundary a parser reported, a split file's chunk start — the `;`
+    /// ending the statement before — or 0), `row_id` the id of the row
+    /// before. `no_backslash_escapes` is the `NO_BACKSLASH_ESCAPES` SQL mode.
     pub fn new(
         reader: DataReader,
         file: Arc<str>,
@@ -74,6 +79,8 @@ impl SqlParser {
             columns: None,
             row_id,
             text: Vec::new(),
+            end: u64::MAX,
+            ended_at_end: false,
         }
     }
 
@@ -100,6 +107,9 @@ impl SqlParser {
         values: &mut Vec<Datum>,
         text: &mut Vec<bool>,
     ) -> Step<Item> {
+        if matches!(*state, State::Done) {
+            return Ok(Item::Eof);
+        }
         cur.skip_ws()?;
         let next = cur.peek();
         match *state {
@@ -159,6 +169,7 @@ impl SqlParser {
                 Some(_) => cur.syntax("expected ',' or ';' after a row"),
                 None => Ok(Item::Eof),
             },
+            State::Done => Ok(Item::Eof),
         }
     }
 }
@@ -196,14 +207,34 @@ impl RowParser for SqlParser {
                     });
                 }
                 Ok((item, n)) => {
+                    let stop = offset + u64::try_from(n).unwrap_or(u64::MAX);
+                    if (offset..stop).contains(&self.end) {
+                        // The step covers the end: it must be the `;` that
+                        // ends a statement there.
+                        if matches!(self.state, State::Top)
+                            && self.input.data()[n - 1] == b';'
+                            && stop - 1 == self.end
+                        {
+                            self.ended_at_end = true;
+                        } else {
+                            return Err(self.misplaced_cut());
+                        }
+                    }
                     self.input.consume(n);
                     match item {
                         Item::Eof => return Ok(false),
                         Item::Skip => {}
                         Item::Head(cols) => self.columns = cols,
                         Item::Tuple(at) => {
-                            self.row_id += 1;
                             let start = offset + u64::try_from(at).unwrap_or(0);
+                            if start >= self.end {
+                                if !self.ended_at_end {
+                                    return Err(self.misplaced_cut());
+                                }
+                                self.state = State::Done;
+                                return Ok(false);
+                            }
+                            self.row_id += 1;
                             return self.finish_row(start, row).map(|()| true);
                         }
                     }
@@ -261,9 +292,30 @@ impl RowParser for SqlParser {
     fn line(&self) -> u64 {
         self.input.line()
     }
+
+    fn stop_at(&mut self, end: u64) {
+        self.end = end;
+    }
 }
 
 impl SqlParser {
+    /// The chunk's end is not the `;` of a statement end: it fell inside a
+    /// value (one holding a line that looks like a statement start), and the
+    /// next chunk reads from the middle of that value.
+    fn misplaced_cut(&self) -> SourceError {
+        SourceError::Syntax {
+            file: self.file.to_string(),
+            offset: self.end,
+            line: self.input.line_of(self.end),
+            reason: format!(
+                "strict-format split the file into chunks at byte {}, but no statement \
+                 ends there: a value holds a line that looks like a statement start; \
+                 import this file with strict-format = false",
+                self.end
+            ),
+        }
+    }
+
     fn finish_row(&mut self, start: u64, row: &mut Row) -> Result<(), SourceError> {
         let bad = |reason: String| SourceError::BadRow {
             file: self.file.to_string(),

@@ -324,8 +324,9 @@ pub struct MydumperConfig {
     pub no_schema: bool,
     /// Table names in rules and routes are case-sensitive.
     pub case_sensitive: bool,
-    /// Promise that CSV fields hold no unescaped line breaks, so large files
-    /// can be split at `max-region-size`.
+    /// Promise that CSV fields hold no unescaped line breaks and that SQL
+    /// statements start on their own line, so large uncompressed files can
+    /// be split at `max-region-size`.
     pub strict_format: bool,
     /// Apply the default dumpling/mydumper file-name rules too. Absent: on
     /// when `[[mydumper.files]]` is empty.

@@ -56,6 +56,9 @@ struct Batch {
     rows: u64,
     /// Parser position after the batch's last row.
     end_pos: u64,
+    /// Source bytes (Parquet: rows) from the previous batch's end to this
+    /// one's.
+    source_bytes: u64,
     /// Row id of the batch's last row.
     last_row_id: i64,
     /// Target columns of the SQL tuples, in tuple order.
@@ -107,17 +110,9 @@ pub(crate) async fn process_chunk(
     progress: &Arc<TableProgress>,
     publish: &(dyn Fn(&ChunkCheckpoint, i64) -> anyhow::Result<()> + Sync),
 ) -> anyhow::Result<ChunkOutcome> {
-    let writer_config = LocalWriterConfig {
-        is_kv_sorted: false,
-        table_name: table.unique_name(),
-    };
-    let mut data_writer = data_engine.local_writer(&writer_config).await?;
-    let mut index_writer = match index_engine {
-        Some(engine) => Some(engine.local_writer(&writer_config).await?),
-        None => None,
-    };
-
-    // Extra slots, when free, become extra encoder threads for this chunk.
+    // Extra slots, when free, become extra encoder threads for this chunk
+    // and, for backends whose writers apply rows as they come, extra
+    // writers: lane `i` encodes and writes the batches `i`, `i + lanes`, ….
     let mut extra_slots = Vec::new();
     while extra_slots.len() + 1 < ctx.options.region_concurrency {
         match Arc::clone(&ctx.region_slots).try_acquire_owned() {
@@ -126,6 +121,31 @@ pub(crate) async fn process_chunk(
         }
     }
     let encoders = extra_slots.len() + 1;
+    // A target numbers auto-increment values the rows leave to it in the
+    // order they arrive: such a table keeps one writer, so the numbers follow
+    // the file as a sequential read gives them.
+    let lanes = if ctx.backend.capabilities().parallel_writers
+        && table.core.auto_increment_column().is_none()
+    {
+        encoders
+    } else {
+        1
+    };
+    let writer_config = LocalWriterConfig {
+        is_kv_sorted: false,
+        table_name: table.unique_name(),
+    };
+    let mut writers = Vec::with_capacity(lanes);
+    for _ in 0..lanes {
+        writers.push(LaneWriters {
+            data: data_engine.local_writer(&writer_config).await?,
+            index: match index_engine {
+                Some(engine) => Some(engine.local_writer(&writer_config).await?),
+                None => None,
+            },
+        });
+    }
+
     let builder = ctx.backend.encoding_builder();
     let (recycle_tx, recycle_rx) = std_mpsc::sync_channel::<Vec<Row>>(encoders * 2 + 2);
     let mut raw_senders = Vec::with_capacity(encoders);
@@ -159,55 +179,53 @@ pub(crate) async fn process_chunk(
         }));
     }
 
-    let mut current = start;
-    let mut max_auto_id = 0;
-    let mut deliver_result = Ok(());
-    let mut finished = false;
-    // Batches come out of the encoders in the order the parser dealt them.
-    for seq in 0usize.. {
-        let Some(received) = outputs[seq % encoders].recv().await else {
-            break;
-        };
-        let batch = match received {
-            Ok(batch) => batch,
-            Err(err) => {
-                deliver_result = Err(err);
-                break;
-            }
-        };
-        if let Err(err) = deliver_batch(
-            ctx,
-            batch,
-            &source,
-            &mut *data_writer,
-            index_writer.as_deref_mut(),
-            progress,
-            &mut current,
-            &mut max_auto_id,
-            &mut finished,
-        )
-        .await
-        {
-            deliver_result = Err(err);
-            break;
-        }
-        if data_writer.is_synced() && index_writer.as_ref().is_none_or(|w| w.is_synced()) {
-            publish(&current, max_auto_id)?;
-        }
-        if finished {
-            break;
-        }
+    let (reports_tx, reports_rx) = mpsc::unbounded_channel::<Delivered>();
+    let mut lane_futures = Vec::with_capacity(lanes);
+    let mut lane_outputs: Vec<Vec<mpsc::Receiver<anyhow::Result<Batch>>>> =
+        (0..lanes).map(|_| Vec::new()).collect();
+    for (i, output) in outputs.into_iter().enumerate() {
+        // With one lane it reads every encoder's output in dealing order.
+        lane_outputs[i % lanes].push(output);
     }
-    // Dropping the receivers stops the parser and encoders if delivery
-    // failed.
-    drop(outputs);
+    for ((lane, outputs), writers) in lane_outputs.into_iter().enumerate().zip(&mut writers) {
+        lane_futures.push(deliver_lane(
+            ctx,
+            Lane {
+                index: lane,
+                count: lanes,
+                outputs,
+            },
+            writers,
+            &source,
+            progress,
+            reports_tx.clone(),
+        ));
+    }
+    drop(reports_tx);
+    let (lane_results, ordered) = tokio::join!(
+        futures::future::join_all(lane_futures),
+        apply_in_order(reports_rx, lanes, start, publish),
+    );
     for thread in threads {
         thread
             .await
             .context("a parsing or encoding thread panicked")?;
     }
     drop(extra_slots);
-    deliver_result?;
+    // The first failure in dealing order is the cause; later lanes stopped
+    // because of it.
+    if let Some(err) = lane_results
+        .into_iter()
+        .filter_map(Result::err)
+        .min_by_key(|(seq, _)| *seq)
+    {
+        return Err(err.1);
+    }
+    let Ordered {
+        current,
+        max_auto_id,
+        finished,
+    } = ordered?;
     if !finished {
         // Only a bug can end the stream without its last batch; never
         // record such a chunk as complete.
@@ -217,9 +235,12 @@ pub(crate) async fn process_chunk(
         );
     }
 
-    let mut statuses = vec![data_writer.close().await?];
-    if let Some(index_writer) = index_writer {
-        statuses.push(index_writer.close().await?);
+    let mut statuses = Vec::with_capacity(lanes * 2);
+    for lane in writers {
+        statuses.push(lane.data.close().await?);
+        if let Some(index) = lane.index {
+            statuses.push(index.close().await?);
+        }
     }
     TableProgress::add(&progress.chunks_done, 1);
     let pending = PendingChunk {
@@ -236,19 +257,162 @@ pub(crate) async fn process_chunk(
     }
 }
 
-/// Writes one batch and advances the chunk's progress past it.
-#[allow(clippy::too_many_arguments)]
+/// One lane's writers: data, and index unless index entries share the data
+/// engine.
+struct LaneWriters {
+    data: Box<dyn backend_core::EngineWriter>,
+    index: Option<Box<dyn backend_core::EngineWriter>>,
+}
+
+impl LaneWriters {
+    /// Whether everything appended so far is durable.
+    fn is_synced(&self) -> bool {
+        self.data.is_synced() && self.index.as_ref().is_none_or(|w| w.is_synced())
+    }
+}
+
+/// Which batches a lane delivers: `index`, `index + count`, … in dealing
+/// order, read from `outputs` in turn (one output per encoder it serves).
+struct Lane {
+    index: usize,
+    count: usize,
+    outputs: Vec<mpsc::Receiver<anyhow::Result<Batch>>>,
+}
+
+/// What a lane reports after writing one batch.
+#[derive(Debug)]
+struct Delivered {
+    /// The batch's place in dealing order.
+    seq: usize,
+    lane: usize,
+    /// Every batch the lane wrote so far is durable.
+    synced: bool,
+    step: Step,
+}
+
+/// What one written batch adds to the chunk's checkpoint.
+#[derive(Debug)]
+struct Step {
+    rows: u64,
+    end_pos: u64,
+    last_row_id: i64,
+    data_checksum: backend_core::KvChecksum,
+    index_checksum: backend_core::KvChecksum,
+    max_auto_id: i64,
+    finished: bool,
+}
+
+/// Writes the lane's batches until its outputs end or the chunk's last
+/// batch. An error carries the failed batch's place in dealing order;
+/// dropping the lane's outputs then stops the encoders and the parser.
+async fn deliver_lane(
+    ctx: &ImportContext,
+    mut lane: Lane,
+    writers: &mut LaneWriters,
+    source: &ChunkSource,
+    progress: &TableProgress,
+    reports: mpsc::UnboundedSender<Delivered>,
+) -> Result<(), (usize, anyhow::Error)> {
+    let encoders = lane.outputs.len();
+    for (n, seq) in (lane.index..).step_by(lane.count).enumerate() {
+        let Some(received) = lane.outputs[n % encoders].recv().await else {
+            return Ok(());
+        };
+        let step = match received {
+            Ok(batch) => deliver_batch(ctx, batch, source, writers, progress)
+                .await
+                .map_err(|err| (seq, err))?,
+            Err(err) => return Err((seq, err)),
+        };
+        let finished = step.finished;
+        let report = Delivered {
+            seq,
+            lane: lane.index,
+            synced: writers.is_synced(),
+            step,
+        };
+        if reports.send(report).is_err() || finished {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// The chunk's checkpoint after the batches applied in dealing order.
+#[derive(Debug)]
+struct Ordered {
+    current: ChunkCheckpoint,
+    max_auto_id: i64,
+    finished: bool,
+}
+
+/// Applies the lanes' reports to the chunk's checkpoint in dealing order
+/// (lanes finish out of order) and publishes it whenever every batch it
+/// covers is durable: each lane is synced, or wrote nothing unsynced up to
+/// there. So a recorded position is always one a sequential read reaches.
+async fn apply_in_order(
+    mut reports: mpsc::UnboundedReceiver<Delivered>,
+    lanes: usize,
+    start: ChunkCheckpoint,
+    publish: &(dyn Fn(&ChunkCheckpoint, i64) -> anyhow::Result<()> + Sync),
+) -> anyhow::Result<Ordered> {
+    let mut ordered = Ordered {
+        current: start,
+        max_auto_id: 0,
+        finished: false,
+    };
+    let mut waiting: std::collections::BTreeMap<usize, Step> = std::collections::BTreeMap::new();
+    // Per lane, the first batch written since the lane was last synced.
+    let mut unsynced_from: Vec<Option<usize>> = vec![None; lanes];
+    let mut next = 0usize;
+    while let Some(report) = reports.recv().await {
+        if let Some(slot) = unsynced_from.get_mut(report.lane) {
+            *slot = if report.synced {
+                None
+            } else {
+                Some(slot.unwrap_or(report.seq))
+            };
+        }
+        waiting.insert(report.seq, report.step);
+        let before = next;
+        while let Some(step) = waiting.remove(&next) {
+            apply_step(&mut ordered, step);
+            next += 1;
+        }
+        let durable = unsynced_from
+            .iter()
+            .all(|from| from.is_none_or(|s| s >= next));
+        if next > before && durable {
+            publish(&ordered.current, ordered.max_auto_id)?;
+        }
+    }
+    Ok(ordered)
+}
+
+/// Advances the checkpoint past one batch.
+fn apply_step(ordered: &mut Ordered, step: Step) {
+    let current = &mut ordered.current;
+    current.pos = if step.finished {
+        current.end_offset
+    } else {
+        step.end_pos
+    };
+    current.next_row_id = step.last_row_id.saturating_add(1).max(current.next_row_id);
+    current.rows += step.rows;
+    current.data_checksum.add(&step.data_checksum);
+    current.index_checksum.add(&step.index_checksum);
+    ordered.max_auto_id = ordered.max_auto_id.max(step.max_auto_id);
+    ordered.finished |= step.finished;
+}
+
+/// Writes one batch; returns what it adds to the chunk's checkpoint.
 async fn deliver_batch(
     ctx: &ImportContext,
     batch: Batch,
     source: &ChunkSource,
-    data_writer: &mut dyn backend_core::EngineWriter,
-    index_writer: Option<&mut (dyn backend_core::EngineWriter + '_)>,
+    writers: &mut LaneWriters,
     progress: &TableProgress,
-    current: &mut ChunkCheckpoint,
-    max_auto_id: &mut i64,
-    finished: &mut bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Step> {
     let deliver_start = std::time::Instant::now();
     let batch_bytes = batch.bytes;
     // Held while appending: the disk quota pauses writers by taking it.
@@ -260,16 +424,17 @@ async fn deliver_batch(
         index_checksum,
     } = batch.encoded;
     if !data.is_empty() {
-        data_writer
+        writers
+            .data
             .append_rows(&batch.column_names, data)
             .await
             .with_context(|| format!("writing rows of {}", source.name))?;
     }
     if !index.is_empty() {
         // Without an index engine the entries share the data engine.
-        let written = match index_writer {
+        let written = match writers.index.as_mut() {
             Some(writer) => writer.append_rows(&[], index).await,
-            None => data_writer.append_rows(&[], index).await,
+            None => writers.data.append_rows(&[], index).await,
         };
         written.with_context(|| format!("writing index entries of {}", source.name))?;
     }
@@ -279,22 +444,18 @@ async fn deliver_batch(
     // Test-only: a crash here leaves rows written but not recorded.
     failpoint::rows(batch.rows);
     failpoint::hit("after-engine-write-before-save");
-    let advanced = batch.end_pos.saturating_sub(current.pos);
-    current.pos = if batch.finished {
-        current.end_offset
-    } else {
-        batch.end_pos
-    };
-    current.next_row_id = batch.last_row_id.saturating_add(1).max(current.next_row_id);
-    current.rows += batch.rows;
-    current.data_checksum.add(&data_checksum);
-    current.index_checksum.add(&index_checksum);
-    *max_auto_id = (*max_auto_id).max(batch.max_auto_id);
-    *finished |= batch.finished;
-    TableProgress::add(&progress.bytes_read, advanced);
+    TableProgress::add(&progress.bytes_read, batch.source_bytes);
     TableProgress::add(&progress.rows, batch.rows);
     TableProgress::add(&progress.errors, batch.errors);
-    Ok(())
+    Ok(Step {
+        rows: batch.rows,
+        end_pos: batch.end_pos,
+        last_row_id: batch.last_row_id,
+        data_checksum,
+        index_checksum,
+        max_auto_id: batch.max_auto_id,
+        finished: batch.finished,
+    })
 }
 
 /// Parsed rows on their way from the parser to an encoder.
@@ -307,6 +468,8 @@ struct RawBatch {
     column_names: Arc<Vec<String>>,
     /// Rows the parser skipped as bad (within `max-error`).
     errors: u64,
+    /// Parser position where the batch starts (the previous one's end).
+    start_pos: u64,
     /// Parser position after the batch.
     end_pos: u64,
     /// Row id of the batch's last row (or of the row before it).
@@ -324,6 +487,7 @@ impl RawBatch {
             permutation: Arc::clone(&self.permutation),
             column_names: Arc::clone(&self.column_names),
             errors: 0,
+            start_pos: self.end_pos,
             end_pos: self.end_pos,
             last_row_id: self.last_row_id,
             finished: false,
@@ -359,6 +523,7 @@ fn parse_chunk(
             permutation: Arc::clone(&permutation),
             column_names: Arc::clone(&column_names),
             errors: 0,
+            start_pos: start.pos,
             end_pos: 0,
             last_row_id: 0,
             finished: false,
@@ -456,8 +621,30 @@ fn parse_chunk(
     };
     if let Err(err) = parsed() {
         // In place of the next batch, so everything before it is delivered.
-        send(Err(err));
+        send(Err(explain_cut(err, source, start)));
     }
+}
+
+/// A syntax error in a chunk that starts where `strict-format` cut a SQL
+/// file may mean the cut fell inside a value, and this chunk read from its
+/// middle (the chunk before the cut fails too, saying so): the error says
+/// that as well, whichever of the two is reported.
+fn explain_cut(err: anyhow::Error, source: &ChunkSource, start: &ChunkCheckpoint) -> anyhow::Error {
+    let cut = source.format == backend_core::SourceFormat::Sql && start.offset > 0;
+    if cut
+        && matches!(
+            err.downcast_ref::<source::SourceError>(),
+            Some(source::SourceError::Syntax { .. })
+        )
+    {
+        return err.context(format!(
+            "strict-format split {} at byte {}, where this chunk starts; a value before it may \
+             hold a line that looks like a statement start (import the file with \
+             strict-format = false)",
+            source.name, start.offset
+        ));
+    }
+    err
 }
 
 /// The permutation with its `_tidb_rowid` entry (see
@@ -556,6 +743,7 @@ fn open_chunk_parser(
     if let Some(columns) = &start.columns {
         parser.set_columns(columns.clone());
     }
+    parser.stop_at(start.end_offset);
     // Resume by re-parsing (not re-encoding) up to the recorded position, so
     // the parser's state (CSV header, the current INSERT's column list) is
     // exactly what it was.
@@ -660,6 +848,7 @@ fn encode_raw(
     }
     *sizes = BatchSizes::of(&batch.encoded);
     batch.end_pos = raw.end_pos;
+    batch.source_bytes = raw.end_pos.saturating_sub(raw.start_pos);
     batch.last_row_id = raw.last_row_id;
     batch.finished = raw.finished;
     batch.errors += raw.errors;
@@ -720,6 +909,7 @@ fn new_batch(builder: &dyn EncodingBuilder, column_names: &Arc<Vec<String>>) -> 
         bytes: 0,
         rows: 0,
         end_pos: 0,
+        source_bytes: 0,
         last_row_id: 0,
         column_names: Arc::clone(column_names),
         finished: false,
