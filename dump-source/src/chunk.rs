@@ -11,7 +11,13 @@
 //! resumed after a row does, and ends there; its parser checks that the
 //! statement after its end really starts there (see
 //! [`RowParser::stop_at`]), so a value holding such a line fails the chunk
-//! instead of importing a value's middle as rows. Every chunk gets a
+//! instead of importing a value's middle as rows. Without `strict-format`,
+//! such a SQL file is read through once without reading values
+//! ([`SqlParser::skipping_values`]) and cut at the first row boundary past
+//! every `max-region-size` bytes; a chunk then starts after a row, with the
+//! statement's column list, as a resumed parser does, and its row-id range
+//! is its exact row count, so the ids are those of a sequential read.
+//! Otherwise every chunk gets a
 //! pre-allocated row-id range `prev_rowid_max..rowid_max` large enough for
 //! any content of its byte length (a row of `n` values takes at least `n`
 //! bytes), computed only from file sizes, so a re-run allocates the same
@@ -27,8 +33,9 @@ use super::SourceError;
 use super::compress::{self, decompressed_size};
 use super::csv::{CsvOptions, CsvParser};
 use super::parquet;
-use super::parser::{DataCharset, ParserOptions, RowParser};
+use super::parser::{DataCharset, ParserOptions, Row, RowParser};
 use super::scan::{DataFile, TableSource};
+use super::sql::SqlParser;
 use super::storage::{FileIn, Storage};
 
 /// How to chunk.
@@ -45,6 +52,8 @@ pub struct ChunkOptions {
     /// The files' character set: only UTF-8/binary files are split, since
     /// offsets in converted files are not file offsets.
     pub charset: DataCharset,
+    /// The `NO_BACKSLASH_ESCAPES` SQL mode: how a SQL file's strings end.
+    pub no_backslash_escapes: bool,
 }
 
 impl Default for ChunkOptions {
@@ -54,6 +63,7 @@ impl Default for ChunkOptions {
             max_region_size: 256 << 20,
             csv: CsvOptions::default(),
             charset: DataCharset::Utf8mb4,
+            no_backslash_escapes: false,
         }
     }
 }
@@ -113,6 +123,10 @@ impl Chunk {
     }
 }
 
+/// A chunk's byte range, the columns it starts with (a CSV header, a SQL
+/// statement's column list) and, when known, its exact row count.
+type CountedRange = (u64, u64, Option<Vec<String>>, Option<u64>);
+
 /// A chunk's byte range and, after a file's first chunk, the header.
 type Range = (u64, u64, Option<Vec<String>>);
 
@@ -137,50 +151,52 @@ pub fn make_table_chunks(
     let mut rowid: i64 = 0;
     for file in &table.data_files {
         let path = storage.file(&file.path, file.etag.as_deref());
-        let splittable = matches!(file.format, SourceFormat::Csv | SourceFormat::Sql)
-            && file.compression == Compression::None
-            && opts.strict_format
+        // Offsets in converted or compressed streams are not file offsets.
+        let large = file.compression == Compression::None
             && matches!(opts.charset, DataCharset::Utf8mb4 | DataCharset::Binary)
             && file.size
                 > opts
                     .max_region_size
                     .saturating_add(opts.max_region_size / 4);
-        if file.format == SourceFormat::Parquet {
-            // One chunk of rows: positions are row indexes, and the footer
-            // gives the exact row count, so the id range is exact too.
+        let splittable = matches!(file.format, SourceFormat::Csv | SourceFormat::Sql)
+            && large
+            && opts.strict_format;
+        // With its exact row count when known, so the ids are those of a
+        // sequential read: a Parquet file's footer gives it (its one chunk
+        // is its rows: positions are row indexes), a SQL file read through
+        // counts it.
+        let ranges: Vec<CountedRange> = if file.format == SourceFormat::Parquet {
             let name = file.path.display().to_string();
             let rows = parquet::row_count(path, &name, file.compression)?;
-            let rowid_max = i64::try_from(rows)
-                .ok()
-                .and_then(|n| rowid.checked_add(n))
-                .ok_or_else(|| SourceError::Config("row ids overflow".into()))?;
-            chunks.push(Chunk {
-                file: file.clone(),
-                index: chunks.len(),
-                offset: 0,
-                end_offset: rows,
-                prev_rowid_max: rowid,
-                rowid_max,
-                columns: None,
-            });
-            rowid = rowid_max;
-            continue;
-        }
-        let ranges: Vec<Range> = if splittable && file.format == SourceFormat::Sql {
-            cut_ranges(file.size, 0, opts.max_region_size, |from| {
-                next_statement_end(path, from)
-            })?
-            .into_iter()
-            .map(|(start, end)| (start, end, None))
-            .collect()
-        } else if splittable {
-            split_csv(path, file, opts)?
+            vec![(0, rows, None, Some(rows))]
+        } else if large && !opts.strict_format && file.format == SourceFormat::Sql {
+            split_sql_rows(path, file, opts)?
         } else {
-            let end = decompressed_size(path, file.compression)?;
-            vec![(0, end, None)]
+            let plain: Vec<Range> = if splittable && file.format == SourceFormat::Sql {
+                cut_ranges(file.size, 0, opts.max_region_size, |from| {
+                    next_statement_end(path, from)
+                })?
+                .into_iter()
+                .map(|(start, end)| (start, end, None))
+                .collect()
+            } else if splittable {
+                split_csv(path, file, opts)?
+            } else {
+                let end = decompressed_size(path, file.compression)?;
+                vec![(0, end, None)]
+            };
+            plain
+                .into_iter()
+                .map(|(start, end, cols)| (start, end, cols, None))
+                .collect()
         };
-        for (offset, end_offset, cols) in ranges {
-            let rows = estimate_rows(end_offset - offset, columns)?;
+        for (offset, end_offset, cols, exact) in ranges {
+            let rows = match exact {
+                Some(n) => {
+                    i64::try_from(n).map_err(|_| SourceError::Config("row ids overflow".into()))?
+                }
+                None => estimate_rows(end_offset - offset, columns)?,
+            };
             let rowid_max = rowid
                 .checked_add(rows)
                 .ok_or_else(|| SourceError::Config("row ids overflow".into()))?;
@@ -197,6 +213,45 @@ pub fn make_table_chunks(
         }
     }
     Ok(chunks)
+}
+
+/// Cuts a large SQL file, without `strict-format`, at the first row
+/// boundary past every `max-region-size` bytes, found by reading the file
+/// through once without reading values. Each piece: its range, the column
+/// list of the statement it starts in, its exact row count.
+fn split_sql_rows(
+    path: FileIn<'_>,
+    file: &DataFile,
+    opts: &ChunkOptions,
+) -> Result<Vec<CountedRange>, SourceError> {
+    let name: Arc<str> = Arc::from(file.path.display().to_string());
+    let options = ParserOptions {
+        charset: DataCharset::Binary,
+        read_block_size: 1 << 20,
+        ..ParserOptions::default()
+    };
+    let reader = compress::open(path, Compression::None, 0)?;
+    let mut parser =
+        SqlParser::new(reader, name, 0, 0, opts.no_backslash_escapes, options).skipping_values();
+    let mut out = Vec::new();
+    let (mut start, mut columns, mut rows) = (0u64, None, 0u64);
+    let mut row = Row::default();
+    while parser.read_row_into(&mut row)? {
+        rows += 1;
+        if row.end_offset >= start.saturating_add(opts.max_region_size) {
+            out.push((start, row.end_offset, columns, Some(rows)));
+            start = row.end_offset;
+            columns = parser.columns().map(<[String]>::to_vec);
+            rows = 0;
+        }
+    }
+    if rows > 0 || out.is_empty() {
+        out.push((start, file.size, columns, Some(rows)));
+    } else if let Some(last) = out.last_mut() {
+        // What follows the last row (the final `;`) ends the last piece.
+        last.1 = file.size;
+    }
+    Ok(out)
 }
 
 /// Cuts a large CSV file at line terminators.

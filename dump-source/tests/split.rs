@@ -1,7 +1,9 @@
-//! Splitting SQL files into chunks under `strict-format`: cuts where one
-//! statement ends and the next starts, every row read exactly once across
-//! the chunks, and a value that looks like a statement start failing the
-//! chunk instead of being imported as rows.
+//! Splitting SQL files into chunks: under `strict-format` where one
+//! statement ends and the next starts, without it after a row found by
+//! reading the file through; every row read exactly once across the chunks,
+//! with a sequential read's row ids when the file was read through, and a
+//! value that looks like a statement start failing a strict-format chunk
+//! instead of being imported as rows.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -98,8 +100,8 @@ fn sql_chunks_start_at_statement_ends_and_read_every_row_once() {
     let dir = tempfile::tempdir().unwrap();
     let (sql, n) = statements();
     let r = dump(dir.path(), &sql);
-    let whole = chunks(&r, false, 4096);
-    assert_eq!(whole.len(), 1, "without strict-format a file is one chunk");
+    let whole = chunks(&r, false, 1 << 30);
+    assert_eq!(whole.len(), 1, "a file under 1.25 regions is one chunk");
     let want = read(&r, &whole).unwrap();
     assert_eq!(want.len(), n);
 
@@ -123,6 +125,22 @@ fn sql_chunks_start_at_statement_ends_and_read_every_row_once() {
                 .collect()
         };
         assert_eq!(values(&got), values(&want), "region {region}");
+
+        // Without strict-format: cut after rows, with exact row counts, so
+        // the ids too are a sequential read's.
+        let rows = chunks(&r, false, region);
+        assert!(rows.len() > 3, "region {region}: {} chunks", rows.len());
+        for (i, c) in rows.iter().enumerate().skip(1) {
+            assert_eq!(c.offset, rows[i - 1].end_offset);
+            assert_eq!(c.prev_rowid_max, rows[i - 1].rowid_max);
+            let at = usize::try_from(c.offset).unwrap();
+            assert_eq!(
+                sql[at - 1],
+                b')',
+                "region {region}: chunk {i} starts after a row"
+            );
+        }
+        assert_eq!(read(&r, &rows).unwrap(), want, "region {region}");
     }
 }
 
@@ -139,8 +157,10 @@ fn value_holding_a_statement_start_fails_the_chunk_before_the_cut() {
     sql.extend_from_slice(b"INSERT INTO `t` VALUES (2000,'after');\n");
     let r = dump(dir.path(), &sql);
 
-    // Not strict: one chunk, the value read whole.
+    // Not strict: chunks cut after rows the file was read through for, the
+    // value read whole.
     let whole = chunks(&r, false, 1024);
+    assert!(whole.len() > 2);
     let rows = read(&r, &whole).unwrap();
     assert_eq!(rows.len(), 202);
     assert_eq!(

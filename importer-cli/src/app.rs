@@ -190,6 +190,7 @@ pub fn import_options(cfg: &Config, source: &Storage) -> anyhow::Result<ImportOp
             max_region_size: cfg.mydumper.max_region_size.0,
             csv: csv.clone(),
             charset,
+            no_backslash_escapes: sql_mode.contains(SqlMode::NO_BACKSLASH_ESCAPES),
         },
         csv,
         schema_charset: schema_charset(cfg),
