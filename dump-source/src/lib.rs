@@ -17,8 +17,10 @@
 //! [`RowParser`]s, [`csv::CsvParser`] and [`sql::SqlParser`], which
 //! [`open_parser`] picks by format ([`chunk::Chunk::open_parser`] opens one
 //! at a chunk's start); both start at any row boundary and
-//! report the exact byte offset after each row, which is what checkpoints
-//! record. [`parquet::ParquetParser`] reads Parquet files, whose positions
+//! report the exact byte offset after each row and the [`ParserState`]
+//! there (the column names in force, inside an `INSERT` or not), which is
+//! what checkpoints record: a resumed chunk opens its read at the offset
+//! in that state instead of re-parsing the rows before it. [`parquet::ParquetParser`] reads Parquet files, whose positions
 //! are row indexes instead (as in Lightning).
 //!
 //! Parsers work on one growing buffer: a row is parsed from the buffered
@@ -89,5 +91,7 @@ pub mod storage;
 
 pub use error::SourceError;
 pub use open::{decode_stream, open_parser};
-pub use parser::{DataCharset, ParserOptions, Row, RowParser, TIDB_ROWID, column_permutation};
+pub use parser::{
+    DataCharset, ParserOptions, ParserState, Row, RowParser, TIDB_ROWID, column_permutation,
+};
 pub use storage::{FileIn, Storage};

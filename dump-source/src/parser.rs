@@ -20,6 +20,22 @@ pub struct Row {
     pub end_offset: u64,
 }
 
+/// What a parser needs, besides a row boundary's offset and row id, to read
+/// on from there exactly as the parser that reported the boundary would: a
+/// checkpoint records it so a resumed chunk opens its read at the offset
+/// instead of re-parsing the rows before it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct ParserState {
+    /// The column names in force (a CSV header, the current `INSERT`'s
+    /// column list); `None` when the data names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
+    /// SQL: the offset is inside an `INSERT`'s `VALUES` list, after a row
+    /// (a `,` or `;` comes next); false: between statements.
+    #[serde(default)]
+    pub in_values: bool,
+}
+
 /// Reads rows out of one data file (a CSV file or a file of `INSERT`
 /// statements).
 pub trait RowParser: Send + std::fmt::Debug {
@@ -52,6 +68,23 @@ pub trait RowParser: Send + std::fmt::Debug {
     /// Sets the column names, e.g. a CSV header read by the first chunk of a
     /// split file.
     fn set_columns(&mut self, columns: Vec<String>);
+
+    /// The state at [`RowParser::pos`] after a row was read (see
+    /// [`ParserState`]).
+    fn state(&self) -> ParserState {
+        ParserState {
+            columns: self.columns().map(<[String]>::to_vec),
+            in_values: false,
+        }
+    }
+
+    /// Puts a parser just opened at a row boundary into the state another
+    /// parser reported there with [`RowParser::state`].
+    fn restore(&mut self, state: ParserState) {
+        if let Some(columns) = state.columns {
+            self.set_columns(columns);
+        }
+    }
 
     /// Line number (1-based, counted from where the parser started) of the
     /// next byte to read.
@@ -109,6 +142,12 @@ impl DataCharset {
                 "unsupported data-character-set {other:?} (expected utf8mb4, gb18030, gbk, latin1 or binary)"
             ))),
         }
+    }
+
+    /// Whether the files are converted to UTF-8, so that parser offsets
+    /// are positions in the converted stream rather than in the file.
+    pub fn converts(self) -> bool {
+        self.encoding().is_some()
     }
 
     pub(crate) fn encoding(self) -> Option<&'static encoding_rs::Encoding> {

@@ -302,3 +302,63 @@ fn empty_tuples_name_no_columns() {
         "{err}"
     );
 }
+
+/// A parser opened at a reported row boundary in the state reported there
+/// reads on exactly as the first one did; without the state it would not
+/// know the `INSERT`'s column list.
+#[test]
+fn a_parser_restored_at_a_row_boundary_reads_on_in_its_state() {
+    let data =
+        b"INSERT INTO t (b,a) VALUES (1,'x'),(2,'y');\nINSERT INTO t VALUES (3,'z'),(4,'w');";
+    let all = rows(data);
+    let mut first = parser(data, false, 64 << 10);
+    let mut row = Row::default();
+    let mut cut = Vec::new();
+    while first.read_row_into(&mut row).unwrap() {
+        cut.push((first.pos(), first.state()));
+    }
+    assert_eq!(cut.len(), all.len());
+    for (i, ((offset, row_id), state)) in cut.into_iter().enumerate() {
+        let rest = data[usize::try_from(offset).unwrap()..].to_vec();
+        let mut resumed = SqlParser::new(
+            Box::new(Cursor::new(rest)),
+            Arc::from("t.sql"),
+            offset,
+            row_id,
+            false,
+            ParserOptions::default(),
+        );
+        assert!(state.in_values);
+        let columns = state.columns.clone();
+        resumed.restore(state);
+        let mut got = Vec::new();
+        while resumed.read_row_into(&mut row).unwrap() {
+            got.push((row.clone(), resumed.columns().map(<[String]>::to_vec)));
+        }
+        let want: Vec<Row> = all[i + 1..].to_vec();
+        assert_eq!(
+            got.iter().map(|(r, _)| r.clone()).collect::<Vec<_>>(),
+            want,
+            "after row {i}"
+        );
+        if i == 0 {
+            assert_eq!(columns, Some(vec!["b".to_string(), "a".to_string()]));
+            assert_eq!(got[0].1, columns);
+        }
+    }
+    // Between statements: the next statement's head is read.
+    let at = data.iter().position(|&c| c == b'\n').unwrap() + 1;
+    let mut resumed = SqlParser::new(
+        Box::new(Cursor::new(data[at..].to_vec())),
+        Arc::from("t.sql"),
+        u64::try_from(at).unwrap(),
+        2,
+        false,
+        ParserOptions::default(),
+    );
+    resumed.restore(dump_source::ParserState {
+        columns: None,
+        in_values: false,
+    });
+    assert_eq!(resumed.read_row().unwrap().unwrap(), all[2]);
+}

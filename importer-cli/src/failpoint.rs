@@ -10,7 +10,11 @@
 //!
 //! * `after-rows=N` — rows delivered to the backend (checked after each
 //!   batch is written and before its progress is saved);
-//! * `after-chunks=N` — chunks finished and recorded.
+//! * `after-chunks=N` — chunks finished and recorded;
+//! * `interrupt-after-rows=N` — rows delivered, like `after-rows`, but the
+//!   process sends itself SIGINT instead of aborting: the graceful stop a
+//!   user's Ctrl-C makes, which saves every chunk's durable progress (tests
+//!   use it to get a checkpoint with chunks part-done).
 //!
 //! Named points (see [`POINTS`]): `after-engine-write-before-save`,
 //! `before-checkpoint-save`, `after-checkpoint-save`, `after-engine-close`,
@@ -49,6 +53,7 @@ pub const POINTS: &[&str] = &[
 
 const ROWS: &str = "after-rows";
 const CHUNKS: &str = "after-chunks";
+const INTERRUPT_ROWS: &str = "interrupt-after-rows";
 
 /// One armed point: fires when its counter reaches `at`.
 #[derive(Debug)]
@@ -109,9 +114,9 @@ pub fn parse(spec: &str) -> Result<Vec<(String, u64)>, String> {
         if at == 0 {
             return Err(format!("`{entry}`: N must be at least 1"));
         }
-        if name != ROWS && name != CHUNKS && !POINTS.contains(&name) {
+        if ![ROWS, CHUNKS, INTERRUPT_ROWS].contains(&name) && !POINTS.contains(&name) {
             return Err(format!(
-                "unknown failpoint `{name}` (known: {ROWS}, {CHUNKS}, {})",
+                "unknown failpoint `{name}` (known: {ROWS}, {CHUNKS}, {INTERRUPT_ROWS}, {})",
                 POINTS.join(", ")
             ));
         }
@@ -135,6 +140,20 @@ fn bump(name: &str, by: u64) {
         return;
     };
     let reached = point.count.fetch_add(by, Ordering::SeqCst) + by;
+    if name == INTERRUPT_ROWS {
+        // Once, when the count first reaches N.
+        if reached >= point.at && reached - by < point.at {
+            eprintln!(
+                "failpoint {name} reached ({reached} >= {}): SIGINT",
+                point.at
+            );
+            let _ = rustix::process::kill_process(
+                rustix::process::getpid(),
+                rustix::process::Signal::INT,
+            );
+        }
+        return;
+    }
     if reached >= point.at {
         eprintln!(
             "failpoint {name} reached ({reached} >= {}): aborting",
@@ -156,6 +175,7 @@ pub fn hit(name: &'static str) {
 pub fn rows(n: u64) {
     if armed().is_some() {
         bump(ROWS, n);
+        bump(INTERRUPT_ROWS, n);
     }
 }
 

@@ -657,9 +657,10 @@ async fn crash_tidb_server_restart_mid_import_resumes_without_loss() {
 }
 
 /// The mysql driver stores what the file driver stores: a checkpoint with
-/// a failure, engines and chunks (odd names, CSV header columns), deferred
-/// index definitions reads back equal; diff saves, table removal, rename and
-/// remove work; a `table_v9` from before deferred indexes gains the column.
+/// a failure, engines and chunks (odd names, CSV header columns, parser
+/// states), deferred index definitions reads back equal; diff saves, table
+/// removal, rename and remove work; a `table_v9` from before deferred
+/// indexes and a `chunk_v5` from before parser states gain their columns.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkpoint_mysql_store_round_trips() {
     use backend_core::DeferredIndex;
@@ -722,6 +723,10 @@ async fn checkpoint_mysql_store_round_trips() {
         columns: Some(vec!["a".into(), "b,\"c\"".into()]),
         timestamp: 1_700_000_000,
         etag: None,
+        parser_state: Some(dump_source::ParserState {
+            columns: Some(vec!["a".into(), "it's \"b\"".into()]),
+            in_values: true,
+        }),
     };
     let mut engines = std::collections::BTreeMap::new();
     engines.insert(
@@ -732,6 +737,7 @@ async fn checkpoint_mysql_store_round_trips() {
                 chunk.clone(),
                 ChunkCheckpoint {
                     columns: None,
+                    parser_state: None,
                     ..chunk
                 },
             ],
@@ -776,7 +782,7 @@ async fn checkpoint_mysql_store_round_trips() {
 
     let cp2 = cp.clone();
     let loc = location.clone();
-    tokio::task::spawn_blocking(move || {
+    let next = tokio::task::spawn_blocking(move || {
         let store = MysqlCheckpointStore::connect(loc.clone()).unwrap();
         assert!(store.load().unwrap().is_none());
         store.save(&cp2).unwrap();
@@ -793,6 +799,31 @@ async fn checkpoint_mysql_store_round_trips() {
         }
         again.save(&next).unwrap();
         let third = MysqlCheckpointStore::connect(loc.clone()).unwrap();
+        assert_eq!(third.load().unwrap().as_ref(), Some(&next));
+        next
+    })
+    .await
+    .unwrap();
+    // A `chunk_v5` from before parser states gains the column, and its
+    // chunks have none (they resume by re-parsing).
+    exec(
+        &pool,
+        format!("ALTER TABLE `{schema}`.chunk_v5 DROP COLUMN parser_state"),
+    )
+    .await;
+    let loc = location.clone();
+    tokio::task::spawn_blocking(move || {
+        let third = MysqlCheckpointStore::connect(loc.clone()).unwrap();
+        let mut stateless = next.clone();
+        for t in stateless.tables.values_mut() {
+            for e in t.engines.values_mut() {
+                for c in &mut e.chunks {
+                    c.parser_state = None;
+                }
+            }
+        }
+        assert_eq!(third.load().unwrap().as_ref(), Some(&stateless));
+        third.save(&next).unwrap();
         assert_eq!(third.load().unwrap().as_ref(), Some(&next));
         let kept = third.rename_with_suffix("bak").unwrap();
         assert!(kept.contains("crash_cp_round_trip_bak"), "{kept}");

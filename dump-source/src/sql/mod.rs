@@ -20,7 +20,7 @@ use backend_core::Datum;
 use super::SourceError;
 use super::compress::DataReader;
 use super::input::Input;
-use super::parser::{DataCharset, ParserOptions, Row, RowParser};
+use super::parser::{DataCharset, ParserOptions, ParserState, Row, RowParser};
 
 mod lexer;
 
@@ -325,6 +325,22 @@ impl RowParser for SqlParser {
 
     fn set_columns(&mut self, columns: Vec<String>) {
         self.columns = Some(columns);
+    }
+
+    fn state(&self) -> ParserState {
+        ParserState {
+            columns: self.columns.clone(),
+            in_values: self.state != State::Top,
+        }
+    }
+
+    fn restore(&mut self, state: ParserState) {
+        self.columns = state.columns;
+        self.state = if state.in_values {
+            State::AfterTuple
+        } else {
+            State::Top
+        };
     }
 
     fn line(&self) -> u64 {

@@ -131,6 +131,13 @@ pub struct ChunkCheckpoint {
     /// resume reads only that version of the object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
+    /// The parser's state at `pos` (the column names in force; for SQL,
+    /// inside an `INSERT`'s `VALUES` or between statements), so a resume
+    /// opens its read at `pos`. Absent at the chunk's start, once it is
+    /// finished, and in checkpoints written without it: such a chunk
+    /// re-parses its rows from `offset` up to `pos`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parser_state: Option<dump_source::ParserState>,
 }
 
 impl ChunkCheckpoint {

@@ -4,8 +4,10 @@
 //! Layout follows Lightning's (`task_v2`, `table_v9`, `engine_v5`,
 //! `chunk_v5`, statuses as Lightning's numbers, a failed table's status
 //! divided by ten) with our extra columns: the failure message, per-chunk
-//! next row id, row count, separate index checksum and session timestamp,
-//! and a table of our own, `chunk_etag_v1`, with the ETag of each chunk's
+//! next row id, row count, separate index checksum, session timestamp and
+//! the parser's state at the chunk's position (JSON; added to a `chunk_v5`
+//! that lacks it, and NULL there, which makes such chunks resume by
+//! re-parsing), and a table of our own, `chunk_etag_v1`, with the ETag of each chunk's
 //! object when the source is an object store (a table beside `chunk_v5`
 //! rather than a column, so checkpoint schemas written before it still
 //! load).
@@ -398,7 +400,7 @@ impl Db {
                  kvc_checksum BIGINT UNSIGNED NOT NULL, \
                  idx_kvc_bytes BIGINT UNSIGNED NOT NULL, idx_kvc_kvs BIGINT UNSIGNED NOT NULL, \
                  idx_kvc_checksum BIGINT UNSIGNED NOT NULL, \
-                 session_timestamp BIGINT NOT NULL, \
+                 session_timestamp BIGINT NOT NULL, parser_state TEXT NULL, \
                  update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, \
                  PRIMARY KEY (table_name, engine_id, chunk_index))"
             ),
@@ -411,22 +413,45 @@ impl Db {
         ] {
             self.exec(sql).await?;
         }
-        // Checkpoints written before `add-index-by-sql` lack the column.
-        let has_deferred: i64 = sqlx::query_scalar(
+        // Checkpoints written before `add-index-by-sql` and before parser
+        // states lack these columns.
+        self.add_missing_column("table_v9", "deferred_indexes", "TEXT NULL AFTER failure")
+            .await?;
+        self.add_missing_column(
+            "chunk_v5",
+            "parser_state",
+            "TEXT NULL AFTER session_timestamp",
+        )
+        .await?;
+        self.created = true;
+        Ok(())
+    }
+
+    /// Adds `column` to `table` unless it has it.
+    async fn add_missing_column(
+        &self,
+        table: &str,
+        column: &str,
+        definition: &str,
+    ) -> Result<(), CheckpointError> {
+        let what = format!("looking for {table}.{column}");
+        let has: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM information_schema.COLUMNS \
-             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'table_v9' AND COLUMN_NAME = 'deferred_indexes'",
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?",
         )
         .bind(&self.location.schema)
+        .bind(table)
+        .bind(column)
         .fetch_one(&self.pool)
         .await
-        .map_err(self.err("looking for table_v9.deferred_indexes"))?;
-        if has_deferred == 0 {
+        .map_err(self.err(&what))?;
+        if has == 0 {
+            let s = &self.schema;
             self.exec(format!(
-                "ALTER TABLE {s}.table_v9 ADD COLUMN deferred_indexes TEXT NULL AFTER failure"
+                "ALTER TABLE {s}.{table} ADD COLUMN {column} {definition}"
             ))
             .await?;
         }
-        self.created = true;
         Ok(())
     }
 
@@ -543,7 +568,7 @@ impl Db {
         let chunks = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT table_name, engine_id, path, `offset`, `columns`, end_offset, pos, \
              prev_rowid_max, rowid_max, next_row_id, `rows`, kvc_bytes, kvc_kvs, kvc_checksum, \
-             idx_kvc_bytes, idx_kvc_kvs, idx_kvc_checksum, session_timestamp \
+             idx_kvc_bytes, idx_kvc_kvs, idx_kvc_checksum, session_timestamp, parser_state \
              FROM {s}.chunk_v5 ORDER BY table_name, engine_id, chunk_index"
         )))
         .fetch_all(&self.pool)
@@ -554,14 +579,13 @@ impl Db {
             let name: String = row.try_get(0).map_err(e())?;
             let id: i32 = row.try_get(1).map_err(e())?;
             let path: String = row.try_get(2).map_err(e())?;
-            let columns: Option<String> = row.try_get(4).map_err(e())?;
-            let columns = match columns {
-                Some(text) => Some(
-                    serde_json::from_str(&text)
-                        .map_err(|_| corrupt(format!("chunk {path}: columns {text:?}")))?,
-                ),
-                None => None,
+            let text = |i: usize| -> Result<Option<String>, CheckpointError> {
+                row.try_get(i).map_err(e())
             };
+            let columns =
+                from_json(text(4)?).map_err(|t| corrupt(format!("chunk {path}: columns {t:?}")))?;
+            let parser_state = from_json(text(18)?)
+                .map_err(|t| corrupt(format!("chunk {path}: parser state {t:?}")))?;
             let chunk = ChunkCheckpoint {
                 file: PathBuf::from(path),
                 offset: row.try_get(3).map_err(e())?,
@@ -584,6 +608,7 @@ impl Db {
                 columns,
                 timestamp: row.try_get(17).map_err(e())?,
                 etag: None,
+                parser_state,
             };
             if let Some(engine) = cp
                 .tables
@@ -712,16 +737,14 @@ impl Db {
                     if before.and_then(|b| b.chunks.get(idx)) == Some(chunk) {
                         continue;
                     }
-                    let columns = match &chunk.columns {
-                        Some(c) => lit(&serde_json::to_string(c).unwrap_or_default()),
-                        None => "NULL".into(),
-                    };
+                    let columns = json_or_null(chunk.columns.as_ref());
+                    let parser_state = json_or_null(chunk.parser_state.as_ref());
                     statements.push(format!(
                         "REPLACE INTO {s}.chunk_v5 (table_name, engine_id, chunk_index, path, `offset`, \
                          `columns`, end_offset, pos, prev_rowid_max, rowid_max, next_row_id, `rows`, \
                          kvc_bytes, kvc_kvs, kvc_checksum, idx_kvc_bytes, idx_kvc_kvs, idx_kvc_checksum, \
-                         session_timestamp) VALUES ({}, {id}, {idx}, {}, {}, {columns}, {}, {}, {}, {}, {}, \
-                         {}, {}, {}, {}, {}, {}, {}, {})",
+                         session_timestamp, parser_state) VALUES ({}, {id}, {idx}, {}, {}, {columns}, {}, \
+                         {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {parser_state})",
                         lit(name),
                         lit(&chunk.file.to_string_lossy()),
                         chunk.offset,
@@ -818,6 +841,22 @@ impl Db {
 /// A string literal, escaped for any sql_mode (backslashes doubled would
 /// break under NO_BACKSLASH_ESCAPES, so quotes are doubled and backslashes
 /// avoided through hex for anything unusual).
+/// The value of JSON text from a nullable column; the text on failure.
+fn from_json<T: serde::de::DeserializeOwned>(text: Option<String>) -> Result<Option<T>, String> {
+    match text {
+        Some(text) => serde_json::from_str(&text).map(Some).map_err(|_| text),
+        None => Ok(None),
+    }
+}
+
+/// `value` as a quoted JSON literal, or `NULL`.
+fn json_or_null(value: Option<&impl serde::Serialize>) -> String {
+    match value.and_then(|v| serde_json::to_string(v).ok()) {
+        Some(json) => lit(&json),
+        None => "NULL".into(),
+    }
+}
+
 fn lit(s: &str) -> String {
     if s.bytes()
         .all(|b| b.is_ascii_graphic() && b != b'\'' && b != b'\\' || b == b' ')

@@ -26,7 +26,7 @@ use crate::failpoint;
 use crate::import::ImportContext;
 use crate::import::progress::TableProgress;
 use dump_source as source;
-use dump_source::Row;
+use dump_source::{ParserState, Row};
 
 /// Where a chunk's data comes from.
 #[derive(Debug, Clone)]
@@ -63,6 +63,8 @@ struct Batch {
     last_row_id: i64,
     /// Target columns of the SQL tuples, in tuple order.
     column_names: Arc<Vec<String>>,
+    /// The parser's state at `end_pos`.
+    end_state: Arc<ParserState>,
     /// The chunk is exhausted after this batch.
     finished: bool,
     max_auto_id: i64,
@@ -295,6 +297,8 @@ struct Delivered {
 struct Step {
     rows: u64,
     end_pos: u64,
+    /// The parser's state at `end_pos`.
+    end_state: Arc<ParserState>,
     last_row_id: i64,
     data_checksum: backend_core::KvChecksum,
     index_checksum: backend_core::KvChecksum,
@@ -397,6 +401,7 @@ fn apply_step(ordered: &mut Ordered, step: Step) {
     } else {
         step.end_pos
     };
+    current.parser_state = (!step.finished).then(|| ParserState::clone(&step.end_state));
     current.next_row_id = step.last_row_id.saturating_add(1).max(current.next_row_id);
     current.rows += step.rows;
     current.data_checksum.add(&step.data_checksum);
@@ -450,6 +455,7 @@ async fn deliver_batch(
     Ok(Step {
         rows: batch.rows,
         end_pos: batch.end_pos,
+        end_state: batch.end_state,
         last_row_id: batch.last_row_id,
         data_checksum,
         index_checksum,
@@ -466,6 +472,9 @@ struct RawBatch {
     permutation: Arc<Vec<Option<usize>>>,
     /// Target columns of those fields, for SQL tuples.
     column_names: Arc<Vec<String>>,
+    /// The parser's state at `end_pos`: rows of one batch share one column
+    /// list, and every row ends in the same state.
+    end_state: Arc<ParserState>,
     /// Rows the parser skipped as bad (within `max-error`).
     errors: u64,
     /// Parser position where the batch starts (the previous one's end).
@@ -486,6 +495,7 @@ impl RawBatch {
             rows,
             permutation: Arc::clone(&self.permutation),
             column_names: Arc::clone(&self.column_names),
+            end_state: Arc::clone(&self.end_state),
             errors: 0,
             start_pos: self.end_pos,
             end_pos: self.end_pos,
@@ -514,7 +524,7 @@ fn parse_chunk(
         sent
     };
     let mut parsed = || -> anyhow::Result<()> {
-        let mut parser = open_chunk_parser(ctx, table, source, start)?;
+        let mut parser = super::open_chunk::open_chunk_parser(ctx, table, source, start)?;
         let mut permutation: Arc<Vec<Option<usize>>> = Arc::new(Vec::new());
         let mut perm_columns: Option<Option<Vec<String>>> = None;
         let mut column_names: Arc<Vec<String>> = Arc::new(Vec::new());
@@ -522,6 +532,7 @@ fn parse_chunk(
             rows: Vec::new(),
             permutation: Arc::clone(&permutation),
             column_names: Arc::clone(&column_names),
+            end_state: Arc::new(ParserState::default()),
             errors: 0,
             start_pos: start.pos,
             end_pos: 0,
@@ -591,6 +602,9 @@ fn parse_chunk(
                 }
                 batch.permutation = Arc::clone(&permutation);
                 batch.column_names = Arc::clone(&column_names);
+                // Right after this group's first row: the state every row
+                // of the group ends in.
+                batch.end_state = Arc::new(parser.state());
             }
             batch.end_pos = row.end_offset;
             batch.last_row_id = row.row_id;
@@ -715,50 +729,6 @@ fn values_size(row: &Row) -> usize {
         .sum()
 }
 
-/// Opens the chunk's parser positioned at its recorded progress.
-fn open_chunk_parser(
-    ctx: &ImportContext,
-    table: &TidbTableInfo,
-    source: &ChunkSource,
-    start: &ChunkCheckpoint,
-) -> anyhow::Result<Box<dyn source::RowParser>> {
-    let opts = &ctx.options;
-    // Rows without a header or column list must carry exactly the table's
-    // loadable columns: extra values would otherwise be dropped silently.
-    let parser_options = source::ParserOptions {
-        expected_columns: Some(table.core.loadable_columns().count()),
-        ..opts.parser.clone()
-    };
-    let mut parser = source::open_parser(
-        source.storage.file(&source.file, source.etag.as_deref()),
-        &source.name,
-        source.format,
-        source.compression,
-        start.offset,
-        start.prev_rowid_max,
-        &opts.csv,
-        opts.no_backslash_escapes,
-        &parser_options,
-    )?;
-    if let Some(columns) = &start.columns {
-        parser.set_columns(columns.clone());
-    }
-    parser.stop_at(start.end_offset);
-    // Resume by re-parsing (not re-encoding) up to the recorded position, so
-    // the parser's state (CSV header, the current INSERT's column list) is
-    // exactly what it was.
-    let mut row = Row::default();
-    while parser.pos().0 < start.pos {
-        match parser.read_row_into(&mut row) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(err) if err.is_row_error() => {}
-            Err(err) => return Err(err.into()),
-        }
-    }
-    Ok(parser)
-}
-
 /// An encoding thread: turns each raw batch it is dealt into one batch of
 /// encoded rows for the deliver side. Ends when the parser or the deliver
 /// side is gone.
@@ -849,6 +819,7 @@ fn encode_raw(
     *sizes = BatchSizes::of(&batch.encoded);
     batch.end_pos = raw.end_pos;
     batch.source_bytes = raw.end_pos.saturating_sub(raw.start_pos);
+    batch.end_state = Arc::clone(&raw.end_state);
     batch.last_row_id = raw.last_row_id;
     batch.finished = raw.finished;
     batch.errors += raw.errors;
@@ -912,6 +883,7 @@ fn new_batch(builder: &dyn EncodingBuilder, column_names: &Arc<Vec<String>>) -> 
         source_bytes: 0,
         last_row_id: 0,
         column_names: Arc::clone(column_names),
+        end_state: Arc::new(ParserState::default()),
         finished: false,
         max_auto_id: 0,
         errors: 0,

@@ -8,6 +8,7 @@
 //! instead of starting over is in the checkpoint.
 
 mod chunk;
+mod open_chunk;
 pub mod progress;
 pub mod quota;
 pub mod report;

@@ -457,6 +457,7 @@ fn new_table_checkpoint(ctx: &ImportContext, plan: &TablePlan) -> anyhow::Result
             columns: chunk.columns.clone(),
             timestamp: ctx.session_timestamp,
             etag: chunk.file.etag.clone(),
+            parser_state: None,
         });
     }
     engines.insert(
