@@ -20,7 +20,9 @@ use crate::checkpoint::{
 };
 use crate::config::{self, Config, ConflictStrategy, KeepAfterSuccess, PostOpLevel};
 use crate::failpoint;
-use crate::import::report::{ProgressSource, Reporter, scan_warnings_line, summary};
+use crate::import::report::{
+    ProgressSource, Reporter, read_retries_line, scan_warnings_line, summary,
+};
 use crate::import::{self, ImportContext, ImportOptions, PostOp};
 use crate::interrupt::{Interrupt, Interrupted};
 use crate::status::{StatusServer, TaskStatus};
@@ -649,6 +651,7 @@ async fn import_with(
     }
     let mut summary = summary(&reports, Some(&ctx.progress));
     summary.push_str(&scan_warnings_line(&scanned.warnings));
+    summary.push_str(&read_retries_line(dump_source::storage::read_retries()));
     let outcome = ImportOutcome { summary, reports };
     if outcome.succeeded() {
         if cfg.post_restore.compact

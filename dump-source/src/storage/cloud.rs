@@ -12,6 +12,10 @@ use std::time::Duration;
 
 use object_store::aws::AmazonS3Builder;
 use object_store::azure::MicrosoftAzureBuilder;
+use object_store::client::{
+    HttpClient, HttpConnector, HttpError, HttpErrorKind, HttpRequest, HttpResponse, HttpService,
+    ReqwestConnector,
+};
 use object_store::gcp::{GcpCredential, GoogleCloudStorageBuilder};
 use object_store::{
     BackoffConfig, ClientOptions, ObjectStore, RetryConfig, StaticCredentialProvider,
@@ -40,9 +44,11 @@ const SECRET_ENV: &[&str] = &[
     "AZURE_CLIENT_SECRET",
 ];
 
-/// Retries of one request: transient errors (connection resets, 5xx,
-/// throttling) back off from 100 ms up to 5 s, for at most 8 tries or two
-/// minutes, so a wrong endpoint fails in seconds rather than minutes.
+/// Retries of one request: transient errors (connection refused or reset,
+/// 5xx, throttling) back off from 100 ms up to 5 s (randomised, each wait
+/// between 100 ms and twice the last), for at most 8 retries or two
+/// minutes, so a wrong endpoint fails in seconds rather than minutes. Reads
+/// add their own retries on top (see [`super::reader`]).
 fn retry_config() -> RetryConfig {
     RetryConfig {
         backoff: BackoffConfig {
@@ -52,6 +58,51 @@ fn retry_config() -> RetryConfig {
         },
         max_retries: 8,
         retry_timeout: Duration::from_secs(120),
+    }
+}
+
+/// The HTTP client of every store: `object_store`'s own, with each request
+/// that fails in a way `object_store` retries (no connection, a broken
+/// request, a timeout, a 5xx, 408 or 429 answer) counted in
+/// [`super::read_retries`] and logged without its URL (which may carry a
+/// SAS token).
+#[derive(Debug, Default)]
+struct CountingConnector(ReqwestConnector);
+
+impl HttpConnector for CountingConnector {
+    fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
+        Ok(HttpClient::new(CountingService(self.0.connect(options)?)))
+    }
+}
+
+#[derive(Debug)]
+struct CountingService(HttpClient);
+
+#[async_trait::async_trait]
+impl HttpService for CountingService {
+    async fn call(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+        let method = req.method().clone();
+        let result = self.0.execute(req).await;
+        let failure = match &result {
+            Ok(r) => {
+                let status = r.status();
+                (status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429)
+                    .then(|| format!("answer {status}"))
+            }
+            Err(e) => matches!(
+                e.kind(),
+                HttpErrorKind::Connect
+                    | HttpErrorKind::Request
+                    | HttpErrorKind::Timeout
+                    | HttpErrorKind::Interrupted
+            )
+            .then(|| format!("{:?} error", e.kind())),
+        };
+        if let Some(failure) = failure {
+            super::READ_RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!(%method, %failure, "object-store request failed; retrying with backoff");
+        }
+        result
     }
 }
 
@@ -138,6 +189,7 @@ fn s3(url: &ObjectUrl, warnings: &mut Vec<String>) -> Result<AmazonS3Builder, So
     let mut b = AmazonS3Builder::from_env()
         .with_bucket_name(&url.bucket)
         .with_retry(retry_config())
+        .with_http_connector(CountingConnector::default())
         .with_client_options(client_options(url));
     match (url.param("access-key"), url.param("secret-access-key")) {
         (Some(id), Some(secret)) => {
@@ -190,6 +242,7 @@ fn gcs(url: &ObjectUrl, warnings: &mut Vec<String>) -> GoogleCloudStorageBuilder
     let mut b = GoogleCloudStorageBuilder::from_env()
         .with_bucket_name(&url.bucket)
         .with_retry(retry_config())
+        .with_http_connector(CountingConnector::default())
         .with_client_options(client_options(url));
     if let Some(file) = url.param("credentials-file") {
         b = b.with_service_account_path(file);
@@ -231,6 +284,7 @@ fn azure(
     let mut b = MicrosoftAzureBuilder::from_env()
         .with_container_name(&url.bucket)
         .with_retry(retry_config())
+        .with_http_connector(CountingConnector::default())
         .with_client_options(client_options(url));
     if let Some(account) = url.param("account-name") {
         b = b.with_account(account);

@@ -149,13 +149,14 @@ impl PartialEq for Storage {
 
 impl Eq for Storage {}
 
-/// Transient read failures retried (a stream broken mid-object and
-/// re-requested from where it stopped), for the process.
+/// Transient failures retried, for the process.
 static READ_RETRIES: AtomicU64 = AtomicU64::new(0);
 
-/// How many object reads broke off and were resumed with a new ranged
-/// request since the process started (retries of a whole request inside
-/// `object_store` are not seen here).
+/// How many object-store requests failed transiently since the process
+/// started: each HTTP attempt `object_store` retries (no connection, a
+/// timeout, a 5xx, 408 or 429 answer; the last attempt of a request that
+/// runs out of retries counts too), and each object read that broke off or
+/// failed and was requested again from where it stopped.
 pub fn read_retries() -> u64 {
     READ_RETRIES.load(Ordering::Relaxed)
 }

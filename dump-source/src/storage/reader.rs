@@ -4,10 +4,12 @@
 //! pool issues one ranged GET and forwards the body's pieces through a
 //! bounded channel, so read-ahead is at most [`READ_AHEAD`] pieces (plus
 //! the socket's buffers) whatever the object's size, and a slow parser
-//! slows the download instead of filling memory. A body that breaks off is
-//! requested again from the byte it stopped at, with backoff, up to
-//! [`STREAM_RETRIES`] times in a row; each such resumption is counted
-//! ([`super::read_retries`]). Dropping the reader stops the task.
+//! slows the download instead of filling memory. A body that breaks off,
+//! or a request that fails after `object_store`'s own retries (the server
+//! unreachable for longer than they last), is requested again from the
+//! byte it stopped at, 0.2 s to 3.2 s apart, up to [`STREAM_RETRIES`] times
+//! in a row; each such resumption is counted ([`super::read_retries`]).
+//! Dropping the reader stops the task.
 //!
 //! [`Blob`] gives the Parquet reader random access: ranged GETs for the
 //! footer and column chunks.
@@ -32,7 +34,8 @@ use crate::compress::DataReader;
 /// delivered, typically 8–64 KiB).
 const READ_AHEAD: usize = 32;
 
-/// Consecutive resumptions of a broken body before the read fails.
+/// Consecutive resumptions of a broken body or failed request before the
+/// read fails.
 const STREAM_RETRIES: u32 = 5;
 
 /// An object streamed from an offset.
@@ -107,38 +110,46 @@ impl Pump {
                 if_match: self.etag.clone(),
                 ..GetOptions::default()
             };
-            let result = match self.objects.store.get_opts(&self.path, options).await {
-                Ok(result) => result,
+            let err = match self.objects.store.get_opts(&self.path, options).await {
+                Ok(result) => {
+                    let mut body = result.into_stream();
+                    let mut broken = None;
+                    while let Some(piece) = body.next().await {
+                        match piece {
+                            Ok(piece) => {
+                                pos += u64::try_from(piece.len()).unwrap_or(u64::MAX);
+                                failures = 0;
+                                if tx.send(Ok(piece)).await.is_err() {
+                                    // The reader is gone.
+                                    return;
+                                }
+                            }
+                            Err(e) => {
+                                broken = Some(e);
+                                break;
+                            }
+                        }
+                    }
+                    match broken {
+                        Some(err) => err,
+                        None => return,
+                    }
+                }
                 Err(e) => {
                     // A range starting at the end of the object: nothing
                     // left to read (S3 answers 416, which is an error).
                     if pos > 0 && self.at_end(pos).await {
                         return;
                     }
-                    let _ = tx.send(Err(self.message(&e))).await;
-                    return;
-                }
-            };
-            let mut body = result.into_stream();
-            let mut broken = None;
-            while let Some(piece) = body.next().await {
-                match piece {
-                    Ok(piece) => {
-                        pos += u64::try_from(piece.len()).unwrap_or(u64::MAX);
-                        failures = 0;
-                        if tx.send(Ok(piece)).await.is_err() {
-                            // The reader is gone.
-                            return;
-                        }
+                    // What `object_store` gave up retrying (the server gone
+                    // for longer than its backoff) is tried again here;
+                    // an answer about the object itself is final.
+                    if !matches!(e, object_store::Error::Generic { .. }) {
+                        let _ = tx.send(Err(self.message(&e))).await;
+                        return;
                     }
-                    Err(e) => {
-                        broken = Some(e);
-                        break;
-                    }
+                    e
                 }
-            }
-            let Some(err) = broken else {
-                return;
             };
             failures += 1;
             if failures > STREAM_RETRIES {
@@ -150,7 +161,7 @@ impl Pump {
                 object = %self.rel.display(),
                 offset = pos,
                 attempt = failures,
-                "object read broke off; requesting the rest again"
+                "object read failed or broke off; requesting the rest again"
             );
             tokio::time::sleep(Duration::from_millis(100u64 << failures.min(6))).await;
         }

@@ -234,6 +234,19 @@ pub fn scan_warnings_line(warnings: &[String]) -> String {
     }
 }
 
+/// The summary's count of object-store requests retried after transient
+/// failures ([`dump_source::storage::read_retries`]); empty without any.
+pub fn read_retries_line(retries: u64) -> String {
+    match retries {
+        0 => String::new(),
+        n => format!(
+            "{n} object-store request{} failed transiently and {} retried\n",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "was" } else { "were" }
+        ),
+    }
+}
+
 /// The final summary: one line per table and the totals.
 pub fn summary(reports: &[TableReport], progress: Option<&Progress>) -> String {
     let mut out = String::new();

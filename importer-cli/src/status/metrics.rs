@@ -201,7 +201,8 @@ pub fn render(task: &TaskStatus) -> Result<String, prometheus::Error> {
     .inc_by(ctx.checkpoints.saves());
     m.counter(
         "importer_source_read_retries_total",
-        "Object-store reads that broke off and were resumed from where they stopped",
+        "Object-store requests that failed transiently and were retried with backoff, \
+         and reads that broke off and were resumed from where they stopped",
         &[],
     )?
     .with_label_values::<&str>(&[])
