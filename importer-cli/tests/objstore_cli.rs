@@ -17,9 +17,8 @@ mod objstore_env;
 mod parquet_fixture;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use crash_common::{RunEnd, assert_same, generate_db, image, run_cli, run_importer};
+use crash_common::{RunEnd, assert_same, generate_db, image, import_url, run_importer};
 use importer_cli::checkpoint::FileCheckpointStore;
 use objstore_env::{Server, unique_prefix};
 
@@ -344,21 +343,6 @@ async fn s3_tidb_import_equals_the_local_disk_import() {
     }
 }
 
-fn import_sample(url: &str, dir: &Path) -> Output {
-    let config = dir.join("config.toml");
-    std::fs::write(&config, "").unwrap();
-    run_cli(&[
-        "--config",
-        config.to_str().unwrap(),
-        "-d",
-        url,
-        "--store",
-        dir.join("store").to_str().unwrap(),
-        "-L",
-        "warn",
-    ])
-}
-
 /// Wrong keys, a missing bucket and a role to assume fail with errors that
 /// say so and name the URL without its secrets; the right keys import.
 #[test]
@@ -396,7 +380,7 @@ fn s3_credential_errors_are_clear_and_secret_free() {
     for (i, (url, expect, code)) in cases.iter().enumerate() {
         let dir = tmp.path().join(format!("case{i}"));
         std::fs::create_dir_all(&dir).unwrap();
-        let out = import_sample(url, &dir);
+        let out = import_url(url, &dir);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(*code), "{url}: {stderr}");
         assert!(stderr.contains(expect), "{stderr}");
@@ -412,7 +396,7 @@ fn s3_credential_errors_are_clear_and_secret_free() {
     }
     let dir = tmp.path().join("good");
     std::fs::create_dir_all(&dir).unwrap();
-    let out = import_sample(&url(&bucket, &key, &secret, ""), &dir);
+    let out = import_url(&url(&bucket, &key, &secret, ""), &dir);
     assert!(
         out.status.success(),
         "{}",
@@ -481,7 +465,7 @@ fn s3_sample_dump_equals_the_local_disk_import() {
     server.upload(&sample, &prefix);
     let disk = tmp.path().join("disk");
     std::fs::create_dir_all(&disk).unwrap();
-    let out = import_sample(sample.to_str().unwrap(), &disk);
+    let out = import_url(sample.to_str().unwrap(), &disk);
     assert!(
         out.status.success(),
         "{}",
@@ -489,7 +473,7 @@ fn s3_sample_dump_equals_the_local_disk_import() {
     );
     let cloud = tmp.path().join("cloud");
     std::fs::create_dir_all(&cloud).unwrap();
-    let out = import_sample(&s3_url(&server, &prefix), &cloud);
+    let out = import_url(&s3_url(&server, &prefix), &cloud);
     assert!(
         out.status.success(),
         "{}",

@@ -291,6 +291,23 @@ pub fn run_cli(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// Imports `url` (a directory or an object-store URL) into `<dir>/store`
+/// with an empty config at warn level.
+pub fn import_url(url: &str, dir: &Path) -> std::process::Output {
+    let config = dir.join("config.toml");
+    std::fs::write(&config, "").unwrap();
+    run_cli(&[
+        "--config",
+        config.to_str().unwrap(),
+        "-d",
+        url,
+        "--store",
+        dir.join("store").to_str().unwrap(),
+        "-L",
+        "warn",
+    ])
+}
+
 /// How one run of the importer ended.
 #[derive(Debug)]
 pub enum RunEnd {
