@@ -182,20 +182,23 @@ class Bench:
 
     # -- local backend
 
-    def local_config(self, d, tuned):
+    def local_config(self, d, tuned, source=None):
         importer = f'sorted-kv-dir = "{d}/sorted"\n'
         mydumper = ""
         if tuned:
             importer += "local-writer-mem-cache-size = '512MiB'\n"
             mydumper = "strict-format = true\nmax-region-size = '64MiB'\n" \
                        "[mydumper.csv]\nterminator = \"\\n\"\n"
-        return importer_config(d, self.threads, self.dump, "local", importer=importer,
-                               mydumper=mydumper)
+        return importer_config(d, self.threads, source or self.dump, "local",
+                               importer=importer, mydumper=mydumper)
 
-    def run_local(self, variant, limits):
-        d = self.fresh(f"local-{variant}")
-        cfg = self.local_config(d, variant == "tuned")
-        m = run_importer(self.importer, f"local-{variant}", cfg)
+    def run_local(self, variant, limits, source=None, method=None):
+        """A local-backend import of the dump (or of `source`, e.g. its copy
+        in object storage), recorded as `method` (default local-VARIANT)."""
+        method = method or f"local-{variant}"
+        d = self.fresh(method)
+        cfg = self.local_config(d, variant == "tuned", source)
+        m = run_importer(self.importer, method, cfg)
         verified = ""
         if m["rc"] == 0:
             out = run_checked([str(self.importer), "store", "tables", "--store", str(d / "store")])
@@ -211,7 +214,7 @@ class Bench:
             verified = self.verify_counts(got) + ", checksum ok (importer)"
             if not got:
                 verified = "COULD NOT READ `importer store tables`: " + out[:200]
-        self.record(f"local-{variant}", m, verified=verified)
+        self.record(method, m, verified=verified)
         if limits and m["rc"] == 0:
             self.run_ingest_limit(d / "store")
         if not self.args.keep:

