@@ -7,7 +7,7 @@
 //! from the chunk's start would fail on the garbage. The file driver and
 //! the mysql driver both record the state. A gzip'd file cannot seek: it
 //! resumes by decompressing from its start and skipping. A checkpoint
-//! without the state (as older runs wrote) still resumes, by re-parsing.
+//! without the state still resumes, by re-parsing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod crash_common;

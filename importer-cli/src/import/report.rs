@@ -299,7 +299,20 @@ pub fn summary(reports: &[TableReport], progress: Option<&Progress>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::scan_warnings_line;
+    use super::{read_retries_line, scan_warnings_line};
+
+    #[test]
+    fn retries_are_counted_in_the_summary() {
+        assert_eq!(read_retries_line(0), "");
+        assert_eq!(
+            read_retries_line(1),
+            "1 object-store request failed transiently and was retried\n"
+        );
+        assert_eq!(
+            read_retries_line(7),
+            "7 object-store requests failed transiently and were retried\n"
+        );
+    }
 
     #[test]
     fn scan_warnings_are_counted_in_the_summary() {
