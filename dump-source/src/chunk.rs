@@ -14,8 +14,7 @@
 //! instead of importing a value's middle as rows. Without `strict-format`,
 //! such a SQL file is read through once without reading values
 //! ([`SqlParser::skipping_values`]) and cut at the first row boundary past
-//! every `max-region-size` bytes (finer with several slots: see
-//! `sql_piece_size`); a chunk then starts after a row, with the
+//! every `max-region-size` bytes; a chunk then starts after a row, with the
 //! statement's column list, as a resumed parser does, and its row-id range
 //! is its exact row count, so the ids are those of a sequential read.
 //! Otherwise every chunk gets a
@@ -55,9 +54,6 @@ pub struct ChunkOptions {
     pub charset: DataCharset,
     /// The `NO_BACKSLASH_ESCAPES` SQL mode: how a SQL file's strings end.
     pub no_backslash_escapes: bool,
-    /// Chunks that run at once (`region-concurrency`): a large SQL file is
-    /// cut finer than `max-region-size` to keep them busy.
-    pub parallelism: usize,
 }
 
 impl Default for ChunkOptions {
@@ -68,7 +64,6 @@ impl Default for ChunkOptions {
             csv: CsvOptions::default(),
             charset: DataCharset::Utf8mb4,
             no_backslash_escapes: false,
-            parallelism: 1,
         }
     }
 }
@@ -174,8 +169,8 @@ pub fn make_table_chunks(
             let name = file.path.display().to_string();
             let rows = parquet::row_count(path, &name, file.compression)?;
             vec![(0, rows, None, Some(rows))]
-        } else if let Some(piece) = row_split_piece(file, opts) {
-            split_sql_rows(path, file, piece, opts)?
+        } else if large && !opts.strict_format && file.format == SourceFormat::Sql {
+            split_sql_rows(path, file, opts)?
         } else {
             let plain: Vec<Range> = if splittable && file.format == SourceFormat::Sql {
                 cut_ranges(file.size, 0, opts.max_region_size, |from| {
@@ -220,43 +215,13 @@ pub fn make_table_chunks(
     Ok(chunks)
 }
 
-/// The size a SQL file read through is cut into: `max-region-size`, or
-/// with several slots smaller, so that one file makes about two chunks per
-/// slot and none finishes long after the others (the extra slots a chunk
-/// takes are the ones free when it starts), but no smaller than
-/// [`MIN_SQL_PIECE`].
-fn sql_piece_size(size: u64, opts: &ChunkOptions) -> u64 {
-    if opts.parallelism <= 1 {
-        return opts.max_region_size;
-    }
-    let per_slot = size.div_ceil(2 * opts.parallelism as u64);
-    opts.max_region_size.min(per_slot.max(MIN_SQL_PIECE))
-}
-
-/// The piece size an uncompressed UTF-8 SQL file without `strict-format`
-/// is cut into after reading it through, when it is over 1.25 pieces.
-fn row_split_piece(file: &DataFile, opts: &ChunkOptions) -> Option<u64> {
-    let piece = sql_piece_size(file.size, opts);
-    (!opts.strict_format
-        && file.format == SourceFormat::Sql
-        && file.compression == Compression::None
-        && matches!(opts.charset, DataCharset::Utf8mb4 | DataCharset::Binary)
-        && file.size > piece.saturating_add(piece / 4))
-    .then_some(piece)
-}
-
-/// The smallest piece [`sql_piece_size`] cuts a file into for parallelism:
-/// the read-through costs a pass over the file, worth it for large pieces.
-const MIN_SQL_PIECE: u64 = 64 << 20;
-
 /// Cuts a large SQL file, without `strict-format`, at the first row
-/// boundary past every `piece` bytes, found by reading the file
+/// boundary past every `max-region-size` bytes, found by reading the file
 /// through once without reading values. Each piece: its range, the column
 /// list of the statement it starts in, its exact row count.
 fn split_sql_rows(
     path: FileIn<'_>,
     file: &DataFile,
-    piece: u64,
     opts: &ChunkOptions,
 ) -> Result<Vec<CountedRange>, SourceError> {
     let name: Arc<str> = Arc::from(file.path.display().to_string());
@@ -273,7 +238,7 @@ fn split_sql_rows(
     let mut row = Row::default();
     while parser.read_row_into(&mut row)? {
         rows += 1;
-        if row.end_offset >= start.saturating_add(piece) {
+        if row.end_offset >= start.saturating_add(opts.max_region_size) {
             out.push((start, row.end_offset, columns, Some(rows)));
             start = row.end_offset;
             columns = parser.columns().map(<[String]>::to_vec);

@@ -193,7 +193,6 @@ pub fn import_options(cfg: &Config, source: &Storage) -> anyhow::Result<ImportOp
             csv: csv.clone(),
             charset,
             no_backslash_escapes: sql_mode.contains(SqlMode::NO_BACKSLASH_ESCAPES),
-            parallelism: cfg.lightning.region_concurrency.max(1),
         },
         csv,
         schema_charset: schema_charset(cfg),
